@@ -1,0 +1,170 @@
+"""InMemoryFileShare and InMemoryShareOpener: a share held in a dict, with failure switches."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import PurePosixPath
+
+from ports.errors import ShareUnavailableError
+from ports.file_share import Entry, FileShare, MountOutcome, ShareOpener, ShareTarget, WriteReceipt
+
+PARTIAL = ".partial"
+
+
+class InMemoryFileShare(FileShare):
+    """A share in memory: `files` maps paths to content, `dirs` holds directories.
+
+    Failure switches: `mount_error` makes mount fail; `unmount_error` makes unmount fail;
+    `already_mounted` makes mount report a reused mount; `fail_writes_after=N` lets N writes
+    succeed and then raises `error`; `symlinks` are paths listed as symlinks.
+    `mounts`/`unmounts` count what happened and `deleted` lists removed paths.
+    """
+
+    def __init__(
+        self,
+        *,
+        mount_error: Exception | None = None,
+        unmount_error: Exception | None = None,
+        already_mounted: bool = False,
+        fail_writes_after: int | None = None,
+        error: Exception | None = None,
+        outcome: MountOutcome = MountOutcome.MOUNTED,
+    ) -> None:
+        self.files: dict[PurePosixPath, bytes] = {}
+        self.dirs: set[PurePosixPath] = {PurePosixPath(".")}
+        self.symlinks: set[PurePosixPath] = set()
+        self.deleted: list[PurePosixPath] = []
+        self.mount_error = mount_error
+        self.unmount_error = unmount_error
+        self.outcome = MountOutcome.REUSED if already_mounted else outcome
+        self.fail_writes_after = fail_writes_after
+        self.error = error or ShareUnavailableError("share write failed")
+        self.mounted = False
+        self.mounts = 0
+        self.unmounts = 0
+        self._writes = 0
+        self._lock = threading.Lock()
+
+    def mount(self) -> MountOutcome:
+        """Mount, or raise `mount_error`."""
+        if self.mount_error is not None:
+            raise self.mount_error
+        self.mounts += 1
+        self.mounted = True
+        return self.outcome
+
+    def unmount(self) -> None:
+        """Unmount, or raise `unmount_error`."""
+        self.unmounts += 1
+        if self.unmount_error is not None:
+            raise self.unmount_error
+        self.mounted = False
+
+    def make_dirs(self, path: PurePosixPath) -> None:
+        """Create `path` and its parents."""
+        with self._lock:
+            for part in (path, *path.parents):
+                self.dirs.add(part)
+
+    def write_stream(self, path: PurePosixPath, chunks: Iterable[bytes]) -> WriteReceipt:
+        """Consume `chunks`; store them under `path` only if they all arrive."""
+        with self._lock:
+            self._writes += 1
+            if self.fail_writes_after is not None and self._writes > self.fail_writes_after:
+                raise self.error
+            if path in self.files:
+                raise ShareUnavailableError(f"{path} already exists")
+            if path.parent not in self.dirs:
+                raise ShareUnavailableError(f"{path.parent} does not exist")
+        digest = hashlib.sha256()
+        parts = []
+        for chunk in chunks:
+            digest.update(chunk)
+            parts.append(chunk)
+        content = b"".join(parts)
+        with self._lock:
+            self.files[path] = content
+        return WriteReceipt(path, len(content), digest.hexdigest())
+
+    def read_stream(self, path: PurePosixPath) -> Iterator[bytes]:
+        """Yield the file's content."""
+        if path not in self.files:
+            raise ShareUnavailableError(f"{path} does not exist")
+        yield self.files[path]
+
+    def rename(self, source: PurePosixPath, target: PurePosixPath) -> None:
+        """Rename a file or a directory with everything under it."""
+        with self._lock:
+            if target in self.files or target in self.dirs:
+                raise ShareUnavailableError(f"{target} already exists")
+            if source in self.files:
+                self.files[target] = self.files.pop(source)
+                return
+            if source not in self.dirs:
+                raise ShareUnavailableError(f"{source} does not exist")
+            self.files = {_moved(p, source, target): c for p, c in self.files.items()}
+            self.dirs = {_moved(p, source, target) for p in self.dirs}
+            self.symlinks = {_moved(p, source, target) for p in self.symlinks}
+
+    def list_dir(self, path: PurePosixPath) -> list[Entry]:
+        """Return the direct children of `path`, sorted by name."""
+        with self._lock:
+            entries = {
+                p.name: Entry(p.name, True) for p in self.dirs if p.parent == path and p != path
+            }
+            for p, content in self.files.items():
+                if p.parent == path:
+                    entries[p.name] = Entry(p.name, False, p in self.symlinks, len(content))
+        return [entries[name] for name in sorted(entries)]
+
+    def exists(self, path: PurePosixPath) -> bool:
+        """Tell whether `path` is a file or directory."""
+        return path in self.files or path in self.dirs
+
+    def delete_file(self, path: PurePosixPath) -> None:
+        """Delete one file."""
+        with self._lock:
+            if self.files.pop(path, None) is None:
+                raise ShareUnavailableError(f"{path} does not exist")
+            self.deleted.append(path)
+
+    def delete_tree(self, path: PurePosixPath) -> None:
+        """Delete a directory and everything below it."""
+        with self._lock:
+            if path not in self.dirs:
+                raise ShareUnavailableError(f"{path} does not exist")
+            self.files = {p: c for p, c in self.files.items() if not _under(p, path)}
+            self.dirs = {p for p in self.dirs if not _under(p, path)}
+            self.deleted.append(path)
+
+    def names(self) -> list[str]:
+        """Return every stored file path as text, sorted (a convenience for assertions)."""
+        return sorted(str(p) for p in self.files)
+
+
+def _under(path: PurePosixPath, root: PurePosixPath) -> bool:
+    return path == root or root in path.parents
+
+
+def _moved(path: PurePosixPath, source: PurePosixPath, target: PurePosixPath) -> PurePosixPath:
+    if _under(path, source):
+        return target / path.relative_to(source)
+    return path
+
+
+class InMemoryShareOpener(ShareOpener):
+    """Hands out one given share; `error` makes opening fail; `targets` records what was asked."""
+
+    def __init__(self, share: FileShare, *, error: Exception | None = None) -> None:
+        self.share = share
+        self.error = error
+        self.targets: list[ShareTarget] = []
+
+    def open(self, target: ShareTarget) -> FileShare:
+        """Return the share."""
+        self.targets.append(target)
+        if self.error is not None:
+            raise self.error
+        return self.share

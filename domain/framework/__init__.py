@@ -1,0 +1,1 @@
+"""The state-machine framework every job is built from (SPEC section 3)."""

@@ -1,0 +1,77 @@
+"""Find the runs stored on a share and read their manifests (SPEC section 7 layout)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from pydantic import ValidationError
+
+from domain.models.manifest import MANIFEST_FILE, Manifest
+from domain.models.run import PARTIAL_SUFFIX, RunId, Tier
+from ports.errors import ShareUnavailableError
+from ports.file_share import FileShare
+
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+"""A manifest is small; a larger file is not one and is not read into memory."""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class StoredRun:
+    """A run directory on the share: published, or `partial` debris of an unfinished run."""
+
+    run_id: RunId
+    tier: Tier
+    period: str
+    partial: bool = False
+
+    @property
+    def path(self) -> PurePosixPath:
+        """Return the run's directory relative to the share root."""
+        name = f"{self.run_id}{PARTIAL_SUFFIX}" if self.partial else str(self.run_id)
+        return PurePosixPath(self.tier, self.period, name)
+
+
+class RunCatalog:
+    """Lists runs by walking `<tier>/<period>/<RUN_ID>` without following symlinks."""
+
+    def __init__(self, share: FileShare) -> None:
+        self._share = share
+
+    def runs(self, tier: Tier, *, include_partial: bool = False) -> list[StoredRun]:
+        """Return the runs of a tier, oldest first; names that are not runs are ignored."""
+        found: list[StoredRun] = []
+        for period in self._share.list_dir(PurePosixPath(tier)):
+            if not period.is_dir or period.is_symlink:
+                continue
+            for entry in self._share.list_dir(PurePosixPath(tier, period.name)):
+                if not entry.is_dir or entry.is_symlink:
+                    continue
+                partial = entry.name.endswith(PARTIAL_SUFFIX)
+                if partial and not include_partial:
+                    continue
+                try:
+                    run_id = RunId.parse(entry.name.removesuffix(PARTIAL_SUFFIX))
+                except ValueError:
+                    continue
+                found.append(StoredRun(run_id, tier, period.name, partial))
+        return sorted(found)
+
+    def all_runs(self) -> list[StoredRun]:
+        """Return the published runs of both tiers, oldest first."""
+        return sorted(run for tier in Tier for run in self.runs(tier))
+
+    def manifest(self, run: StoredRun) -> Manifest:
+        """Read and validate a run's manifest; raise ShareUnavailableError when unusable."""
+        path = run.path / MANIFEST_FILE
+        data = bytearray()
+        for chunk in self._share.read_stream(path):
+            data.extend(chunk)
+            if len(data) > MAX_MANIFEST_BYTES:
+                raise ShareUnavailableError(f"{path} is too large to be a manifest")
+        try:
+            return Manifest.model_validate(json.loads(data))
+        except (ValueError, ValidationError) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ShareUnavailableError(f"{path} is not a valid manifest: {first}") from exc

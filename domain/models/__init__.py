@@ -1,0 +1,1 @@
+"""Value types of the domain: configuration, runs, manifests, policies."""

@@ -1,0 +1,122 @@
+"""The run manifest (SPEC section 7), its SHA256SUMS companion and the RESTORE.txt text."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.models.run import Tier
+
+MANIFEST_FILE = "manifest.json"
+SUMS_FILE = "SHA256SUMS"
+RESTORE_FILE = "RESTORE.txt"
+MANIFEST_FORMAT = 1
+
+
+class DumpStatus(StrEnum):
+    """Whether a database's dump is usable."""
+
+    OK = "ok"
+    FAILED = "failed"
+
+
+class DumpRecord(BaseModel):
+    """One database's (or the globals') entry in the manifest."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    file: str
+    bytes: int = 0
+    sha256: str = ""
+    status: DumpStatus
+    error: str = ""
+    started: datetime
+    finished: datetime
+
+
+class Manifest(BaseModel):
+    """What a run holds and how it was made; the source of truth for retention and restore."""
+
+    model_config = ConfigDict(frozen=True)
+
+    format: int = MANIFEST_FORMAT
+    client: str
+    run_id: str
+    tier: Tier
+    period: str
+    eoy_month: int
+    started: datetime
+    finished: datetime
+    tool_version: str
+    server_version: str
+    pg_dump_version: str
+    archive_format: str
+    compression: str
+    key_name: str
+    key_fingerprint: str
+    escrow_fingerprint: str | None = None
+    globals: DumpRecord | None = None
+    databases: list[DumpRecord]
+
+    @property
+    def complete(self) -> bool:
+        """Tell whether every database dump of the run is ok."""
+        return all(record.status is DumpStatus.OK for record in self.databases)
+
+    def to_json(self) -> bytes:
+        """Return the manifest as indented UTF-8 JSON."""
+        return self.model_dump_json(indent=2).encode() + b"\n"
+
+    def sha256sums(self) -> bytes:
+        """Return a `sha256sum -c` compatible listing of the run's stored files."""
+        records = [self.globals, *self.databases] if self.globals else list(self.databases)
+        lines = [
+            f"{r.sha256}  {r.file}\n" for r in records if r.status is DumpStatus.OK and r.sha256
+        ]
+        return "".join(lines).encode()
+
+    def restore_text(self) -> bytes:
+        """Return RESTORE.txt: how to restore this run with plain gpg and pg_restore."""
+        names = (
+            "\n".join(f"  {r.file:<40} {r.name}  ({r.status})" for r in self.databases)
+            or "  (no databases)"
+        )
+        return _RESTORE.format(
+            client=self.client,
+            run_id=self.run_id,
+            tier=self.tier,
+            period=self.period,
+            fingerprint=self.key_fingerprint,
+            key_name=self.key_name,
+            pg_dump=self.pg_dump_version,
+            server=self.server_version,
+            names=names,
+        ).encode()
+
+
+_RESTORE = """\
+Restoring this backup run
+=========================
+
+Client {client}, run {run_id} ({tier} {period}).
+Made with pg_dump {pg_dump} from PostgreSQL server {server}.
+Every file is OpenPGP-encrypted to key {key_name} (fingerprint {fingerprint}).
+
+Files (file name, database, status):
+{names}
+
+1. Check the files:            sha256sum -c SHA256SUMS
+2. Import the private key:     gpg --import private-key.asc
+3. Decrypt one database dump:  gpg --output db.dump --decrypt <file>.dump.gpg
+4. Restore roles (optional):   gpg --decrypt globals.sql.gpg | psql -d postgres
+5. Create the target database: createdb <name>
+6. Restore into it:            pg_restore --dbname=<name> --jobs=4 --no-owner db.dump
+   (or plain SQL:              pg_restore --file=db.sql db.dump)
+
+manifest.json lists every database with its file, size, sha256 and status; file names of
+databases whose names are not plain ASCII are percent-encoded (see "name" in the manifest).
+Use pg_restore of the same major version as pg_dump above, or newer.
+"""

@@ -1,0 +1,1 @@
+"""Pure decisions: tiering, naming, retention. The functional core."""

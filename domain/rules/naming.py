@@ -1,0 +1,32 @@
+"""Safe, reversible file names for database names (SPEC section 7).
+
+A database name may hold spaces, quotes, slashes or any Unicode. Names made only of
+`[A-Za-z0-9_.-]` (not starting with a dot) are kept; any other is percent-encoded byte by byte
+(UTF-8), so the file name is unique, ASCII, and readable where the name was.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, unquote
+
+_SAFE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}$")
+DUMP_SUFFIX = ".dump.gpg"
+GLOBALS_FILE = "globals.sql.gpg"
+
+
+def file_stem(database: str) -> str:
+    """Return the file-name-safe form of a database name."""
+    if _SAFE.match(database):
+        return database
+    return quote(database, safe="_-").replace(".", "%2E")
+
+
+def database_of(stem: str) -> str:
+    """Return the database name a file stem was made from."""
+    return unquote(stem)
+
+
+def dump_file(database: str) -> str:
+    """Return the name of a database's encrypted dump file."""
+    return file_stem(database) + DUMP_SUFFIX

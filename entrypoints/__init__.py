@@ -1,0 +1,1 @@
+"""Thin command-line jobs and the one dependency-injector container that wires them."""

@@ -1,0 +1,1 @@
+"""Protocols the domain talks through; adapters implement them."""

@@ -1,0 +1,63 @@
+"""The Database port: what the domain asks of a PostgreSQL server (discovery, versions)."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Protocol
+
+from pydantic import SecretStr
+
+
+@dataclass(frozen=True, slots=True)
+class ServerTarget:
+    """How to reach and log in to a client's PostgreSQL server.
+
+    `auth` is `password` (the secret is the password) or `entra` (the secret is the service
+    principal's client secret, exchanged for a token at every connection).
+    """
+
+    host: str
+    port: int
+    user: str
+    auth: str
+    secret: SecretStr
+    sslmode: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServerInfo:
+    """The server's version, as `server_version_num` (for example 150004) and as text."""
+
+    version_num: int
+    version: str
+
+    @property
+    def major(self) -> int:
+        """Return the major version (15 for 150004; 9 for 90624)."""
+        return self.version_num // 10000
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseInfo:
+    """A database to back up and its size in bytes (for largest-first ordering)."""
+
+    name: str
+    size: int
+
+
+class Database(Protocol):
+    """Read-only questions to a PostgreSQL server.
+
+    Raises DatabaseError with a one-line reason (never holding the password) when the server
+    cannot be reached or queried.
+    """
+
+    @abstractmethod
+    def server_info(self, target: ServerTarget) -> ServerInfo:
+        """Return the server's version."""
+
+    @abstractmethod
+    def list_databases(self, target: ServerTarget, exclude: Collection[str]) -> list[DatabaseInfo]:
+        """Return every connectable, non-template database not in `exclude`."""

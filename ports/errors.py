@@ -1,0 +1,54 @@
+"""Errors adapters raise and the domain may catch.
+
+Every error here is an expected operational problem: its text is a complete, one-line explanation
+that is safe to print (it never holds a secret). The machine framework shows it as it is, where any
+other exception becomes "unrecognized exception: ...".
+"""
+
+
+class LtsError(Exception):
+    """An expected, explained failure."""
+
+
+class ConfigError(LtsError):
+    """The client or master configuration is missing or invalid."""
+
+
+class ConfigSourceError(LtsError):
+    """The configuration store cannot be read (unreachable vault, bad credentials, no file)."""
+
+
+class SecretError(LtsError):
+    """A secret token cannot be decrypted (wrong key, damaged token) or the key file is bad."""
+
+
+class LockHeldError(LtsError):
+    """Another run holds the client's lock."""
+
+
+class ShareUnavailableError(LtsError):
+    """The share cannot be reached, mounted or written."""
+
+
+class ShareFullError(ShareUnavailableError):
+    """The share has no space left."""
+
+
+class DatabaseError(LtsError):
+    """The PostgreSQL server cannot be reached or queried."""
+
+
+class DumpError(LtsError):
+    """pg_dump or pg_dumpall failed, or produced an unusable dump."""
+
+
+class DumperTooOldError(DumpError):
+    """The pg_dump binary is older than the server it must dump."""
+
+
+class EncryptionError(LtsError):
+    """gpg failed to import a key or to encrypt."""
+
+
+class KeyMismatchError(EncryptionError):
+    """The public key does not belong to the configured key name."""

@@ -1,0 +1,21 @@
+"""The Lock port: one run per client at a time."""
+
+from abc import abstractmethod
+from typing import Protocol
+
+
+class Lock(Protocol):
+    """A per-client exclusive lock held for the length of a run.
+
+    `acquire` never waits: it raises LockHeldError ("another run for CLIENT is in progress
+    (pid N, since T)") when another process holds it. A lock is released by `release` or when its
+    holder dies, so a killed run never blocks the next one.
+    """
+
+    @abstractmethod
+    def acquire(self, client: str) -> None:
+        """Take the lock for `client` or raise LockHeldError."""
+
+    @abstractmethod
+    def release(self) -> None:
+        """Release the lock if held; a no-op otherwise."""
