@@ -66,6 +66,9 @@ class InMemoryFileShare(FileShare):
         """Create `path` and its parents."""
         with self._lock:
             for part in (path, *path.parents):
+                if part in self.files:
+                    raise ShareUnavailableError(f"{part} exists and is not a directory")
+            for part in (path, *path.parents):
                 self.dirs.add(part)
 
     def write_stream(self, path: PurePosixPath, chunks: Iterable[bytes]) -> WriteReceipt:
@@ -74,7 +77,7 @@ class InMemoryFileShare(FileShare):
             self._writes += 1
             if self.fail_writes_after is not None and self._writes > self.fail_writes_after:
                 raise self.error
-            if path in self.files:
+            if path in self.files or path in self.dirs:
                 raise ShareUnavailableError(f"{path} already exists")
             if path.parent not in self.dirs:
                 raise ShareUnavailableError(f"{path.parent} does not exist")
@@ -99,6 +102,8 @@ class InMemoryFileShare(FileShare):
         with self._lock:
             if target in self.files or target in self.dirs:
                 raise ShareUnavailableError(f"{target} already exists")
+            if target.parent not in self.dirs:
+                raise ShareUnavailableError(f"{target.parent} does not exist")
             if source in self.files:
                 self.files[target] = self.files.pop(source)
                 return

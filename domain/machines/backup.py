@@ -78,8 +78,8 @@ class BackupClientMachine(Machine):
 
     def __init__(
         self,
-        *,
         context: ClientContext,
+        *,
         ports: BackupPorts,
         policy: BackupPolicy,
         lock_owner: str,
@@ -113,7 +113,10 @@ class BackupClientMachine(Machine):
     # ------------------------------------------------------------------ nodes
 
     @node(
-        entry=True, happy=("start_run",), unhappy=("report_results",), on_exception="report_results"
+        entry=True,
+        happy=("start_run",),
+        unhappy=("report_results", "start_run"),
+        on_exception="report_results",
     )
     def take_share_lock(self) -> Step:
         """Write the share's lock marker, so two scheduler agents never run one client at once."""

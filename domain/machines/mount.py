@@ -78,7 +78,7 @@ class MountShareMachine(Machine):
     def read_config(self) -> Step:
         """Read every config key once and validate them into one model."""
         raw = self._source.read(ClientConfig.keys())
-        self._redactor.add(*raw.values())
+        self._redactor.add(*(raw.get(key) for key in ClientConfig.secret_keys()))
         try:
             self._config = ClientConfig.from_raw(raw, self._client)
         except ClientConfigError as exc:

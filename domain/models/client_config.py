@@ -153,9 +153,14 @@ class ClientConfig(BaseModel):
             return self.postgresql_sslmode
         return "require" if self.postgresql_auth is PostgresAuth.ENTRA else "prefer"
 
-    def secrets(self) -> list[SecretStr]:
-        """Return every secret value of this config, for masking."""
-        return [s for s in (self.postgresql_secret, self.storage_key) if s is not None]
+    @classmethod
+    def secret_keys(cls) -> list[str]:
+        """Return the keys whose values are secrets (masked wherever text is shown)."""
+        return [
+            field.alias or name
+            for name, field in cls.model_fields.items()
+            if "SecretStr" in str(field.annotation)
+        ]
 
     @classmethod
     def keys(cls) -> list[str]:

@@ -1,0 +1,298 @@
+"""BackupClientMachine and BackupDatabaseMachine with in-memory adapters: every edge."""
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import PurePosixPath
+
+import pytest
+
+from adapters.memory.encryptor import InMemoryEncryptor
+from adapters.memory.file_share import InMemoryFileShare
+from adapters.memory.postgres import InMemoryDumper
+from domain.machines.backup import SHARE_LOCK_FILE
+from ports.errors import DatabaseError, KeyMismatchError, ShareFullError
+from tests.support.memory_world import PG_SECRET, World, client_values
+
+MOUNT = ["read_config", "take_lock", "open_share", "mount_share"]
+PREPARE = [
+    "take_share_lock",
+    "start_run",
+    "load_key",
+    "inspect_server",
+    "discover_databases",
+    "find_previous_run",
+    "dump_globals",
+]
+DB = ["dump_database", "check_dump", "compare_with_previous"]
+FINISH = ["dump_databases", "write_manifest", "publish_run", "dispose_key", "release_share_lock"]
+UNMOUNT = ["run_machine", "unmount_share", "release_lock"]
+RUN = PurePosixPath("end-of-month/2026-11/20261128T220000Z")
+
+
+def nodes(world):
+    return [line for line in world.console.lines if line.startswith("Failure: ")]
+
+
+def run(world):
+    results = world.mount_machine().execute()
+    return results
+
+
+def manifest(world, run_dir=RUN):
+    return json.loads(world.share.files[run_dir / "manifest.json"])
+
+
+def test_a_clean_backup_stores_every_database_largest_first_and_publishes_the_run():
+    world = World()
+    results = run(world)
+    assert [r.node for r in results] == [*MOUNT, *PREPARE, *DB * 3, *FINISH, *UNMOUNT]
+    assert all(r.ok for r in results)
+    assert world.dumper.dumped == ["sales", "crm", "hr"]
+    assert world.share.names() == sorted(
+        f"{RUN}/{name}"
+        for name in [
+            "manifest.json",
+            "SHA256SUMS",
+            "RESTORE.txt",
+            "globals.sql.gpg",
+            "sales.dump.gpg",
+            "crm.dump.gpg",
+            "hr.dump.gpg",
+        ]
+    )
+    stored = world.share.files[RUN / "sales.dump.gpg"]
+    assert InMemoryEncryptor.decrypt(stored).startswith(b"PGDMPsales")
+    assert world.encryptor.disposed
+    assert not world.share.exists(SHARE_LOCK_FILE)
+
+
+def test_the_manifest_describes_the_run_and_every_database():
+    world = World()
+    run(world)
+    data = manifest(world)
+    assert data["client"] == "acme"
+    assert data["run_id"] == "20261128T220000Z"
+    assert (data["tier"], data["period"], data["eoy_month"]) == ("end-of-month", "2026-11", 6)
+    assert data["key_fingerprint"] == "F" * 40
+    assert [d["name"] for d in data["databases"]] == ["sales", "crm", "hr"]
+    for entry in data["databases"]:
+        content = world.share.files[RUN / entry["file"]]
+        assert entry["bytes"] == len(content)
+        assert entry["status"] == "ok"
+    assert data["globals"]["status"] == "ok"
+    sums = world.share.files[RUN / "SHA256SUMS"].decode()
+    assert "  sales.dump.gpg\n" in sums and "  globals.sql.gpg\n" in sums
+    assert b"gpg --output db.dump --decrypt" in world.share.files[RUN / "RESTORE.txt"]
+
+
+def test_the_end_of_year_month_files_the_run_under_its_fiscal_year():
+    world = World(eoy_month=11)
+    run(world)
+    assert manifest(world, PurePosixPath("end-of-year/FY2026/20261128T220000Z"))["tier"] == (
+        "end-of-year"
+    )
+
+
+def test_the_period_offset_files_a_run_under_the_previous_month():
+    world = World(
+        now=datetime(2026, 12, 1, 2, 0, tzinfo=UTC), policy_overrides={"period_offset_months": 1}
+    )
+    run(world)
+    assert world.share.exists(PurePosixPath("end-of-month/2026-11/20261201T020000Z"))
+
+
+def test_excluded_databases_are_not_dumped():
+    world = World(values=client_values(**{"exclude-databases": "scratch, hr"}))
+    run(world)
+    assert sorted(world.dumper.dumped) == ["crm", "sales"]
+
+
+def test_one_failing_database_is_one_failure_and_the_others_are_stored():
+    world = World(dumper=InMemoryDumper(broken={"crm": "FATAL: permission denied"}))
+    results = run(world)
+    failures = [r for r in results if not r.ok]
+    assert [(f.node, f.message) for f in failures] == [
+        ("dump_database", "acme db.acme.test crm pg_dump failed: FATAL: permission denied"),
+    ]
+    assert [r.node for r in results] == [
+        *MOUNT,
+        *PREPARE,
+        *DB,
+        "dump_database",
+        *DB,
+        *FINISH,
+        *UNMOUNT,
+    ]
+    data = manifest(world)
+    statuses = {d["name"]: (d["status"], d["error"]) for d in data["databases"]}
+    assert statuses["crm"] == ("failed", "pg_dump failed: FATAL: permission denied")
+    assert statuses["sales"][0] == statuses["hr"][0] == "ok"
+    assert not world.share.exists(RUN / "crm.dump.gpg")
+
+
+def test_the_end_point_prints_one_failure_line_and_exits_one():
+    world = World(dumper=InMemoryDumper(broken={"crm": "FATAL: permission denied"}))
+    world.run_end_point()
+    assert nodes(world) == [
+        "Failure: dump_database acme db.acme.test crm pg_dump failed: FATAL: permission denied"
+    ]
+    assert world.exit.code == 1
+    assert world.console.lines[-1].startswith("backup acme: 2 of 3 databases ok, run ")
+
+
+def test_an_empty_dump_is_a_failure_with_no_file_published_as_ok():
+    world = World(dumper=InMemoryDumper(empty={"hr"}), policy_overrides={"min_dump_bytes": 10})
+    results = run(world)
+    failed = [r for r in results if not r.ok]
+    assert [(f.node, f.message) for f in failed] == [
+        (
+            "check_dump",
+            "acme db.acme.test hr dump is only 0 bytes; an empty or near-empty dump is unusable",
+        )
+    ]
+    assert {d["name"]: d["status"] for d in manifest(world)["databases"]}["hr"] == "failed"
+
+
+def test_a_dump_much_smaller_than_the_previous_one_is_reported_but_kept():
+    world = World(policy_overrides={"min_dump_bytes": 1})
+    run(world)
+    world.clock.advance(timedelta(days=31))
+    world.dumper.chunks = 1
+    world.encryptor.disposed = False
+    results = run(world)
+    failed = [r for r in results if not r.ok]
+    assert [f.node for f in failed] == ["compare_with_previous"] * 3
+    assert "less than 50% of the previous dump" in failed[0].message
+    assert all(
+        d["status"] == "ok"
+        for d in manifest(world, PurePosixPath("end-of-month/2026-12/20261229T220000Z"))[
+            "databases"
+        ]
+    )
+
+
+def test_a_key_that_does_not_match_key_name_stops_before_any_dump():
+    world = World(encryptor=InMemoryEncryptor(key_names={"globex"}))
+    results = run(world)
+    assert [r.node for r in results] == [
+        *MOUNT,
+        "take_share_lock",
+        "start_run",
+        "load_key",
+        "discard_run",
+        "dispose_key",
+        "release_share_lock",
+        *UNMOUNT,
+    ]
+    assert results[6].message == ("acme db.acme.test the public key does not match key-name 'acme'")
+    assert world.dumper.dumped == []
+    assert world.share.files == {}
+
+
+def test_an_unreachable_server_is_one_failure_and_leaves_no_run_behind():
+    world = World(database_error=DatabaseError("cannot connect to db.acme.test:5432"))
+    results = run(world)
+    assert [r.node for r in results if not r.ok] == ["inspect_server"]
+    assert world.share.files == {}
+    assert not any(str(d).endswith(".partial") for d in world.share.dirs)
+
+
+def test_a_pg_dump_older_than_the_server_is_refused_before_any_dump():
+    world = World(dumper=InMemoryDumper(too_old=True))
+    results = run(world)
+    assert [r.node for r in results if not r.ok] == ["inspect_server"]
+    assert "older than the server" in [r for r in results if not r.ok][0].message
+    assert world.dumper.dumped == []
+
+
+def test_a_globals_failure_is_reported_and_the_databases_are_still_dumped():
+    world = World(dumper=InMemoryDumper(globals_error="role lookup failed"))
+    results = run(world)
+    assert [r.node for r in results if not r.ok] == ["dump_globals"]
+    assert manifest(world)["globals"]["status"] == "failed"
+    assert len(world.dumper.dumped) == 3
+
+
+def test_a_full_share_fails_each_database_and_publishes_nothing():
+    world = World(
+        share=InMemoryFileShare(fail_writes_after=2, error=ShareFullError("no space left on share"))
+    )
+    results = run(world)
+    failed = [(r.node, r.message) for r in results if not r.ok]
+    assert failed[:3] == [
+        ("dump_database", f"acme db.acme.test {db} no space left on share")
+        for db in ["sales", "crm", "hr"]
+    ]
+    assert failed[3] == ("write_manifest", "acme db.acme.test no space left on share")
+    assert world.share.files == {}
+    assert not any(str(d).endswith(".partial") for d in world.share.dirs)
+
+
+def test_an_encryption_failure_fails_that_database():
+    world = World(encryptor=InMemoryEncryptor(fail=True))
+    results = run(world)
+    assert [r.node for r in results if not r.ok] == ["dump_globals"] + ["dump_database"] * 3
+
+
+def test_a_live_share_lock_refuses_the_run_without_touching_anything():
+    world = World()
+    marker = {"owner": "host other pid 9", "since": "2026-11-28T21:00:00+00:00"}
+    world.share.files[SHARE_LOCK_FILE] = json.dumps(marker).encode()
+    results = run(world)
+    assert [r.node for r in results] == [*MOUNT, "take_share_lock", *UNMOUNT]
+    assert results[4].message == (
+        "acme db.acme.test another run for acme is in progress (host other pid 9, "
+        "since 2026-11-28T21:00:00+00:00) according to the share lock"
+    )
+    assert world.share.files[SHARE_LOCK_FILE] == json.dumps(marker).encode()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        json.dumps({"owner": "host old pid 1", "since": "2026-11-01T00:00:00+00:00"}).encode(),
+        b"not json",
+    ],
+)
+def test_a_stale_or_damaged_share_lock_is_taken_over_and_reported(content):
+    world = World()
+    world.share.files[SHARE_LOCK_FILE] = content
+    results = run(world)
+    failed = [r for r in results if not r.ok]
+    assert [f.node for f in failed] == ["take_share_lock"]
+    assert "took over a stale share lock" in failed[0].message
+    assert world.share.exists(RUN / "manifest.json")
+    assert not world.share.exists(SHARE_LOCK_FILE)
+
+
+def test_a_second_run_in_the_same_period_is_a_run_of_its_own():
+    world = World()
+    run(world)
+    world.clock.advance(timedelta(hours=1))
+    run(world)
+    assert [e.name for e in world.share.list_dir(PurePosixPath("end-of-month/2026-11"))] == [
+        "20261128T220000Z",
+        "20261128T230000Z",
+    ]
+
+
+def test_the_password_never_reaches_stdout_or_failure_lines():
+    world = World(dumper=InMemoryDumper(broken={"crm": f"auth failed for {PG_SECRET}"}))
+    world.run_end_point()
+    assert PG_SECRET not in "\n".join(world.console.lines)
+    assert "auth failed for *****" in "\n".join(world.console.lines)
+
+
+def test_a_database_machine_that_breaks_is_recorded_as_failed_in_the_manifest():
+    class Exploding(InMemoryDumper):
+        def dump(self, target, database):
+            if database == "hr":
+                raise RuntimeError("unexpected")
+            return super().dump(target, database)
+
+    world = World(dumper=Exploding())
+    results = run(world)
+    assert [(r.node, r.message) for r in results if not r.ok] == [
+        ("dump_database", "acme db.acme.test hr unrecognized exception: unexpected")
+    ]
+    assert {d["name"]: d["status"] for d in manifest(world)["databases"]}["hr"] == "failed"
