@@ -21,14 +21,17 @@ class Child(Machine):
     def prefix(self):
         return self.name
 
-    @node(entry=True, happy=("report_results",), unhappy=("report_results",),
-          on_exception=LET_THROUGH)
+    @node(
+        entry=True, happy=("report_results",), unhappy=("report_results",), on_exception=LET_THROUGH
+    )
     def work(self) -> Step:
         time.sleep(self.delay)
         if self.explode:
             raise RuntimeError("escaped")
-        return self.failure(self.report_results, "done") if self.name == "b" else self.success(
-            self.report_results
+        return (
+            self.failure(self.report_results, "done")
+            if self.name == "b"
+            else self.success(self.report_results)
         )
 
 
@@ -43,7 +46,9 @@ class ThreadRunner(SerialTaskRunner):
 def test_results_come_back_in_the_childrens_order_whatever_finishes_first():
     children = [Child("a", 0.05), Child("b", 0.0), Child("c", 0.02)]
     assert fan_out(ThreadRunner(), children) == [
-        Success("work"), Failure("work", "b done"), Success("work"),
+        Success("work"),
+        Failure("work", "b done"),
+        Success("work"),
     ]
 
 

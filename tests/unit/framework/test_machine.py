@@ -89,8 +89,12 @@ def test_child_results_land_before_the_invoking_node():
     results = Pipeline(children=children).execute()
     assert [r.node for r in results] == [
         "start",
-        "start", "work", "cleanup",
-        "start", "work", "cleanup",
+        "start",
+        "work",
+        "cleanup",
+        "start",
+        "work",
+        "cleanup",
         "work",
         "cleanup",
     ]
@@ -108,8 +112,9 @@ class Liar(Machine):
         super().__init__()
         self.mode = mode
 
-    @node(entry=True, happy=("next_step",), unhappy=("report_results",),
-          on_exception="report_results")
+    @node(
+        entry=True, happy=("next_step",), unhappy=("report_results",), on_exception="report_results"
+    )
     def start(self) -> Step:
         if self.mode == "success-by-unhappy":
             return self.success(self.report_results)

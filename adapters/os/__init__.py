@@ -1,0 +1,1 @@
+"""Adapters on the operating system: console, exit, clock, thread pool, flock, log files."""

@@ -1,0 +1,42 @@
+"""Run the backup job, the scheduler's contract (SPEC section 5.1).
+
+`python -m entrypoints.backup CLIENT_NAME EOY_MONTH KEY_VAULT CLIENT_ID CLIENT_SECRET
+[--tenant_id TENANT_ID] [--authority_host AUTHORITY_HOST]`
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from entrypoints.args import OneLineParser, add_client_arguments, check_client_arguments
+
+DESCRIPTION = """\
+Back up every database of one client: read the client's config from its Key Vault (or a
+file:// TOML), mount its file share, dump each database with pg_dump, encrypt each dump to the
+client's OpenPGP public key, store the run as end-of-month or end-of-year, apply retention,
+unmount. Prints one 'Failure: <node> <message>' line per failure and exits with the number of
+failures (0 = success, at most 100).
+"""
+
+
+def parser() -> argparse.ArgumentParser:
+    """Return the backup job's argument parser."""
+    result = OneLineParser(prog="backup", description=DESCRIPTION)
+    add_client_arguments(result, eoy=True)
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse arguments and run the backup job."""
+    job_parser = parser()
+    args = job_parser.parse_args(argv)
+    check_client_arguments(job_parser, args)
+    # Imported after parsing so that --help and argument errors stay fast.
+    from entrypoints.jobs import run_job
+
+    run_job(args, job="backup")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""The `lts` command: `lts <job> [arguments]` runs `entrypoints.<job>`."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+JOBS = {
+    "backup": "back up every database of a client",
+    "generate_key": "write a new Fernet key file",
+    "encrypt_secret": "turn a secret into a command-line token",
+    "diagram": "write the machines' diagrams to docs/machines",
+}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Dispatch to a job's `main`."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    job = arguments[0].replace("-", "_") if arguments else ""
+    if job not in JOBS:
+        listing = "\n".join(f"  {name:<16} {text}" for name, text in JOBS.items())
+        sys.stderr.write(f"usage: lts <job> [arguments]\n\njobs:\n{listing}\n")
+        raise SystemExit(0 if job in ("", "-h", "__help") else 2)
+    module = importlib.import_module(f"entrypoints.{job}")
+    module.main(arguments[1:])
+
+
+if __name__ == "__main__":
+    main()

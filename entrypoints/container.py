@@ -1,0 +1,175 @@
+"""The one dependency-injector container: it builds adapters, machines and end points.
+
+It only builds things (no `if`, no `try`): choices go through `providers.Selector` keyed by the
+config source's URL scheme, and shares are chosen by `storage-unc` scheme inside the opener.
+Nothing happens at import time. Tests override providers on an instance.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from adapters.azure.key_vault import KeyVaultConfigSource
+from dependency_injector import containers, providers
+
+from adapters.fernet.cipher import FernetSecretCipher
+from adapters.files.opener import SchemeShareOpener, local_share_from_target
+from adapters.files.toml_config import TomlFileConfigSource
+from adapters.gpg.encryptor import GpgEncryptor
+from adapters.os.clock import SystemClock
+from adapters.os.console import StdoutConsole
+from adapters.os.exit import ProcessExit
+from adapters.os.lock import FlockLock
+from adapters.os.logging import configure_client_logging
+from adapters.os.task_runner import ThreadPoolTaskRunner
+from adapters.postgres.credentials import (
+    CredentialsByAuth,
+    EntraTokenCredentials,
+    PasswordCredentials,
+)
+from adapters.postgres.database import PostgresDatabase
+from adapters.postgres.dumper import PgDumper
+from domain.machines.backup import BackupClientMachine, BackupPorts
+from domain.machines.mount import DynamicMountingEndPoint, MountShareMachine
+from domain.models.policy import BackupPolicy
+from domain.models.redaction import Redactor
+from entrypoints.process import choose, hours, process_owner, scheme_of, tool_version
+from entrypoints.settings import load_settings
+
+
+class Container(containers.DeclarativeContainer):
+    """Wires one job run: `Container(args=namespace, job="backup")`."""
+
+    # ---------------------------------------------------------------- settings and arguments
+    args: providers.Dependency[argparse.Namespace] = providers.Dependency()
+    job = providers.Dependency(instance_of=str)
+    settings = providers.Singleton(load_settings)
+    redactor = providers.Singleton(Redactor)
+    tenant_id = providers.Callable(
+        choose, args.provided.tenant_id, settings.provided.azure.tenant_id
+    )
+    authority_host = providers.Callable(
+        choose, args.provided.authority_host, settings.provided.azure.authority_host
+    )
+
+    # ---------------------------------------------------------------- process plumbing
+    logging = providers.Resource(
+        configure_client_logging,
+        log_root=settings.provided.paths.log_root,
+        client=args.provided.client_name,
+        job=job,
+        level=settings.provided.logging.level,
+        backup_count=settings.provided.logging.backup_count,
+        json=settings.provided.logging.json_lines,
+        redactor=redactor,
+    )
+
+    # ---------------------------------------------------------------- OS adapters
+    console = providers.Singleton(StdoutConsole)
+    exit = providers.Singleton(ProcessExit)
+    clock = providers.Singleton(SystemClock)
+    cipher = providers.Singleton(FernetSecretCipher, key_file=settings.provided.secrets.key_file)
+    lock = providers.Factory(FlockLock, lock_root=settings.provided.paths.lock_root, clock=clock)
+
+    # ---------------------------------------------------------------- config sources
+    config_source = providers.Selector(
+        providers.Callable(scheme_of, args.provided.key_vault),
+        file=providers.Factory(TomlFileConfigSource, url=args.provided.key_vault),
+        https=providers.Factory(
+            KeyVaultConfigSource,
+            vault_url=args.provided.key_vault,
+            tenant_id=tenant_id,
+            client_id=args.provided.client_id,
+            client_secret_token=args.provided.client_secret,
+            cipher=cipher,
+            redactor=redactor,
+            authority_host=authority_host,
+            disable_instance_discovery=settings.provided.azure.disable_instance_discovery,
+            connection_timeout=settings.provided.azure.connection_timeout,
+            read_timeout=settings.provided.azure.read_timeout,
+            retries=settings.provided.azure.retries,
+        ),
+    )
+
+    # ---------------------------------------------------------------- shares
+    share_opener = providers.Singleton(
+        SchemeShareOpener,
+        openers=providers.Dict(file=providers.Object(local_share_from_target)),
+    )
+
+    # ---------------------------------------------------------------- PostgreSQL and gpg
+    pg_credentials = providers.Singleton(
+        CredentialsByAuth,
+        by_auth=providers.Dict(
+            password=providers.Singleton(PasswordCredentials),
+            entra=providers.Singleton(
+                EntraTokenCredentials,
+                tenant_id=tenant_id,
+                authority_host=authority_host,
+                disable_instance_discovery=settings.provided.azure.disable_instance_discovery,
+            ),
+        ),
+    )
+    database = providers.Singleton(PostgresDatabase, credentials=pg_credentials, redactor=redactor)
+    dumper = providers.Singleton(
+        PgDumper,
+        credentials=pg_credentials,
+        redactor=redactor,
+        pg_bin_dir=settings.provided.backup.pg_bin_dir,
+        compression=settings.provided.backup.compression,
+    )
+    encryptor = providers.Factory(
+        GpgEncryptor, work_root=settings.provided.paths.work_root, redactor=redactor
+    )
+    backup_runner = providers.Singleton(
+        ThreadPoolTaskRunner, workers=settings.provided.backup.worker_pool_size
+    )
+
+    # ---------------------------------------------------------------- machines
+    backup_policy = providers.Factory(
+        BackupPolicy,
+        eoy_month=args.provided.eoy_month,
+        timezone=settings.provided.backup.timezone,
+        period_offset_months=settings.provided.backup.period_offset_months,
+        exclude_everywhere=providers.Callable(
+            frozenset, settings.provided.backup.exclude_everywhere
+        ),
+        min_dump_bytes=settings.provided.backup.min_dump_bytes,
+        shrink_warning_ratio=settings.provided.backup.shrink_warning_ratio,
+        share_lock_max_age=providers.Callable(
+            hours, settings.provided.backup.share_lock_max_age_hours
+        ),
+        tool_version=providers.Callable(tool_version),
+    )
+    backup_ports = providers.Factory(
+        BackupPorts,
+        database=database,
+        dumper=dumper,
+        encryptor=encryptor,
+        clock=clock,
+        runner=backup_runner,
+    )
+    backup_machine = providers.Factory(
+        BackupClientMachine,
+        ports=backup_ports,
+        policy=backup_policy,
+        lock_owner=providers.Callable(process_owner),
+    )
+    backup_mount = providers.Factory(
+        MountShareMachine,
+        client=args.provided.client_name,
+        source=config_source,
+        opener=share_opener,
+        inner=backup_machine.provider,
+        redactor=redactor,
+        lock=lock,
+    )
+
+    # ---------------------------------------------------------------- end points
+    backup_end_point = providers.Factory(
+        DynamicMountingEndPoint,
+        machine=backup_mount.provider,
+        console=console,
+        exit=exit,
+        redactor=redactor,
+    )
