@@ -1,0 +1,1 @@
+"""OpenPGP through the gpg binary: the GpgEncryptor adapter and its parts."""

@@ -1,0 +1,182 @@
+"""A throw-away GnuPG home directory holding only the public keys of one run.
+
+The directory is made with `tempfile.mkdtemp` (mode 0700) under the job's work root; the user's
+own keyring (`~/.gnupg`, `$GNUPGHOME`) is never read or written, because every gpg child gets
+`--homedir` and an environment of its own. gpg runs with `--no-autostart`, so no gpg-agent or
+dirmngr is started; `dispose` still stops one if something started it, then removes the directory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from adapters.gpg.listing import KeyListing, parse_listing
+from domain.models.redaction import Redactor
+from ports.errors import EncryptionError
+
+COMMAND_TIMEOUT_SECONDS = 120
+MAX_MESSAGE_LENGTH = 300
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedKey:
+    """A public key now in the keyring: its fingerprint and non-revoked user ids."""
+
+    fingerprint: str
+    user_ids: tuple[str, ...]
+
+
+def one_line(stderr: bytes | str, redactor: Redactor) -> str:
+    """Return gpg's diagnostics as one masked, bounded line."""
+    text = stderr.decode("utf-8", errors="replace") if isinstance(stderr, bytes) else stderr
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    message = redactor.redact("; ".join(lines)) or "no diagnostics"
+    if len(message) > MAX_MESSAGE_LENGTH:
+        message = message[: MAX_MESSAGE_LENGTH - 3] + "..."
+    return message
+
+
+class ThrowAwayKeyring:
+    """A private GNUPGHOME under `work_root` and the gpg commands that run against it."""
+
+    def __init__(self, work_root: Path, redactor: Redactor, gpg_binary: str = "gpg") -> None:
+        self._redactor = redactor
+        self.gpg = self._resolve(gpg_binary)
+        work_root.mkdir(parents=True, exist_ok=True)
+        self.homedir = Path(tempfile.mkdtemp(prefix="gnupg-", dir=work_root))
+        self._disposed = False
+
+    @staticmethod
+    def _resolve(gpg_binary: str) -> str:
+        found = shutil.which(gpg_binary)
+        if found is None:
+            raise EncryptionError(f"the gpg binary {gpg_binary!r} was not found")
+        return found
+
+    @property
+    def child_env(self) -> dict[str, str]:
+        """Return the environment of every gpg child: nothing of the job's own environment."""
+        return {
+            "PATH": os.defpath,
+            "LC_ALL": "C",
+            "LANG": "C",
+            # Pointing HOME at the throw-away directory too keeps even a stray default in it.
+            "HOME": str(self.homedir),
+            "GNUPGHOME": str(self.homedir),
+        }
+
+    def argv(self, *args: str) -> list[str]:
+        """Return a gpg command line bound to this keyring, non-interactive, starting no agent."""
+        return [
+            self.gpg,
+            "--homedir",
+            str(self.homedir),
+            "--no-options",
+            "--batch",
+            "--no-tty",
+            "--no-autostart",
+            "--no-auto-key-locate",
+            "--no-auto-key-retrieve",
+            *args,
+        ]
+
+    def run(self, *args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+        """Run gpg to completion with `stdin` as input; never raises on a non-zero exit."""
+        try:
+            return subprocess.run(
+                self.argv(*args),
+                input=stdin,
+                capture_output=True,
+                env=self.child_env,
+                timeout=COMMAND_TIMEOUT_SECONDS,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as error:
+            raise EncryptionError(f"gpg {args[-1]} timed out after {error.timeout} s") from None
+        except OSError as error:
+            raise EncryptionError(f"gpg could not be started: {error.strerror}") from None
+
+    def import_public_key(self, data: bytes, what: str) -> ImportedKey:
+        """Check that `data` holds exactly one public key usable for encryption, and import it.
+
+        `what` names the key in error messages ("the public key", "the escrow key").
+        """
+        listed = self._inspect(data, what)
+        result = self.run("--status-fd", "1", "--import", stdin=data)
+        imported = {
+            line.split()[3].upper()
+            for line in result.stdout.decode("utf-8", errors="replace").splitlines()
+            if line.startswith("[GNUPG:] IMPORT_OK ") and len(line.split()) >= 4
+        }
+        if result.returncode != 0 or listed.fingerprint not in imported:
+            raise EncryptionError(
+                f"gpg could not import {what}: {one_line(result.stderr, self._redactor)}"
+            )
+        key = self._list(listed.fingerprint, what)
+        if not key.can_encrypt:
+            raise EncryptionError(f"{what} (fingerprint {key.fingerprint}) {_unusable(key)}")
+        return ImportedKey(key.fingerprint, key.valid_user_ids)
+
+    def _inspect(self, data: bytes, what: str) -> KeyListing:
+        """List the keys in `data` without importing them and refuse anything but one public key."""
+        result = self.run("--with-colons", "--fixed-list-mode", "--show-keys", stdin=data)
+        keys = parse_listing(result.stdout.decode("utf-8", errors="replace"))
+        if result.returncode != 0 or not keys:
+            reason = one_line(result.stderr, self._redactor)
+            raise EncryptionError(f"{what} is not a valid OpenPGP public key: {reason}")
+        if any(key.holds_secret for key in keys):
+            raise EncryptionError(
+                f"{what} holds secret key material; give the public key only "
+                "(gpg --export --armor KEY)"
+            )
+        if len(keys) > 1:
+            fingerprints = ", ".join(key.fingerprint for key in keys)
+            raise EncryptionError(
+                f"{what} holds {len(keys)} primary keys ({fingerprints}); give exactly one"
+            )
+        return keys[0]
+
+    def _list(self, fingerprint: str, what: str) -> KeyListing:
+        result = self.run("--with-colons", "--fixed-list-mode", "--list-keys", fingerprint)
+        keys = [key for key in parse_listing(result.stdout.decode()) if key.fingerprint]
+        if result.returncode != 0 or len(keys) != 1:
+            reason = one_line(result.stderr, self._redactor)
+            raise EncryptionError(f"gpg cannot list {what} after importing it: {reason}")
+        return keys[0]
+
+    def dispose(self) -> None:
+        """Stop any agent bound to the directory and remove it; safe to call twice."""
+        if self._disposed:
+            return
+        self._disposed = True
+        if self._agent_may_run():
+            gpgconf = Path(self.gpg).with_name("gpgconf")
+            if gpgconf.exists():
+                subprocess.run(
+                    [str(gpgconf), "--homedir", str(self.homedir), "--kill", "all"],
+                    capture_output=True,
+                    env=self.child_env,
+                    timeout=COMMAND_TIMEOUT_SECONDS,
+                    check=False,
+                )
+        shutil.rmtree(self.homedir, ignore_errors=True)
+
+    def _agent_may_run(self) -> bool:
+        # Sockets live in the home directory, or under /run/user/<uid>/gnupg when that exists.
+        run_dir = Path(f"/run/user/{os.getuid()}/gnupg")
+        return any(self.homedir.glob("S.*")) or run_dir.is_dir()
+
+
+def _unusable(key: KeyListing) -> str:
+    if key.validity == "e":
+        return "has expired"
+    if key.validity == "r":
+        return "is revoked"
+    if key.validity in {"i", "d"}:
+        return "is invalid or disabled"
+    return "has no valid encryption (sub)key (expired, revoked or missing)"

@@ -1,0 +1,81 @@
+"""Open psycopg connections to a ServerTarget with a password from Credentials.
+
+Connection failures become DatabaseError("cannot connect to HOST:PORT as USER: reason") with the
+password and the target's secret masked. Tested against a real PostgreSQL server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import make_conninfo
+from pydantic import SecretStr
+
+from adapters.postgres.credentials import Credentials
+from adapters.postgres.text import one_line
+from domain.models.redaction import Redactor
+from ports.database import ServerTarget
+from ports.errors import DatabaseError
+
+APPLICATION_NAME = "long-term-storage"
+DEFAULT_CONNECT_TIMEOUT = 15
+
+
+def connect_kwargs(
+    target: ServerTarget,
+    password: SecretStr,
+    dbname: str,
+    connect_timeout: int = DEFAULT_CONNECT_TIMEOUT,
+) -> dict[str, Any]:
+    """Return the keyword arguments of `psycopg.connect` for `dbname` on `target`."""
+    return {
+        "host": target.host,
+        "port": target.port,
+        "user": target.user,
+        "dbname": dbname,
+        "password": password.get_secret_value(),
+        "sslmode": target.sslmode,
+        "connect_timeout": connect_timeout,
+        "application_name": APPLICATION_NAME,
+    }
+
+
+def secret_free_conninfo(target: ServerTarget, dbname: str) -> str:
+    """Return a libpq connection string for `dbname` without any password.
+
+    libpq quoting makes any database name safe here (spaces, quotes, `=`, non-ASCII).
+    """
+    return make_conninfo(host=target.host, port=target.port, user=target.user, dbname=dbname)
+
+
+def connection_error(target: ServerTarget, reason: str, redactor: Redactor) -> DatabaseError:
+    """Return the DatabaseError for a failed connection to `target`."""
+    return DatabaseError(
+        f"cannot connect to {target.host}:{target.port} as {target.user}: "
+        f"{one_line(reason, redactor)}"
+    )
+
+
+def connect(
+    target: ServerTarget,
+    credentials: Credentials,
+    dbname: str,
+    redactor: Redactor,
+    connect_timeout: int = DEFAULT_CONNECT_TIMEOUT,
+) -> psycopg.Connection[tuple[Any, ...]]:
+    """Open an autocommit connection to `dbname`, with a fresh password from `credentials`."""
+    password = credentials.password(target)
+    redactor.add(password, target.secret)
+    try:
+        return psycopg.connect(
+            **connect_kwargs(target, password, dbname, connect_timeout), autocommit=True
+        )
+    except psycopg.Error as exc:
+        raise connection_error(target, _reason(exc), redactor) from None
+
+
+def _reason(exc: psycopg.Error) -> str:
+    text = str(exc)
+    # psycopg prefixes libpq's text; the rest says which address failed and why.
+    return text.removeprefix("connection failed: ")

@@ -1,0 +1,83 @@
+"""PostgresDatabase: discovery and version questions to a real PostgreSQL server (psycopg).
+
+Tested by tests/integration/test_postgres_database.py against a real server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+import psycopg
+
+from adapters.postgres.connection import (
+    DEFAULT_CONNECT_TIMEOUT,
+    connect,
+    connection_error,
+)
+from adapters.postgres.credentials import Credentials
+from domain.models.redaction import Redactor
+from ports.database import Database, DatabaseInfo, ServerInfo, ServerTarget
+from ports.errors import DatabaseError
+
+MAINTENANCE_DATABASES = ("postgres", "template1")
+"""Where to connect for server-wide questions: `postgres` may have been dropped, template1 not."""
+
+# A database the login may not connect to is still listed (its dump then fails and is reported),
+# but pg_database_size() would raise for it, so its size is taken as 0.
+LIST_DATABASES = """
+SELECT datname,
+       CASE WHEN has_database_privilege(oid, 'CONNECT') THEN pg_database_size(oid) ELSE 0 END
+  FROM pg_database
+ WHERE NOT datistemplate
+   AND datallowconn
+   AND datname::text <> ALL(%s::text[])
+ ORDER BY 2 DESC, 1
+"""
+
+SERVER_VERSION = (
+    "SELECT current_setting('server_version_num')::int, current_setting('server_version')"
+)
+
+
+class PostgresDatabase(Database):
+    """Ask a PostgreSQL server for its version and its databases."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        redactor: Redactor,
+        connect_timeout: int = DEFAULT_CONNECT_TIMEOUT,
+    ) -> None:
+        self.credentials = credentials
+        self.redactor = redactor
+        self.connect_timeout = connect_timeout
+
+    def server_info(self, target: ServerTarget) -> ServerInfo:
+        """Return `server_version_num` and `server_version`."""
+        rows = self._query(target, SERVER_VERSION, ())
+        version_num, version = rows[0]
+        return ServerInfo(int(version_num), str(version))
+
+    def list_databases(self, target: ServerTarget, exclude: Collection[str]) -> list[DatabaseInfo]:
+        """Return every connectable, non-template database not in `exclude`, largest first."""
+        rows = self._query(target, LIST_DATABASES, (list(exclude),))
+        return [DatabaseInfo(str(name), int(size)) for name, size in rows]
+
+    def _query(
+        self, target: ServerTarget, query: str, params: tuple[Any, ...]
+    ) -> list[tuple[Any, ...]]:
+        with self._connect_maintenance(target) as conn:
+            try:
+                return conn.execute(query, params).fetchall()
+            except psycopg.Error as exc:
+                raise connection_error(target, f"query failed: {exc}", self.redactor) from None
+
+    def _connect_maintenance(self, target: ServerTarget) -> psycopg.Connection[tuple[Any, ...]]:
+        first, fallback = MAINTENANCE_DATABASES
+        try:
+            return connect(target, self.credentials, first, self.redactor, self.connect_timeout)
+        except DatabaseError as exc:
+            if f'database "{first}" does not exist' not in str(exc):
+                raise
+        return connect(target, self.credentials, fallback, self.redactor, self.connect_timeout)

@@ -1,0 +1,299 @@
+"""PgDumper against a real PostgreSQL 15 server, with real pg_dump and pg_restore."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import secrets
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from psycopg import sql
+
+from adapters.postgres.credentials import CredentialsByAuth, PasswordCredentials
+from adapters.postgres.dumper import PgDumper
+from domain.models.redaction import Redactor
+from ports.database import ServerInfo, ServerTarget
+from ports.errors import DumpError, DumperTooOldError
+from tests.support.postgres import PostgresServer
+
+pytestmark = pytest.mark.integration
+
+SERVER_15 = ServerInfo(150018, "15.18")
+SMALL_CHUNK = 64 * 1024
+
+
+def unique(prefix: str = "lts") -> str:
+    return f"{prefix}_{secrets.token_hex(4)}"
+
+
+def make_dumper(
+    bin_dir: Path | None, compression: str = "gzip:6", chunk_size: int = SMALL_CHUNK
+) -> PgDumper:
+    return PgDumper(
+        credentials=CredentialsByAuth({"password": PasswordCredentials()}),
+        redactor=Redactor(),
+        pg_bin_dir=bin_dir,
+        compression=compression,
+        chunk_size=chunk_size,
+    )
+
+
+@pytest.fixture
+def dumper(postgres_server: PostgresServer) -> PgDumper:
+    dumper = make_dumper(postgres_server.bin_dir)
+    dumper.select(SERVER_15)
+    return dumper
+
+
+@pytest.fixture(scope="module")
+def backup_target(postgres_server: PostgresServer) -> ServerTarget:
+    """A role that may read everything, as a backup login would be."""
+    role, password = unique("backup"), "pw-" + secrets.token_urlsafe(18)
+    postgres_server.create_role(role, password, "pg_read_all_data")
+    return postgres_server.target(role, password)
+
+
+@pytest.fixture(scope="module")
+def big_database(postgres_server: PostgresServer) -> str:
+    """A database whose dump is far larger than a pipe buffer, so pg_dump blocks on us."""
+    name = unique("big")
+    postgres_server.create_database(name)
+    postgres_server.execute(
+        "CREATE TABLE big AS SELECT g, repeat(md5(g::text), 4) AS s "
+        "FROM generate_series(1, 40000) g",
+        dbname=name,
+    )
+    return name
+
+
+def child_pids(command: str) -> list[int]:
+    """Return the pids of our own children running `command`."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name is in parentheses and may hold spaces; the parent pid follows it.
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+        if ppid == os.getpid() and name == command:
+            pids.append(int(entry.name))
+    return pids
+
+
+def only_child(command: str) -> int:
+    pids = child_pids(command)
+    assert len(pids) == 1, pids
+    return pids[0]
+
+
+def restore_list(dump: bytes, bin_dir: Path) -> str:
+    result = subprocess.run(
+        [str(bin_dir / "pg_restore"), "--list"], input=dump, capture_output=True, check=True
+    )
+    return result.stdout.decode()
+
+
+def write_fake_pg_dump(bin_dir: Path, version: str, body: str) -> None:
+    bin_dir.mkdir(exist_ok=True)
+    script = bin_dir / "pg_dump"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = "--version" ]; then echo "pg_dump (PostgreSQL) {version}"; exit 0; fi\n'
+        f"{body}\n"
+    )
+    script.chmod(0o755)
+
+
+def test_select_reports_the_pg_dump_version_and_compression(postgres_server):
+    info = make_dumper(postgres_server.bin_dir).select(SERVER_15)
+
+    assert info.version.startswith("15.")
+    assert info.archive_format == "custom"
+    assert info.compression == "gzip:6"
+
+
+def test_select_without_pg_bin_dir_finds_an_installed_pg_dump_new_enough():
+    info = make_dumper(None).select(SERVER_15)
+
+    assert int(info.version.split(".")[0]) >= 15
+
+
+def test_dump_streams_a_custom_format_archive_that_pg_restore_lists(
+    postgres_server, dumper, backup_target
+):
+    name = f'sales "eu" = données {secrets.token_hex(3)}'
+    postgres_server.create_database(name)
+    postgres_server.execute(
+        "CREATE TABLE orders AS SELECT g AS id FROM generate_series(1, 1000) g", dbname=name
+    )
+
+    chunks = list(dumper.dump(backup_target, name))
+
+    dump = b"".join(chunks)
+    assert dump.startswith(b"PGDMP")
+    assert all(len(chunk) <= SMALL_CHUNK for chunk in chunks)
+    assert "TABLE DATA public orders" in restore_list(dump, postgres_server.bin_dir)
+
+
+def test_dump_with_pg_dump_16_and_its_method_compression_syntax_restores(postgres_server):
+    spec = importlib.util.find_spec("pgserver")
+    assert spec is not None
+    assert spec.origin is not None
+    bin_dir = Path(spec.origin).parent / "pginstall" / "bin"
+    name = unique("pg16")
+    postgres_server.create_database(name)
+    postgres_server.execute("CREATE TABLE t (id int)", dbname=name)
+    dumper = make_dumper(bin_dir, compression="gzip:level=5")
+
+    info = dumper.select(SERVER_15)
+    dump = b"".join(dumper.dump(postgres_server.target(), name))
+
+    assert info.version.startswith("16.")
+    assert info.compression == "gzip:level=5"
+    assert "TABLE public t" in restore_list(dump, bin_dir)
+
+
+def test_select_refuses_lz4_with_a_pg_dump_older_than_16(postgres_server):
+    with pytest.raises(DumpError, match="compression 'lz4' needs pg_dump 16 or newer"):
+        make_dumper(postgres_server.bin_dir, compression="lz4").select(SERVER_15)
+
+
+def test_dump_of_a_database_the_role_cannot_connect_to_raises_dump_error(
+    postgres_server, dumper, backup_target
+):
+    name = unique("forbidden")
+    postgres_server.create_database(name)
+    postgres_server.execute(
+        sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name))
+    )
+
+    with pytest.raises(DumpError, match=r"^pg_dump exited with 1: .*permission denied") as caught:
+        list(dumper.dump(backup_target, name))
+
+    message = str(caught.value)
+    assert "\n" not in message
+    assert backup_target.secret.get_secret_value() not in message
+    assert child_pids("pg_dump") == []
+
+
+def test_dump_with_a_wrong_password_raises_dump_error_without_the_password(postgres_server, dumper):
+    wrong = "wrong-" + secrets.token_urlsafe(16)
+
+    with pytest.raises(DumpError, match="password authentication failed") as caught:
+        list(dumper.dump(postgres_server.target(password=wrong), "postgres"))
+
+    assert wrong not in str(caught.value)
+
+
+def test_killing_pg_dump_mid_stream_raises_dump_error_naming_the_signal(
+    postgres_server, big_database
+):
+    dumper = make_dumper(postgres_server.bin_dir, compression="none")
+    stream = dumper.dump(postgres_server.target(), big_database)
+    next(stream)
+
+    os.kill(only_child("pg_dump"), signal.SIGKILL)
+
+    with pytest.raises(DumpError, match=r"^pg_dump was killed by signal SIGKILL"):
+        for _ in stream:
+            pass
+    assert child_pids("pg_dump") == []
+
+
+def test_pg_dump_gets_the_password_only_through_its_own_environment(
+    postgres_server, dumper, big_database, backup_target
+):
+    password = backup_target.secret.get_secret_value()
+    stream = dumper.dump(backup_target, big_database)
+    next(stream)
+    pid = only_child("pg_dump")
+
+    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode()
+    environ = Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
+    stream.close()
+
+    assert password not in cmdline
+    assert big_database in cmdline
+    assert f"PGPASSWORD={password}" in environ
+    assert "PGPASSWORD" not in os.environ
+    assert all(password not in value for value in os.environ.values())
+
+
+def test_closing_the_dump_early_kills_and_reaps_pg_dump(postgres_server, dumper, big_database):
+    stream = dumper.dump(postgres_server.target(), big_database)
+    next(stream)
+    pid = only_child("pg_dump")
+
+    stream.close()
+
+    # Reaped: not even a zombie entry remains.
+    assert not Path(f"/proc/{pid}").exists()
+
+
+def test_an_old_pg_dump_in_pg_bin_dir_is_refused_as_too_old(tmp_path):
+    write_fake_pg_dump(tmp_path / "bin", "9.6.24", "exit 1")
+
+    with pytest.raises(DumperTooOldError) as caught:
+        make_dumper(tmp_path / "bin").select(SERVER_15)
+
+    assert str(caught.value) == (
+        f"pg_dump 9.6.24 at {tmp_path / 'bin' / 'pg_dump'} is older than the server 15.18; "
+        "install a newer PostgreSQL client or set [backup] pg_bin_dir"
+    )
+
+
+def test_a_pg_bin_dir_without_pg_dump_is_a_dump_error(tmp_path):
+    with pytest.raises(DumpError, match=r"^no pg_dump in \[backup\] pg_bin_dir "):
+        make_dumper(tmp_path).select(SERVER_15)
+
+
+def test_output_that_is_not_a_custom_format_archive_is_a_dump_error(postgres_server, tmp_path):
+    write_fake_pg_dump(tmp_path / "bin", "15.18", "echo 'this is not a dump'")
+    dumper = make_dumper(tmp_path / "bin")
+    dumper.select(SERVER_15)
+
+    with pytest.raises(DumpError, match=r"^pg_dump output does not start with PGDMP"):
+        list(dumper.dump(postgres_server.target(), "postgres"))
+
+
+def test_empty_output_from_a_successful_pg_dump_is_a_dump_error(postgres_server, tmp_path):
+    write_fake_pg_dump(tmp_path / "bin", "15.18", "exit 0")
+    dumper = make_dumper(tmp_path / "bin")
+    dumper.select(SERVER_15)
+
+    with pytest.raises(DumpError, match=r"^pg_dump produced no output$"):
+        list(dumper.dump(postgres_server.target(), "postgres"))
+
+
+def test_globals_dump_holds_the_roles_without_their_passwords(
+    postgres_server, dumper, backup_target
+):
+    role = unique("app")
+    role_password = "role-pw-" + secrets.token_urlsafe(12)
+    postgres_server.create_role(role, role_password)
+
+    text = b"".join(dumper.dump_globals(backup_target)).decode()
+
+    assert f"CREATE ROLE {role};" in text
+    assert "SCRAM-SHA-256$" not in text
+    assert role_password not in text
+    assert backup_target.secret.get_secret_value() not in text
+
+
+def test_dump_chunks_are_streamed_before_pg_dump_ends(postgres_server, dumper, big_database):
+    stream: Iterator[bytes] = dumper.dump(postgres_server.target(), big_database)
+
+    first = next(stream)
+
+    assert first.startswith(b"PGDMP")
+    # pg_dump is still running: the first chunk came while it was writing the rest.
+    assert child_pids("pg_dump") != []
+    assert sum(len(chunk) for chunk in stream) > 0
