@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 
-from adapters.azure.key_vault import KeyVaultConfigSource
 from dependency_injector import containers, providers
 
+from adapters.azure.key_vault import KeyVaultConfigSource
 from adapters.fernet.cipher import FernetSecretCipher
 from adapters.files.opener import SchemeShareOpener, local_share_from_target
 from adapters.files.toml_config import TomlFileConfigSource

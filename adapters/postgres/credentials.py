@@ -55,7 +55,7 @@ class EntraTokenCredentials(Credentials):
 
     def __init__(
         self,
-        tenant_id: str,
+        tenant_id: str | None,
         authority_host: str = DEFAULT_AUTHORITY_HOST,
         *,
         disable_instance_discovery: bool = False,
@@ -72,6 +72,11 @@ class EntraTokenCredentials(Credentials):
         from azure.core.exceptions import AzureError
         from azure.identity import ClientSecretCredential
 
+        if not self.tenant_id:
+            raise DatabaseError(
+                f"cannot get an Entra ID token for {target.user}: no tenant; pass --tenant_id "
+                "or set [azure] tenant_id in the master config"
+            )
         secret = target.secret.get_secret_value()
         try:
             with ClientSecretCredential(

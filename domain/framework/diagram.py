@@ -34,7 +34,7 @@ class Graph:
 def graph_of(machine: type[Machine]) -> Graph:
     """Extract the declared graph of a machine class."""
     nodes = tuple(walk(machine.entry, machine.nodes))
-    edges = []
+    edges: list[Edge] = []
     for spec in nodes:
         edges.extend(Edge(spec.name, target, True) for target in spec.happy)
         edges.extend(Edge(spec.name, target, False) for target in spec.unhappy)

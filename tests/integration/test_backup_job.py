@@ -58,15 +58,14 @@ def cluster(postgres_server: PostgresServer) -> dict[str, object]:
         dbname=f"big_{tag}",
     )
     postgres_server.execute(
-        sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(
-            sql.Identifier(f"locked_{tag}")
-        )
+        sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(sql.Identifier(f"locked_{tag}"))
     )
     return {"tag": tag, "role": role, "password": password, "names": names}
 
 
-def client_values(server: PostgresServer, cluster: dict, key: KeyPair, share: Path,
-                  exclude: str) -> dict[str, str]:
+def client_values(
+    server: PostgresServer, cluster: dict[str, object], key: KeyPair, share: Path, exclude: str
+) -> dict[str, str]:
     return {
         "client-name": "acme",
         "postgresql-host": server.host,
@@ -84,11 +83,11 @@ def client_values(server: PostgresServer, cluster: dict, key: KeyPair, share: Pa
     }
 
 
-def other_databases(server: PostgresServer, cluster: dict) -> str:
+def other_databases(server: PostgresServer, cluster: dict[str, object]) -> str:
     """Exclude every database on the shared server that is not this client's."""
     with server.connect() as conn:
         rows = conn.execute("SELECT datname FROM pg_database WHERE NOT datistemplate").fetchall()
-    mine = set(cluster["names"])  # type: ignore[arg-type]
+    mine = set(cluster["names"])  # type: ignore[call-overload]
     return ",".join(str(r[0]) for r in rows if r[0] not in mine and "," not in str(r[0]))
 
 
@@ -130,7 +129,7 @@ def published_run(share: Path, period: str) -> Path:
 
 
 def test_the_locked_database_is_exactly_one_failure_line_and_exit_one(backup_run, cluster):
-    site, result = backup_run
+    _site, result = backup_run
     assert result.code == 1, result.stdout + result.stderr
     assert result.failures == [
         f"Failure: dump_database acme 127.0.0.1 locked_{cluster['tag']} "
@@ -165,14 +164,16 @@ def test_every_other_database_is_stored_and_marked_ok_in_the_manifest(backup_run
 def test_sha256sums_checks_with_the_standard_tool(backup_run):
     site, _ = backup_run
     run = published_run(site.share, period_now(6))
-    checked = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=run, capture_output=True,
-                             text=True, check=False)
+    checked = subprocess.run(
+        ["sha256sum", "-c", "SHA256SUMS"], cwd=run, capture_output=True, text=True, check=False
+    )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert (run / "RESTORE.txt").read_text().startswith("Restoring this backup run")
 
 
-def test_plain_gpg_and_pg_restore_get_identical_data_back(backup_run, cluster, key_pair,
-                                                          postgres_server, tmp_path):
+def test_plain_gpg_and_pg_restore_get_identical_data_back(
+    backup_run, cluster, key_pair, postgres_server, tmp_path
+):
     site, _ = backup_run
     run = published_run(site.share, period_now(6))
     manifest = json.loads((run / "manifest.json").read_text())
@@ -185,10 +186,23 @@ def test_plain_gpg_and_pg_restore_get_identical_data_back(backup_run, cluster, k
         postgres_server.create_database(target)
         env = {**os.environ, "PGPASSWORD": postgres_server.password}
         restored = subprocess.run(
-            [str(postgres_server.bin_dir / "pg_restore"), "-h", postgres_server.host, "-p",
-             str(postgres_server.port), "-U", postgres_server.superuser, "-d", target,
-             "--no-owner", str(dump)],
-            env=env, capture_output=True, text=True, check=False,
+            [
+                str(postgres_server.bin_dir / "pg_restore"),
+                "-h",
+                postgres_server.host,
+                "-p",
+                str(postgres_server.port),
+                "-U",
+                postgres_server.superuser,
+                "-d",
+                target,
+                "--no-owner",
+                str(dump),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert restored.returncode == 0, restored.stderr
         query = "SELECT count(*), sum(price), md5(string_agg(label, ',' ORDER BY id)) FROM items"
@@ -287,7 +301,10 @@ def test_a_pg_dump_killed_mid_stream_leaves_no_published_file(
     assert all("killed by signal SIGKILL" in line for line in result.failures), result.failures
     run = published_run(site.share, period_now(6))
     assert sorted(p.name for p in run.iterdir()) == [
-        "RESTORE.txt", "SHA256SUMS", "globals.sql.gpg", "manifest.json"
+        "RESTORE.txt",
+        "SHA256SUMS",
+        "globals.sql.gpg",
+        "manifest.json",
     ]
     assert not list(site.share.rglob("*.partial"))
 

@@ -82,17 +82,24 @@ class Site:
 
     def logs(self) -> str:
         """Return every log file's content."""
-        return "\n".join(p.read_text(errors="replace") for p in (self.root / "logs").rglob("*.log*"))
+        files = (self.root / "logs").rglob("*.log*")
+        return "\n".join(path.read_text(errors="replace") for path in files)
 
-    def run(self, job: str, *args: str, env: dict[str, str] | None = None,
-            timeout: float = 300) -> JobResult:
+    def run(
+        self, job: str, *args: str, env: dict[str, str] | None = None, timeout: float = 300
+    ) -> JobResult:
         """Run `python -m entrypoints.<job> ARGS` with this site's master config."""
         child_env = {k: v for k, v in os.environ.items() if not k.startswith("LTS_")}
         child_env["LTS_CONFIG"] = str(self.config_path)
         child_env.update(env or {})
         completed = subprocess.run(
             [sys.executable, "-m", f"entrypoints.{job}", *args],
-            cwd=REPO, env=child_env, capture_output=True, text=True, timeout=timeout, check=False,
+            cwd=REPO,
+            env=child_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
         return JobResult(completed.returncode, completed.stdout, completed.stderr)
 

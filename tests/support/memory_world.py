@@ -26,9 +26,9 @@ PG_SECRET = "pg-secret-value-123"
 STORAGE_KEY = "storage-key-value-456"
 
 
-def client_values(**overrides: str) -> dict[str, str]:
+def client_values(**overrides: str | None) -> dict[str, str]:
     """Return a valid raw client config, with overrides (a value of None removes the key)."""
-    values = {
+    values: dict[str, str | None] = {
         "client-name": "acme",
         "postgresql-host": "db.acme.test",
         "postgresql-port": "5432",

@@ -51,7 +51,7 @@ def test_an_unreachable_node_is_refused():
 
 
 def test_a_terminal_node_with_exits_is_refused():
-    with pytest.raises(MachineDefinitionError, match="terminal node Looping.report_results"):
+    with pytest.raises(MachineDefinitionError, match=r"terminal node Looping\.report_results"):
 
         class Looping(Machine):
             @node(entry=True, happy=("report_results",), on_exception=LET_THROUGH)
@@ -77,7 +77,7 @@ def test_a_terminal_node_with_an_exception_target_is_refused():
 
 
 def test_a_node_without_exits_that_is_not_terminal_is_refused():
-    with pytest.raises(MachineDefinitionError, match="Dead.act has no exits and is not terminal"):
+    with pytest.raises(MachineDefinitionError, match=r"Dead\.act has no exits and is not terminal"):
 
         class Dead(Machine):
             @node(entry=True, on_exception=LET_THROUGH)
@@ -134,7 +134,7 @@ def test_a_machine_without_report_results_is_refused():
                 return self.success(self.act)
 
             @node(terminal=False, happy=("act",), on_exception=LET_THROUGH)
-            def report_results(self) -> Step:
+            def report_results(self) -> Step:  # type: ignore[override]
                 return self.success(self.act)
 
 

@@ -1,10 +1,10 @@
 """End points: stdout lines, exit codes, the cap, the critical path."""
 
+from adapters.memory.basics import RecordingConsole, RecordingExit
 from domain.framework.definition import node
 from domain.framework.endpoints import MAX_EXIT_CODE, EndPoint
 from domain.framework.machine import Machine, Step
 from domain.models.redaction import Redactor
-from adapters.memory.basics import RecordingConsole, RecordingExit
 
 
 class Failing(Machine):

@@ -3,11 +3,11 @@
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from adapters.memory.basics import SerialTaskRunner
 from domain.framework.definition import LET_THROUGH, node
 from domain.framework.fanout import fan_out
 from domain.framework.machine import Machine, Step
 from domain.framework.results import Failure, Success
-from adapters.memory.basics import SerialTaskRunner
 
 
 class Child(Machine):

@@ -10,7 +10,7 @@ from adapters.memory.encryptor import InMemoryEncryptor
 from adapters.memory.file_share import InMemoryFileShare
 from adapters.memory.postgres import InMemoryDumper
 from domain.machines.backup import SHARE_LOCK_FILE
-from ports.errors import DatabaseError, KeyMismatchError, ShareFullError
+from ports.errors import DatabaseError, ShareFullError
 from tests.support.memory_world import PG_SECRET, World, client_values
 
 MOUNT = ["read_config", "take_lock", "open_share", "mount_share"]
@@ -81,7 +81,8 @@ def test_the_manifest_describes_the_run_and_every_database():
         assert entry["status"] == "ok"
     assert data["globals"]["status"] == "ok"
     sums = world.share.files[RUN / "SHA256SUMS"].decode()
-    assert "  sales.dump.gpg\n" in sums and "  globals.sql.gpg\n" in sums
+    assert "  sales.dump.gpg\n" in sums
+    assert "  globals.sql.gpg\n" in sums
     assert b"gpg --output db.dump --decrypt" in world.share.files[RUN / "RESTORE.txt"]
 
 
@@ -201,7 +202,7 @@ def test_a_pg_dump_older_than_the_server_is_refused_before_any_dump():
     world = World(dumper=InMemoryDumper(too_old=True))
     results = run(world)
     assert [r.node for r in results if not r.ok] == ["inspect_server"]
-    assert "older than the server" in [r for r in results if not r.ok][0].message
+    assert "older than the server" in next(r for r in results if not r.ok).message
     assert world.dumper.dumped == []
 
 

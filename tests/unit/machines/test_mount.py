@@ -1,9 +1,5 @@
 """MountShareMachine and DynamicMountingEndPoint: config, lock, mount, always unmount."""
 
-from domain.framework.definition import node
-from domain.framework.machine import Machine, Step
-from domain.machines.mount import DynamicMountingEndPoint, MountShareMachine
-from ports.errors import ConfigSourceError, ShareUnavailableError
 from adapters.memory.basics import (
     InMemoryConfigSource,
     InMemoryLock,
@@ -11,7 +7,11 @@ from adapters.memory.basics import (
     RecordingExit,
 )
 from adapters.memory.file_share import InMemoryFileShare, InMemoryShareOpener
+from domain.framework.definition import node
+from domain.framework.machine import Machine, Step
+from domain.machines.mount import DynamicMountingEndPoint, MountShareMachine
 from domain.models.redaction import Redactor
+from ports.errors import ConfigSourceError, ShareUnavailableError
 from tests.support.memory_world import PG_SECRET, client_values
 
 MOUNT_NODES = ["read_config", "take_lock", "open_share", "mount_share"]
@@ -76,7 +76,7 @@ def nodes(results):
 
 
 def test_a_clean_run_mounts_runs_the_inner_machine_then_unmounts_and_unlocks():
-    table = {}
+    table: dict[str, str] = {}
     machine, share = build(lock_table=table)
     results = machine.execute()
     assert nodes(results) == [*MOUNT_NODES, "work", *AFTER]
@@ -94,7 +94,8 @@ def test_every_config_key_is_read_exactly_once():
         inner=Inner,
         redactor=Redactor(),
     ).execute()
-    assert source.reads and set(source.reads.values()) == {1}
+    assert source.reads
+    assert set(source.reads.values()) == {1}
 
 
 def test_an_invalid_config_lists_every_problem_in_one_failure_and_mounts_nothing():
@@ -104,7 +105,8 @@ def test_an_invalid_config_lists_every_problem_in_one_failure_and_mounts_nothing
     assert nodes(results) == ["read_config"]
     message = results[0].message
     assert message.startswith("acme invalid client config: ")
-    assert "postgresql-port" in message and "key-name is missing" in message
+    assert "postgresql-port" in message
+    assert "key-name is missing" in message
     assert share.mounts == 0
 
 
@@ -140,7 +142,7 @@ def test_a_held_lock_refuses_the_run_with_its_own_message_and_touches_nothing():
 
 
 def test_an_unknown_share_driver_releases_the_lock():
-    table = {}
+    table: dict[str, str] = {}
     machine, _ = build(lock_table=table, opener_error=ShareUnavailableError("no share driver"))
     results = machine.execute()
     assert nodes(results) == ["read_config", "take_lock", "open_share", "release_lock"]
@@ -148,7 +150,7 @@ def test_an_unknown_share_driver_releases_the_lock():
 
 
 def test_a_mount_failure_runs_nothing_and_releases_the_lock():
-    table = {}
+    table: dict[str, str] = {}
     share = InMemoryFileShare(mount_error=ShareUnavailableError("mount error(13): denied"))
     machine, _ = build(share=share, lock_table=table)
     results = machine.execute()
@@ -181,7 +183,7 @@ def test_a_share_mounted_before_the_run_is_reused_and_left_mounted():
 
 
 def test_an_unmount_failure_is_reported_and_the_lock_still_released():
-    table = {}
+    table: dict[str, str] = {}
     share = InMemoryFileShare(unmount_error=ShareUnavailableError("target is busy"))
     machine, _ = build(share=share, lock_table=table)
     results = machine.execute()
@@ -198,7 +200,7 @@ class BrokenMount(MountShareMachine):
 
 
 def test_the_dynamic_mounting_end_point_unmounts_even_when_the_machine_itself_breaks():
-    share, table = InMemoryFileShare(), {}
+    share, table = InMemoryFileShare(), dict[str, str]()
     console, exit_ = RecordingConsole(), RecordingExit()
 
     def factory():
