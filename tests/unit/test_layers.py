@@ -24,8 +24,9 @@ def test_importing_the_domain_and_ports_loads_no_azure_subprocess_or_adapter_mod
         "'dependency_injector'))\n"
         "print(','.join(bad))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == ""
 
 
