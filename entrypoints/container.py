@@ -20,7 +20,7 @@ from adapters.os.clock import SystemClock
 from adapters.os.console import StdoutConsole
 from adapters.os.exit import ProcessExit
 from adapters.os.lock import FlockLock
-from adapters.os.logging import configure_client_logging
+from adapters.os.logging import client_logging
 from adapters.os.task_runner import ThreadPoolTaskRunner
 from adapters.postgres.credentials import (
     CredentialsByAuth,
@@ -54,7 +54,7 @@ class Container(containers.DeclarativeContainer):
 
     # ---------------------------------------------------------------- process plumbing
     logging = providers.Resource(
-        configure_client_logging,
+        client_logging,
         log_root=settings.provided.paths.log_root,
         client=args.provided.client_name,
         job=job,

@@ -12,6 +12,7 @@ import io
 import json as json_module
 import logging
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from logging.handlers import TimedRotatingFileHandler
 from pathlib import Path
@@ -178,6 +179,23 @@ def configure_client_logging(
         logging.LogRecord(LOGGER_NAME, logging.INFO, __file__, 0, RUN_SEPARATOR, None, None)
     )
     return path
+
+
+def client_logging(
+    log_root: Path,
+    client: str,
+    job: str,
+    level: str,
+    backup_count: int,
+    json: bool,
+    redactor: Redactor,
+) -> Iterator[Path]:
+    """Set up the client log for the length of a job (a container Resource); close it after."""
+    path = configure_client_logging(log_root, client, job, level, backup_count, json, redactor)
+    try:
+        yield path
+    finally:
+        close_client_logging()
 
 
 def close_client_logging() -> None:
