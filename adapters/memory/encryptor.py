@@ -14,12 +14,19 @@ class InMemoryEncryptor(Encryptor):
     """'Encrypts' by prefixing each chunk with `ENC:`; `decrypt` undoes it.
 
     `key_names` are the names the loaded key answers to; `fail` makes encryption raise at the end
-    of a stream. `disposed` tells whether `dispose` ran.
+    of a stream; `dispose_error` makes `dispose` fail. `disposed` tells whether `dispose` ran.
     """
 
-    def __init__(self, *, key_names: Iterable[str] = ("acme",), fail: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        key_names: Iterable[str] = ("acme",),
+        fail: bool = False,
+        dispose_error: Exception | None = None,
+    ) -> None:
         self.key_names = set(key_names)
         self.fail = fail
+        self.dispose_error = dispose_error
         self.loaded: RecipientInfo | None = None
         self.disposed = False
 
@@ -47,9 +54,11 @@ class InMemoryEncryptor(Encryptor):
             raise EncryptionError("gpg failed: encryption broken")
 
     def dispose(self) -> None:
-        """Forget the key."""
+        """Forget the key, or raise `dispose_error`."""
         self.loaded = None
         self.disposed = True
+        if self.dispose_error is not None:
+            raise self.dispose_error
 
     @staticmethod
     def decrypt(data: bytes) -> bytes:

@@ -19,6 +19,8 @@ class InMemoryFileShare(FileShare):
     Failure switches: `mount_error` makes mount fail; `unmount_error` makes unmount fail;
     `already_mounted` makes mount report a reused mount; `fail_writes_after=N` lets N writes
     succeed and then raises `error`; `symlinks` are paths listed as symlinks.
+    `broken` maps an operation name (`make_dirs`, `rename`, `delete_tree`, `delete_file`,
+    `read_stream`, `list_dir`) to the error it raises.
     `mounts`/`unmounts` count what happened and `deleted` lists removed paths.
     """
 
@@ -31,11 +33,13 @@ class InMemoryFileShare(FileShare):
         fail_writes_after: int | None = None,
         error: Exception | None = None,
         outcome: MountOutcome = MountOutcome.MOUNTED,
+        broken: dict[str, Exception] | None = None,
     ) -> None:
         self.files: dict[PurePosixPath, bytes] = {}
         self.dirs: set[PurePosixPath] = {PurePosixPath(".")}
         self.symlinks: set[PurePosixPath] = set()
         self.deleted: list[PurePosixPath] = []
+        self.broken = dict(broken or {})
         self.mount_error = mount_error
         self.unmount_error = unmount_error
         self.outcome = MountOutcome.REUSED if already_mounted else outcome
@@ -64,6 +68,7 @@ class InMemoryFileShare(FileShare):
 
     def make_dirs(self, path: PurePosixPath) -> None:
         """Create `path` and its parents."""
+        self._check("make_dirs")
         with self._lock:
             for part in (path, *path.parents):
                 if part in self.files:
@@ -93,12 +98,14 @@ class InMemoryFileShare(FileShare):
 
     def read_stream(self, path: PurePosixPath) -> Iterator[bytes]:
         """Yield the file's content."""
+        self._check("read_stream")
         if path not in self.files:
             raise ShareUnavailableError(f"{path} does not exist")
         yield self.files[path]
 
     def rename(self, source: PurePosixPath, target: PurePosixPath) -> None:
         """Rename a file or a directory with everything under it."""
+        self._check("rename")
         with self._lock:
             if target in self.files or target in self.dirs:
                 raise ShareUnavailableError(f"{target} already exists")
@@ -115,6 +122,7 @@ class InMemoryFileShare(FileShare):
 
     def list_dir(self, path: PurePosixPath) -> list[Entry]:
         """Return the direct children of `path`, sorted by name."""
+        self._check("list_dir")
         with self._lock:
             entries = {
                 p.name: Entry(p.name, True) for p in self.dirs if p.parent == path and p != path
@@ -130,6 +138,7 @@ class InMemoryFileShare(FileShare):
 
     def delete_file(self, path: PurePosixPath) -> None:
         """Delete one file."""
+        self._check("delete_file")
         with self._lock:
             if self.files.pop(path, None) is None:
                 raise ShareUnavailableError(f"{path} does not exist")
@@ -137,12 +146,17 @@ class InMemoryFileShare(FileShare):
 
     def delete_tree(self, path: PurePosixPath) -> None:
         """Delete a directory and everything below it."""
+        self._check("delete_tree")
         with self._lock:
             if path not in self.dirs:
                 raise ShareUnavailableError(f"{path} does not exist")
             self.files = {p: c for p, c in self.files.items() if not _under(p, path)}
             self.dirs = {p for p in self.dirs if not _under(p, path)}
             self.deleted.append(path)
+
+    def _check(self, operation: str) -> None:
+        if operation in self.broken:
+            raise self.broken[operation]
 
     def names(self) -> list[str]:
         """Return every stored file path as text, sorted (a convenience for assertions)."""

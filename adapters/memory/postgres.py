@@ -10,7 +10,10 @@ from ports.errors import DatabaseError, DumpError, DumperTooOldError
 
 
 class InMemoryDatabase(Database):
-    """A server with databases of given sizes; `error` makes it unreachable."""
+    """A server with databases of given sizes.
+
+    `error` makes it unreachable; `list_error` makes only the database listing fail.
+    """
 
     def __init__(
         self,
@@ -18,8 +21,10 @@ class InMemoryDatabase(Database):
         *,
         version_num: int = 150004,
         error: DatabaseError | None = None,
+        list_error: DatabaseError | None = None,
     ) -> None:
         self.sizes = dict(sizes)
+        self.list_error = list_error
         self.version_num = version_num
         self.error = error
         self.targets: list[ServerTarget] = []
@@ -36,6 +41,8 @@ class InMemoryDatabase(Database):
         self.targets.append(target)
         if self.error is not None:
             raise self.error
+        if self.list_error is not None:
+            raise self.list_error
         return [DatabaseInfo(n, s) for n, s in sorted(self.sizes.items()) if n not in exclude]
 
 

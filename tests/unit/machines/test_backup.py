@@ -297,3 +297,118 @@ def test_a_database_machine_that_breaks_is_recorded_as_failed_in_the_manifest():
         ("dump_database", "acme db.acme.test hr unrecognized exception: unexpected")
     ]
     assert {d["name"]: d["status"] for d in manifest(world)["databases"]}["hr"] == "failed"
+
+
+RUN_UP_TO_DISCOVERY = [
+    *MOUNT,
+    "take_share_lock",
+    "start_run",
+    "load_key",
+    "inspect_server",
+    "discover_databases",
+]
+CLEANUP = ["discard_run", "dispose_key", "release_share_lock", *UNMOUNT]
+
+
+def failed_nodes(results):
+    return [(i, r.node) for i, r in enumerate(results) if not r.ok]
+
+
+def test_a_failure_to_create_the_run_directory_releases_the_share_lock():
+    world = World(share=InMemoryFileShare(broken={"make_dirs": ShareFullError("disk full")}))
+    results = run(world)
+    assert [r.node for r in results] == [
+        *MOUNT,
+        "take_share_lock",
+        "start_run",
+        "release_share_lock",
+        *UNMOUNT,
+    ]
+    assert failed_nodes(results) == [(5, "start_run")]
+    assert world.share.files == {}
+
+
+def test_a_failing_database_listing_is_one_failure_and_discards_the_run():
+    from adapters.memory.postgres import InMemoryDatabase
+
+    world = World()
+    world.database = InMemoryDatabase(world.sizes, list_error=DatabaseError("permission denied"))
+    results = run(world)
+    assert [r.node for r in results] == [*RUN_UP_TO_DISCOVERY, *CLEANUP]
+    assert failed_nodes(results) == [(8, "discover_databases")]
+    assert results[8].message == "acme db.acme.test permission denied"
+    assert world.share.files == {}
+
+
+def test_an_unreadable_previous_manifest_is_reported_and_the_backup_goes_on():
+    world = World()
+    world.share.make_dirs(PurePosixPath("end-of-month/2026-10/20261031T220000Z"))
+    world.share.files[PurePosixPath("end-of-month/2026-10/20261031T220000Z/manifest.json")] = (
+        b"{broken"
+    )
+    results = run(world)
+    assert [r.node for r in results if not r.ok] == ["find_previous_run"]
+    assert "cannot compare with the previous run" in next(r for r in results if not r.ok).message
+    assert world.share.exists(RUN / "manifest.json")
+
+
+def test_a_failed_publish_discards_the_partial_run():
+    world = World(share=InMemoryFileShare(broken={"rename": ShareFullError("rename refused")}))
+    results = run(world)
+    assert [r.node for r in results if not r.ok] == ["publish_run"]
+    nodes_run = [r.node for r in results]
+    assert nodes_run[nodes_run.index("publish_run") :] == ["publish_run", *CLEANUP]
+    assert world.share.files == {}
+
+
+def test_a_failed_discard_still_disposes_the_key_and_releases_the_share_lock():
+    share = InMemoryFileShare(
+        broken={
+            "rename": ShareFullError("rename refused"),
+            "delete_tree": ShareFullError("delete refused"),
+        }
+    )
+    world = World(share=share)
+    results = run(world)
+    assert [r.node for r in results if not r.ok] == ["publish_run", "discard_run"]
+    assert world.encryptor.disposed
+    assert not world.share.exists(SHARE_LOCK_FILE)
+
+
+def test_a_failed_key_disposal_is_reported_and_the_share_lock_still_released():
+    world = World(encryptor=InMemoryEncryptor(dispose_error=OSError("busy")))
+    results = run(world)
+    assert [(r.node, r.message) for r in results if not r.ok] == [
+        ("dispose_key", "acme db.acme.test unrecognized exception: busy")
+    ]
+    assert not world.share.exists(SHARE_LOCK_FILE)
+    assert world.share.exists(RUN / "manifest.json")
+
+
+def test_a_failed_share_lock_release_is_reported_after_the_run_is_published():
+    world = World(share=InMemoryFileShare(broken={"delete_file": ShareFullError("share gone")}))
+    results = run(world)
+    assert [r.node for r in results if not r.ok] == ["release_share_lock"]
+    assert world.share.exists(RUN / "manifest.json")
+
+
+def test_a_server_with_no_databases_still_publishes_a_run_with_globals():
+    world = World(sizes={})
+    results = run(world)
+    assert all(r.ok for r in results)
+    assert manifest(world)["databases"] == []
+    assert world.share.exists(RUN / "globals.sql.gpg")
+
+
+def test_the_escrow_key_is_recorded_in_the_manifest():
+    world = World(values=client_values(**{"escrow-public-key": "ZXNjcm93"}))
+    run(world)
+    assert manifest(world)["escrow_fingerprint"] == "E" * 40
+
+
+def test_the_failure_of_each_database_lands_at_its_position_in_the_largest_first_order():
+    world = World(dumper=InMemoryDumper(broken={"hr": "x", "sales": "y"}))
+    results = run(world)
+    start = len(MOUNT) + len(PREPARE)
+    assert failed_nodes(results) == [(start, "dump_database"), (start + 4, "dump_database")]
+    assert len(results) == len(MOUNT) + len(PREPARE) + 1 + 3 + 1 + len(FINISH) + len(UNMOUNT)
