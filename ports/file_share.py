@@ -76,6 +76,13 @@ class FileShare(Protocol):
         """Write `chunks` atomically to `path` (which must not exist) and return the receipt."""
 
     @abstractmethod
+    def append_line(self, path: PurePosixPath, line: str) -> None:
+        """Append one line of text to a log file (created when absent), durably.
+
+        For audit logs such as `retention.log`: the only write that is not atomic-by-rename.
+        """
+
+    @abstractmethod
     def read_stream(self, path: PurePosixPath) -> Iterator[bytes]:
         """Yield the content of a file in chunks."""
 

@@ -119,6 +119,21 @@ class LocalDirFileShare(FileShare):
         _fsync_dir(target.parent)
         return WriteReceipt(path, size, sha256)
 
+    def append_line(self, path: PurePosixPath, line: str) -> None:
+        """Append `line` and a newline to a 0600 file, then fsync it."""
+        target = self._local(path)
+        with _share_errors("append to", target):
+            fd = os.open(
+                target,
+                os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+                FILE_MODE,
+            )
+            try:
+                _write_all(fd, line.rstrip("\n").encode() + b"\n")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
     def read_stream(self, path: PurePosixPath) -> Iterator[bytes]:
         """Return an iterator over the file's content in 1 MiB chunks (never through a symlink)."""
         return _read_chunks(self._local(path))

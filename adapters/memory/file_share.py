@@ -96,6 +96,14 @@ class InMemoryFileShare(FileShare):
             self.files[path] = content
         return WriteReceipt(path, len(content), digest.hexdigest())
 
+    def append_line(self, path: PurePosixPath, line: str) -> None:
+        """Append `line` and a newline to the file, creating it."""
+        self._check("append_line")
+        with self._lock:
+            if path.parent not in self.dirs or path in self.dirs:
+                raise ShareUnavailableError(f"cannot append to {path}")
+            self.files[path] = self.files.get(path, b"") + line.rstrip("\n").encode() + b"\n"
+
     def read_stream(self, path: PurePosixPath) -> Iterator[bytes]:
         """Yield the file's content."""
         self._check("read_stream")

@@ -12,14 +12,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from adapters.files.local_share import LocalDirFileShare
 from adapters.memory.file_share import InMemoryFileShare
-from ports.file_share import FileShare
+from adapters.smb.share import SmbFileShare
+from domain.models.redaction import Redactor
+from ports.file_share import FileShare, ShareTarget
+from tests.support.samba import SambaServer, samba_server
+
+__all__ = ["samba_server"]
 
 SHARE_FIXTURES = [
     pytest.param("memory_share", id="memory"),
     pytest.param("local_share", id="local"),
+    pytest.param("smb_share", id="smb", marks=pytest.mark.integration),
 ]
 
 
@@ -35,6 +42,17 @@ def local_share(tmp_path: Path) -> Iterator[FileShare]:
     root = tmp_path / "share"
     root.mkdir()
     share = LocalDirFileShare(root)
+    share.mount()
+    yield share
+    share.unmount()
+
+
+@pytest.fixture
+def smb_share(samba_server: SambaServer) -> Iterator[FileShare]:
+    """Return an SmbFileShare on a fresh folder of the session's real Samba server."""
+    unc, _ = samba_server.fresh_folder()
+    target = ShareTarget("acme", unc, samba_server.user, SecretStr(samba_server.password))
+    share = SmbFileShare(target, redactor=Redactor(), port=samba_server.port)
     share.mount()
     yield share
     share.unmount()

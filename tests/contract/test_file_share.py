@@ -23,6 +23,18 @@ def failing_chunks() -> Iterator[bytes]:
 
 
 class TestFileShareContract:
+    def test_appended_lines_accumulate_in_order(self, share: FileShare) -> None:
+        share.append_line(P("retention.log"), "first")
+        share.append_line(P("retention.log"), "second\n")
+
+        assert read_all(share, P("retention.log")) == b"first\nsecond\n"
+
+    def test_appending_to_a_directory_is_refused(self, share: FileShare) -> None:
+        share.make_dirs(P("logs"))
+
+        with pytest.raises(ShareUnavailableError):
+            share.append_line(P("logs"), "line")
+
     def test_a_written_file_reads_back_the_same_bytes(self, share: FileShare) -> None:
         share.make_dirs(P("runs/2024-01"))
         content = [b"alpha", b"", b"beta" * 1000, bytes(range(256))]

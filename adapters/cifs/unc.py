@@ -1,0 +1,69 @@
+"""Parse a `storage-unc` (`//host/share[/path]`) into its parts, for both CIFS drivers.
+
+Tested in tests/integration/test_cifs_mount.py and tests/integration/test_smb_share.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ports.errors import ShareUnavailableError
+
+_FORBIDDEN_IN_PARTS = frozenset(':*?"<>|\0\r\n')
+"""Characters no SMB server accepts in a host, share or folder name (':' would name a stream)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UncPath:
+    """A share on an SMB server and an optional folder inside it."""
+
+    host: str
+    share: str
+    folders: tuple[str, ...] = ()
+
+    @property
+    def source(self) -> str:
+        """Return the `//host/share[/path]` form that `mount -t cifs` takes and mountinfo shows."""
+        return "/".join(("/", self.host, self.share, *self.folders))
+
+    @property
+    def windows(self) -> str:
+        r"""Return the `\\host\share[\path]` form that smbclient takes."""
+        return "\\".join(("\\", self.host, self.share, *self.folders))
+
+    def same_share(self, source: str) -> bool:
+        """Tell whether a mount source names this share and folder (host and names ignore case)."""
+        try:
+            other = parse_unc(source)
+        except ShareUnavailableError:
+            return False
+        return other.key == self.key
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """Return the case-folded parts: SMB host, share and file names are case-insensitive."""
+        return tuple(part.casefold() for part in (self.host, self.share, *self.folders))
+
+
+def parse_unc(unc: str) -> UncPath:
+    r"""Split `//host/share[/path]` (or `\\host\share[\path]`) into host, share and folders.
+
+    Raises:
+        ShareUnavailableError: `unc` is not of that form; the message does not echo it, since a
+            mistyped value could hold a credential.
+    """
+    text = unc.replace("\\", "/")
+    if not text.startswith("//"):
+        raise ShareUnavailableError("storage-unc must look like //host/share")
+    parts = [part for part in text[2:].split("/") if part]
+    if len(parts) < 2:
+        raise ShareUnavailableError("storage-unc must name a host and a share: //host/share")
+    if any(part in (".", "..") for part in parts):
+        raise ShareUnavailableError("storage-unc must not contain '.' or '..' parts")
+    if any(_FORBIDDEN_IN_PARTS.intersection(part) for part in parts):
+        # ':' also catches `//host:port/share`: the port is a driver setting, never in the UNC.
+        raise ShareUnavailableError(
+            'storage-unc holds a character SMB does not allow (one of : * ? " < > |)'
+        )
+    host, share, *folders = parts
+    return UncPath(host, share, tuple(folders))
