@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 JOBS = {
     "backup": "back up every database of a client",
+    "retention": "delete a client's runs past their retention (--dry-run to preview)",
+    "list": "show a client's runs",
     "generate_key": "write a new Fernet key file",
     "encrypt_secret": "turn a secret into a command-line token",
     "diagram": "write the machines' diagrams to docs/machines",

@@ -12,6 +12,7 @@ import argparse
 from dependency_injector import containers, providers
 
 from adapters.azure.key_vault import KeyVaultConfigSource
+from adapters.cifs.factory import CifsShareFactory
 from adapters.fernet.cipher import FernetSecretCipher
 from adapters.files.opener import SchemeShareOpener, local_share_from_target
 from adapters.files.toml_config import TomlFileConfigSource
@@ -30,7 +31,10 @@ from adapters.postgres.credentials import (
 from adapters.postgres.database import PostgresDatabase
 from adapters.postgres.dumper import PgDumper
 from domain.machines.backup import BackupClientMachine, BackupPorts
+from domain.machines.listing import ListRunsMachine
 from domain.machines.mount import DynamicMountingEndPoint, MountShareMachine
+from domain.machines.retention import RetentionOptions, RetentionPorts
+from domain.machines.retention_job import RetentionClientMachine
 from domain.models.policy import BackupPolicy
 from domain.models.redaction import Redactor
 from entrypoints.process import choose, hours, process_owner, scheme_of, tool_version
@@ -94,7 +98,17 @@ class Container(containers.DeclarativeContainer):
     # ---------------------------------------------------------------- shares
     share_opener = providers.Singleton(
         SchemeShareOpener,
-        openers=providers.Dict(file=providers.Object(local_share_from_target)),
+        openers=providers.Dict(
+            file=providers.Object(local_share_from_target),
+            cifs=providers.Singleton(
+                CifsShareFactory,
+                driver=settings.provided.share.cifs_driver,
+                mount_root=settings.provided.paths.mount_root,
+                use_sudo=settings.provided.share.use_sudo,
+                mount_options=settings.provided.share.mount_options,
+                redactor=redactor,
+            ),
+        ),
     )
 
     # ---------------------------------------------------------------- PostgreSQL and gpg
@@ -124,6 +138,9 @@ class Container(containers.DeclarativeContainer):
     backup_runner = providers.Singleton(
         ThreadPoolTaskRunner, workers=settings.provided.backup.worker_pool_size
     )
+    retention_runner = providers.Singleton(
+        ThreadPoolTaskRunner, workers=settings.provided.retention.worker_pool_size
+    )
 
     # ---------------------------------------------------------------- machines
     backup_policy = providers.Factory(
@@ -148,12 +165,23 @@ class Container(containers.DeclarativeContainer):
         encryptor=encryptor,
         clock=clock,
         runner=backup_runner,
+        retention_runner=retention_runner,
+        console=console,
+    )
+    retention_options = providers.Factory(
+        RetentionOptions,
+        minimum_keep=settings.provided.retention.minimum_keep,
+        partial_max_age=providers.Callable(
+            hours, settings.provided.retention.partial_max_age_hours
+        ),
+        dry_run=providers.Callable(getattr, args, "dry_run", False),
     )
     backup_machine = providers.Factory(
         BackupClientMachine,
         ports=backup_ports,
         policy=backup_policy,
         lock_owner=providers.Callable(process_owner),
+        retention=retention_options,
     )
     backup_mount = providers.Factory(
         MountShareMachine,
@@ -165,10 +193,61 @@ class Container(containers.DeclarativeContainer):
         lock=lock,
     )
 
+    retention_ports = providers.Factory(
+        RetentionPorts, clock=clock, runner=retention_runner, console=console
+    )
+    retention_machine = providers.Factory(
+        RetentionClientMachine,
+        ports=retention_ports,
+        options=retention_options,
+        lock_owner=providers.Callable(process_owner),
+        share_lock_max_age=providers.Callable(
+            hours, settings.provided.backup.share_lock_max_age_hours
+        ),
+    )
+    retention_mount = providers.Factory(
+        MountShareMachine,
+        client=args.provided.client_name,
+        source=config_source,
+        opener=share_opener,
+        inner=retention_machine.provider,
+        redactor=redactor,
+        lock=lock,
+    )
+    list_machine = providers.Factory(
+        ListRunsMachine,
+        console=console,
+        clock=clock,
+        as_json=providers.Callable(getattr, args, "json", False),
+    )
+    list_mount = providers.Factory(
+        MountShareMachine,
+        client=args.provided.client_name,
+        source=config_source,
+        opener=share_opener,
+        inner=list_machine.provider,
+        redactor=redactor,
+        lock=None,
+    )
+
     # ---------------------------------------------------------------- end points
     backup_end_point = providers.Factory(
         DynamicMountingEndPoint,
         machine=backup_mount.provider,
+        console=console,
+        exit=exit,
+        redactor=redactor,
+    )
+    retention_end_point = providers.Factory(
+        DynamicMountingEndPoint,
+        machine=retention_mount.provider,
+        console=console,
+        exit=exit,
+        redactor=redactor,
+    )
+    list_end_point = providers.Factory(
+        DynamicMountingEndPoint,
+        machine=list_mount.provider,
         console=console,
         exit=exit,
         redactor=redactor,

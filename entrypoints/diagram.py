@@ -12,13 +12,20 @@ from domain.framework.diagram import render_markdown
 from domain.framework.machine import Machine
 from domain.machines.backup import BackupClientMachine
 from domain.machines.backup_database import BackupDatabaseMachine
+from domain.machines.listing import ListRunsMachine
 from domain.machines.mount import MountShareMachine
+from domain.machines.retention import ApplyRetentionMachine, DeleteRunMachine
+from domain.machines.retention_job import RetentionClientMachine
 from entrypoints.args import OneLineParser
 
 MACHINES: tuple[type[Machine], ...] = (
     MountShareMachine,
     BackupClientMachine,
     BackupDatabaseMachine,
+    ApplyRetentionMachine,
+    DeleteRunMachine,
+    RetentionClientMachine,
+    ListRunsMachine,
 )
 DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "machines"
 

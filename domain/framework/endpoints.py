@@ -60,7 +60,9 @@ class EndPoint:
         for failure in found:
             logger.error("Failure: %s %s", failure.node, failure.message)
             self._console.print(redact(f"Failure: {failure.node} {failure.message}"))
-        self._console.print(redact(machine.summary(results)))
+        summary = machine.summary(results)
+        if summary:
+            self._console.print(redact(summary))
         return min(len(found), MAX_EXIT_CODE)
 
     def _after(self, machine: Machine) -> None:

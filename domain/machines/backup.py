@@ -9,7 +9,6 @@ directory is removed. Failure prefix: `<client> <host>` (per database `<client> 
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from contextlib import closing
@@ -24,6 +23,8 @@ from domain.framework.results import Result, failures
 from domain.machines.backup_database import BackupDatabaseMachine, PreviousDump
 from domain.machines.catalog import RunCatalog
 from domain.machines.mount import ClientContext
+from domain.machines.retention import ApplyRetentionMachine, RetentionOptions, RetentionPorts
+from domain.machines.share_lock import ShareLock
 from domain.models.client_config import ClientConfig
 from domain.models.manifest import (
     MANIFEST_FILE,
@@ -34,20 +35,19 @@ from domain.models.manifest import (
     Manifest,
 )
 from domain.models.policy import BackupPolicy
-from domain.models.run import PARTIAL_SUFFIX, Period, RunId
+from domain.models.run import PARTIAL_SUFFIX, Period, RunId, Tier
 from domain.rules.naming import GLOBALS_FILE
 from domain.rules.tiering import classify
 from ports.clock import Clock
+from ports.console import Console
 from ports.database import Database, DatabaseInfo, ServerInfo, ServerTarget
 from ports.dumper import Dumper, DumperInfo
 from ports.encryptor import Encryptor, RecipientInfo
-from ports.errors import LtsError, ShareUnavailableError
+from ports.errors import LockHeldError, LtsError, ShareUnavailableError
 from ports.file_share import FileShare
 from ports.task_runner import TaskRunner
 
 logger = logging.getLogger("lts.backup")
-
-SHARE_LOCK_FILE = PurePosixPath(".lts-lock.json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +59,8 @@ class BackupPorts:
     encryptor: Encryptor
     clock: Clock
     runner: TaskRunner
+    retention_runner: TaskRunner
+    console: Console
 
 
 def server_target(config: ClientConfig) -> ServerTarget:
@@ -83,13 +85,14 @@ class BackupClientMachine(Machine):
         ports: BackupPorts,
         policy: BackupPolicy,
         lock_owner: str,
+        retention: RetentionOptions | None = None,
     ) -> None:
         super().__init__()
         self._config = context.config
         self._share: FileShare = context.share
         self._ports = ports
         self._policy = policy
-        self._lock_owner = lock_owner
+        self._retention_options = retention or RetentionOptions()
         self._target = server_target(context.config)
         self._catalog = RunCatalog(context.share)
         self._started: datetime | None = None
@@ -102,8 +105,14 @@ class BackupClientMachine(Machine):
         self._previous: dict[str, PreviousDump] = {}
         self._globals: DumpRecord | None = None
         self._records: list[DumpRecord] = []
-        self._share_locked = False
         self._published = False
+        self._share_lock = ShareLock(
+            share=context.share,
+            clock=ports.clock,
+            client=context.config.client_name,
+            owner=lock_owner,
+            max_age=policy.share_lock_max_age,
+        )
 
     @property
     def prefix(self) -> str:
@@ -120,24 +129,12 @@ class BackupClientMachine(Machine):
     )
     def take_share_lock(self) -> Step:
         """Write the share's lock marker, so two scheduler agents never run one client at once."""
-        now = self._ports.clock.now()
-        if self._share.exists(SHARE_LOCK_FILE):
-            holder, since = self._read_share_lock()
-            if since is not None and now - since < self._policy.share_lock_max_age:
-                return self.failure(
-                    self.report_results,
-                    f"another run for {self._config.client_name} is in progress "
-                    f"({holder}, since {since.isoformat()}) according to the share lock",
-                )
-            self._share.delete_file(SHARE_LOCK_FILE)
-            self._write_share_lock(now)
-            return self.failure(
-                self.start_run,
-                f"took over a stale share lock ({holder}, since "
-                f"{since.isoformat() if since else 'an unknown time'}); the run that left it "
-                "did not finish",
-            )
-        self._write_share_lock(now)
+        try:
+            took_over = self._share_lock.take()
+        except LockHeldError as exc:
+            return self.failure(self.report_results, str(exc))
+        if took_over:
+            return self.failure(self.start_run, took_over)
         return self.success(self.start_run)
 
     @node(happy=("load_key",), unhappy=("release_share_lock",), on_exception="release_share_lock")
@@ -262,21 +259,39 @@ class BackupClientMachine(Machine):
         return self.success(self.dispose_key)
 
     @node(
-        happy=("release_share_lock",),
-        unhappy=("release_share_lock",),
-        on_exception="release_share_lock",
+        happy=("end_of_month_retention",),
+        unhappy=("end_of_month_retention",),
+        on_exception="end_of_month_retention",
     )
     def dispose_key(self) -> Step:
         """Remove the throw-away keyring."""
         self._ports.encryptor.dispose()
+        return self.success(self.end_of_month_retention)
+
+    @node(
+        happy=("end_of_year_retention",),
+        unhappy=("end_of_year_retention",),
+        on_exception="end_of_year_retention",
+    )
+    def end_of_month_retention(self) -> Step:
+        """Prune expired end-of-month runs; also after failed dumps (SPEC section 8)."""
+        self.add_results(self._retention(Tier.END_OF_MONTH).execute())
+        return self.success(self.end_of_year_retention)
+
+    @node(
+        happy=("release_share_lock",),
+        unhappy=("release_share_lock",),
+        on_exception="release_share_lock",
+    )
+    def end_of_year_retention(self) -> Step:
+        """Prune expired end-of-year runs."""
+        self.add_results(self._retention(Tier.END_OF_YEAR).execute())
         return self.success(self.release_share_lock)
 
     @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
     def release_share_lock(self) -> Step:
         """Remove the share's lock marker written by this run."""
-        if self._share_locked:
-            self._share.delete_file(SHARE_LOCK_FILE)
-            self._share_locked = False
+        self._share_lock.release()
         return self.success(self.report_results)
 
     # ------------------------------------------------------------------ helpers
@@ -303,6 +318,21 @@ class BackupClientMachine(Machine):
         if self._period is None:
             raise RuntimeError("start_run has not run")
         return self._period
+
+    def _retention(self, tier: Tier) -> ApplyRetentionMachine:
+        return ApplyRetentionMachine(
+            client=self._config.client_name,
+            tier=tier,
+            end_of_month_days=self._config.end_of_month_retention,
+            end_of_year_days=self._config.end_of_year_retention,
+            share=self._share,
+            ports=RetentionPorts(
+                clock=self._ports.clock,
+                runner=self._ports.retention_runner,
+                console=self._ports.console,
+            ),
+            options=self._retention_options,
+        )
 
     def _database_machine(self, database: DatabaseInfo) -> BackupDatabaseMachine:
         return BackupDatabaseMachine(
@@ -360,19 +390,6 @@ class BackupClientMachine(Machine):
             globals=self._globals,
             databases=self._records,
         )
-
-    def _write_share_lock(self, now: datetime) -> None:
-        marker = {"owner": self._lock_owner, "since": now.isoformat()}
-        self._share.write_stream(SHARE_LOCK_FILE, [json.dumps(marker).encode()])
-        self._share_locked = True
-
-    def _read_share_lock(self) -> tuple[str, datetime | None]:
-        try:
-            data = b"".join(self._share.read_stream(SHARE_LOCK_FILE))
-            marker = json.loads(data)
-            return str(marker["owner"]), datetime.fromisoformat(str(marker["since"]))
-        except (ValueError, KeyError, TypeError, LtsError):
-            return "unknown holder", None
 
 
 BackupMachineFactory = Callable[[ClientContext], BackupClientMachine]

@@ -96,6 +96,8 @@ class World:
                 encryptor=self.encryptor,
                 clock=self.clock,
                 runner=SerialTaskRunner(),
+                retention_runner=SerialTaskRunner(),
+                console=self.console,
             ),
             policy=self.policy(),
             lock_owner="host test pid 42",

@@ -9,7 +9,7 @@ import pytest
 from adapters.memory.encryptor import InMemoryEncryptor
 from adapters.memory.file_share import InMemoryFileShare
 from adapters.memory.postgres import InMemoryDumper
-from domain.machines.backup import SHARE_LOCK_FILE
+from domain.machines.share_lock import SHARE_LOCK_FILE
 from ports.errors import DatabaseError, ShareFullError
 from tests.support.memory_world import PG_SECRET, World, client_values
 
@@ -24,7 +24,16 @@ PREPARE = [
     "dump_globals",
 ]
 DB = ["dump_database", "check_dump", "compare_with_previous"]
-FINISH = ["dump_databases", "write_manifest", "publish_run", "dispose_key", "release_share_lock"]
+RETENTION = ["check_policy", "survey_runs", "delete_runs", "report_kept_runs"]
+TAIL = [
+    "dispose_key",
+    *RETENTION,
+    "end_of_month_retention",
+    *RETENTION,
+    "end_of_year_retention",
+    "release_share_lock",
+]
+FINISH = ["dump_databases", "write_manifest", "publish_run", *TAIL]
 UNMOUNT = ["run_machine", "unmount_share", "release_lock"]
 RUN = PurePosixPath("end-of-month/2026-11/20261128T220000Z")
 
@@ -181,8 +190,7 @@ def test_a_key_that_does_not_match_key_name_stops_before_any_dump():
         "start_run",
         "load_key",
         "discard_run",
-        "dispose_key",
-        "release_share_lock",
+        *TAIL,
         *UNMOUNT,
     ]
     assert results[6].message == ("acme db.acme.test the public key does not match key-name 'acme'")
@@ -307,7 +315,7 @@ RUN_UP_TO_DISCOVERY = [
     "inspect_server",
     "discover_databases",
 ]
-CLEANUP = ["discard_run", "dispose_key", "release_share_lock", *UNMOUNT]
+CLEANUP = ["discard_run", *TAIL, *UNMOUNT]
 
 
 def failed_nodes(results):

@@ -1,0 +1,154 @@
+"""The list job: show a client's runs with tier, period, databases, sizes and expiry (SPEC 5).
+
+Read-only: it needs no lock. Output goes to the Console, as a table or as one JSON document
+(`--json`), with no summary line after the JSON so that the output parses. Failure prefix:
+`<client>`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from domain.framework.definition import node
+from domain.framework.machine import Machine, Step
+from domain.framework.results import Result, failures
+from domain.machines.catalog import RunCatalog, StoredRun
+from domain.machines.mount import ClientContext
+from domain.machines.retention import HOLD_FILE
+from domain.models.manifest import DumpStatus, Manifest
+from domain.models.run import Tier
+from ports.clock import Clock
+from ports.console import Console
+from ports.errors import LtsError
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    """One line of the listing."""
+
+    tier: str
+    period: str
+    run_id: str
+    status: str
+    databases_ok: int
+    databases_failed: int
+    bytes: int
+    held: bool
+    expires: str
+
+
+def describe_run(run: StoredRun, manifest: Manifest | None, held: bool, days: int) -> RunRow:
+    """Return the listing row of a run (manifest None when missing or unreadable)."""
+    expires = (run.run_id.started + timedelta(days=days)).date().isoformat()
+    if run.partial:
+        return RunRow(run.tier, run.period, str(run.run_id), "partial", 0, 0, 0, held, "-")
+    if manifest is None:
+        return RunRow(run.tier, run.period, str(run.run_id), "unreadable", 0, 0, 0, held, expires)
+    ok = sum(1 for r in manifest.databases if r.status is DumpStatus.OK)
+    size = sum(r.bytes for r in manifest.databases) + (
+        manifest.globals.bytes if manifest.globals else 0
+    )
+    status = "complete" if manifest.complete else "incomplete"
+    return RunRow(
+        run.tier,
+        run.period,
+        str(run.run_id),
+        status,
+        ok,
+        len(manifest.databases) - ok,
+        size,
+        held,
+        expires,
+    )
+
+
+def render_table(rows: list[RunRow], now: datetime) -> str:
+    """Return the rows as an aligned text table."""
+    header = ("TIER", "PERIOD", "RUN", "STATUS", "DB OK", "DB FAILED", "BYTES", "HOLD", "EXPIRES")
+    lines = [header]
+    for row in rows:
+        expired = row.expires != "-" and row.expires < now.date().isoformat()
+        lines.append(
+            (
+                row.tier,
+                row.period,
+                row.run_id,
+                row.status,
+                str(row.databases_ok),
+                str(row.databases_failed),
+                f"{row.bytes:,}",
+                "held" if row.held else "",
+                f"{row.expires} (past)" if expired else row.expires,
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
+
+
+class ListRunsMachine(Machine):
+    """List every run of a client's share."""
+
+    def __init__(
+        self, context: ClientContext, *, console: Console, clock: Clock, as_json: bool = False
+    ) -> None:
+        super().__init__()
+        self._config = context.config
+        self._share = context.share
+        self._console = console
+        self._clock = clock
+        self._as_json = as_json
+        self.rows: list[RunRow] = []
+
+    @property
+    def prefix(self) -> str:
+        """Return the client name."""
+        return self._config.client_name
+
+    @node(
+        entry=True, happy=("show_runs",), unhappy=("report_results",), on_exception="report_results"
+    )
+    def survey_runs(self) -> Step:
+        """Read every run's manifest and HOLD file."""
+        catalog = RunCatalog(self._share)
+        days = {
+            Tier.END_OF_MONTH: self._config.end_of_month_retention,
+            Tier.END_OF_YEAR: self._config.end_of_year_retention,
+        }
+        for tier in Tier:
+            for run in catalog.runs(tier, include_partial=True):
+                manifest = None if run.partial else self._manifest(catalog, run)
+                held = self._share.exists(run.path / HOLD_FILE)
+                self.rows.append(describe_run(run, manifest, held, days[tier]))
+        self.rows.sort(key=lambda row: (row.run_id, row.tier))
+        return self.success(self.show_runs)
+
+    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
+    def show_runs(self) -> Step:
+        """Print the runs as a table, or as JSON."""
+        if self._as_json:
+            document = {"client": self._config.client_name, "runs": [asdict(r) for r in self.rows]}
+            self._console.print(json.dumps(document, indent=2))
+        else:
+            self._console.print(render_table(self.rows, self._clock.now()))
+        return self.success(self.report_results)
+
+    def summary(self, results: list[Result]) -> str:
+        """Return nothing after JSON (it must parse), else one line."""
+        if self._as_json:
+            return ""
+        return (
+            f"list {self._config.client_name}: {len(self.rows)} runs, "
+            f"{len(failures(results))} failures"
+        )
+
+    @staticmethod
+    def _manifest(catalog: RunCatalog, run: StoredRun) -> Manifest | None:
+        try:
+            return catalog.manifest(run)
+        except LtsError:
+            return None

@@ -1,0 +1,38 @@
+"""Run the list job: show a client's runs (SPEC section 5).
+
+`python -m entrypoints.list CLIENT_NAME KEY_VAULT CLIENT_ID CLIENT_SECRET [--tenant_id T]
+[--authority_host URL] [--json]`
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from entrypoints.args import OneLineParser, add_client_arguments, check_client_arguments
+
+
+def parser() -> argparse.ArgumentParser:
+    """Return the list job's argument parser."""
+    result = OneLineParser(
+        prog="list",
+        description="Show every backup run of a client: tier, period, run id, databases ok and "
+        "failed, total bytes, legal hold, and the date its retention ends.",
+    )
+    add_client_arguments(result)
+    result.add_argument("--json", action="store_true", help="print one JSON document")
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse arguments and run the list job."""
+    job_parser = parser()
+    args = job_parser.parse_args(argv)
+    check_client_arguments(job_parser, args)
+    from entrypoints.jobs import run_job
+
+    run_job(args, job="list")
+
+
+if __name__ == "__main__":
+    main()

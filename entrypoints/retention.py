@@ -1,0 +1,45 @@
+"""Run the retention job: prune expired runs without taking a backup (SPEC sections 5, 8).
+
+`python -m entrypoints.retention CLIENT_NAME KEY_VAULT CLIENT_ID CLIENT_SECRET [--tenant_id T]
+[--authority_host URL] [--dry-run]`
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from entrypoints.args import OneLineParser, add_client_arguments, check_client_arguments
+
+
+def parser() -> argparse.ArgumentParser:
+    """Return the retention job's argument parser."""
+    result = OneLineParser(
+        prog="retention",
+        description="Delete a client's backup runs that are past their retention, keeping held "
+        "runs, the newest complete runs and the last good copy of every database; every "
+        "deletion is written to retention.log on the share.",
+    )
+    add_client_arguments(result)
+    result.add_argument(
+        "--dry-run",
+        "--dry_run",
+        dest="dry_run",
+        action="store_true",
+        help="print each run that would be deleted and the rule that expires it; delete nothing",
+    )
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse arguments and run the retention job."""
+    job_parser = parser()
+    args = job_parser.parse_args(argv)
+    check_client_arguments(job_parser, args)
+    from entrypoints.jobs import run_job
+
+    run_job(args, job="retention")
+
+
+if __name__ == "__main__":
+    main()
