@@ -34,6 +34,10 @@ class ShareFullError(ShareUnavailableError):
     """The share has no space left."""
 
 
+class InvalidManifestError(LtsError):
+    """A run's manifest is missing or is not a valid manifest (the share itself answered)."""
+
+
 class DatabaseError(LtsError):
     """The PostgreSQL server cannot be reached or queried."""
 

@@ -43,7 +43,7 @@ from ports.console import Console
 from ports.database import Database, DatabaseInfo, ServerInfo, ServerTarget
 from ports.dumper import Dumper, DumperInfo
 from ports.encryptor import Encryptor, RecipientInfo
-from ports.errors import LockHeldError, LtsError, ShareUnavailableError
+from ports.errors import InvalidManifestError, LockHeldError, LtsError, ShareUnavailableError
 from ports.file_share import FileShare
 from ports.task_runner import TaskRunner
 
@@ -185,7 +185,7 @@ class BackupClientMachine(Machine):
         newest = max(runs, key=lambda run: run.run_id)
         try:
             manifest = self._catalog.manifest(newest)
-        except ShareUnavailableError as exc:
+        except (InvalidManifestError, ShareUnavailableError) as exc:
             return self.failure(self.dump_globals, f"cannot compare with the previous run: {exc}")
         self._previous = {
             r.name: PreviousDump(manifest.run_id, r.bytes)

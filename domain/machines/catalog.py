@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from domain.models.manifest import MANIFEST_FILE, Manifest
 from domain.models.run import PARTIAL_SUFFIX, RunId, Tier
-from ports.errors import ShareUnavailableError
+from ports.errors import InvalidManifestError
 from ports.file_share import FileShare
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
@@ -63,15 +63,22 @@ class RunCatalog:
         return sorted(run for tier in Tier for run in self.runs(tier))
 
     def manifest(self, run: StoredRun) -> Manifest:
-        """Read and validate a run's manifest; raise ShareUnavailableError when unusable."""
+        """Read and validate a run's manifest.
+
+        Raises:
+            InvalidManifestError: the manifest is missing, too large, or not a valid manifest.
+            ShareUnavailableError: the share could not be read (not the manifest's fault).
+        """
         path = run.path / MANIFEST_FILE
+        if not self._share.exists(path):
+            raise InvalidManifestError(f"{path} is missing")
         data = bytearray()
         for chunk in self._share.read_stream(path):
             data.extend(chunk)
             if len(data) > MAX_MANIFEST_BYTES:
-                raise ShareUnavailableError(f"{path} is too large to be a manifest")
+                raise InvalidManifestError(f"{path} is too large to be a manifest")
         try:
             return Manifest.model_validate(json.loads(data))
         except (ValueError, ValidationError) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ShareUnavailableError(f"{path} is not a valid manifest: {first}") from exc
+            raise InvalidManifestError(f"{path} is not a valid manifest: {first}") from exc

@@ -21,7 +21,7 @@ from domain.models.manifest import DumpStatus, Manifest
 from domain.models.run import Tier
 from ports.clock import Clock
 from ports.console import Console
-from ports.errors import LtsError
+from ports.errors import InvalidManifestError
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,5 +150,5 @@ class ListRunsMachine(Machine):
     def _manifest(catalog: RunCatalog, run: StoredRun) -> Manifest | None:
         try:
             return catalog.manifest(run)
-        except LtsError:
+        except InvalidManifestError:
             return None

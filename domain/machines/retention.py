@@ -33,7 +33,7 @@ from domain.models.run import PARTIAL_SUFFIX, Tier
 from domain.rules.retention import plan_retention
 from ports.clock import Clock
 from ports.console import Console
-from ports.errors import LtsError
+from ports.errors import InvalidManifestError
 from ports.file_share import FileShare
 from ports.task_runner import TaskRunner
 
@@ -83,8 +83,9 @@ def survey(share: FileShare) -> list[RunFacts]:
 def _statuses(catalog: RunCatalog, run: StoredRun) -> dict[str, DumpStatus] | None:
     try:
         return database_statuses(catalog.manifest(run))
-    except LtsError as exc:
-        # An unreadable manifest makes the run incomplete; it still expires by its RUN_ID.
+    except InvalidManifestError as exc:
+        # An invalid manifest makes the run incomplete; it still expires by its RUN_ID. A share
+        # that cannot be read is not caught: retention must stop rather than lose its rails.
         logger.warning("cannot read the manifest of %s: %s", run.path, exc)
         return None
 

@@ -86,14 +86,23 @@ class Site:
         return "\n".join(path.read_text(errors="replace") for path in files)
 
     def run(
-        self, job: str, *args: str, env: dict[str, str] | None = None, timeout: float = 300
+        self,
+        job: str,
+        *args: str,
+        env: dict[str, str] | None = None,
+        timeout: float = 300,
+        at: str | None = None,
     ) -> JobResult:
-        """Run `python -m entrypoints.<job> ARGS` with this site's master config."""
+        """Run `python -m entrypoints.<job> ARGS` with this site's master config.
+
+        `at` runs the job at another date through libfaketime (`faketime "2029-11-28 12:00"`).
+        """
         child_env = {k: v for k, v in os.environ.items() if not k.startswith("LTS_")}
         child_env["LTS_CONFIG"] = str(self.config_path)
         child_env.update(env or {})
+        faketime = ["faketime", at] if at else []
         completed = subprocess.run(
-            [sys.executable, "-m", f"entrypoints.{job}", *args],
+            [*faketime, sys.executable, "-m", f"entrypoints.{job}", *args],
             cwd=REPO,
             env=child_env,
             capture_output=True,

@@ -175,3 +175,13 @@ def test_a_symlinked_run_is_never_followed_or_deleted():
     share.symlinks.add(link)
     machine(share).execute()
     assert share.files[link] == b"-> /etc"
+
+
+def test_a_share_that_fails_while_reading_manifests_stops_retention_and_deletes_nothing():
+    share = InMemoryFileShare()
+    seed_run(share, at(2023, 1))
+    seed_run(share, at(2024, 1))
+    share.broken["read_stream"] = ShareUnavailableError("connection reset")
+    results = machine(share).execute()
+    assert [(r.node, r.ok) for r in results] == [("check_policy", True), ("survey_runs", False)]
+    assert len(names(share)) == 2

@@ -1,0 +1,26 @@
+"""Run one benchmark figure: `python -m bench <figure> [options]`; `python -m bench` lists them."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+# Figure name -> module with `main(argv) -> int`. Add a line per new figure.
+FIGURES = {
+    "retention": "bench.retention_planning",
+}
+
+
+def main(argv: Sequence[str]) -> int:
+    """Dispatch to the figure named first in `argv`; print the figures when there is none."""
+    if not argv or argv[0] not in FIGURES:
+        print("usage: python -m bench <figure> [options]; figures: " + ", ".join(FIGURES))
+        return 0 if not argv else 2
+    module = importlib.import_module(FIGURES[argv[0]])
+    result: int = module.main(list(argv[1:]))
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
