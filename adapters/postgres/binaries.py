@@ -7,6 +7,7 @@ Debian PostgreSQL 15 binaries, the pgserver 16 binaries and fake old scripts.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import shutil
 import subprocess
@@ -72,12 +73,26 @@ def read_version(path: Path) -> PgBinary:
     return PgBinary(path=path, version=version, major_num=major_num)
 
 
+def embedded_bin_dir() -> Path | None:
+    """Return the bin directory of the embedded PostgreSQL (pgserver) when it is installed.
+
+    Found without importing pgserver (its import starts nothing, but it is slow and not ours).
+    """
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or spec.origin is None:
+        return None
+    return Path(spec.origin).parent / "pginstall" / "bin"
+
+
 def candidate_paths(path_env: str | None) -> list[Path]:
-    """Return every pg_dump in the usual install places, then the one on `path_env`."""
+    """Return every pg_dump in the usual install places, pgserver's, then the one on `path_env`."""
     found: list[Path] = []
     for pattern in SEARCH_GLOBS:
         bin_dirs = sorted(Path("/").glob(pattern.removeprefix("/")))
         found.extend(d / "pg_dump" for d in bin_dirs if (d / "pg_dump").is_file())
+    embedded = embedded_bin_dir()
+    if embedded is not None and (embedded / "pg_dump").is_file():
+        found.append(embedded / "pg_dump")
     on_path = shutil.which("pg_dump", path=path_env)
     if on_path is not None:
         found.append(Path(on_path))
@@ -108,7 +123,8 @@ def find_pg_dump(pg_bin_dir: Path | None, path_env: str | None) -> PgBinary:
     if chosen is None:
         raise DumpError(
             "no pg_dump found in /usr/lib/postgresql/*/bin, /usr/pgsql-*/bin, "
-            "/usr/local/pgsql/bin or PATH; install a PostgreSQL client or set [backup] pg_bin_dir"
+            "/usr/local/pgsql/bin, pgserver or PATH; install a PostgreSQL client or set "
+            "[backup] pg_bin_dir"
         )
     return chosen
 
