@@ -18,12 +18,13 @@ from pathlib import PurePosixPath
 
 from domain.framework.definition import node
 from domain.framework.fanout import fan_out
-from domain.framework.machine import Machine, Step, describe
+from domain.framework.machine import Step, describe
 from domain.framework.results import Result, failures
 from domain.machines.backup_database import BackupDatabaseMachine, PreviousDump
 from domain.machines.catalog import RunCatalog
 from domain.machines.mount import ClientContext
-from domain.machines.retention import ApplyRetentionMachine, RetentionOptions, RetentionPorts
+from domain.machines.pruning import PruneAndUnlockMachine, Pruning
+from domain.machines.retention import RetentionOptions, RetentionPorts
 from domain.machines.share_lock import ShareLock
 from domain.models.client_config import ClientConfig
 from domain.models.manifest import (
@@ -35,7 +36,7 @@ from domain.models.manifest import (
     Manifest,
 )
 from domain.models.policy import BackupPolicy
-from domain.models.run import PARTIAL_SUFFIX, Period, RunId, Tier
+from domain.models.run import PARTIAL_SUFFIX, Period, RunId
 from domain.rules.naming import GLOBALS_FILE
 from domain.rules.tiering import classify
 from ports.clock import Clock
@@ -75,7 +76,7 @@ def server_target(config: ClientConfig) -> ServerTarget:
     )
 
 
-class BackupClientMachine(Machine):
+class BackupClientMachine(PruneAndUnlockMachine):
     """Dump, encrypt and store every database of a client as one run, then publish it."""
 
     def __init__(
@@ -92,7 +93,6 @@ class BackupClientMachine(Machine):
         self._share: FileShare = context.share
         self._ports = ports
         self._policy = policy
-        self._retention_options = retention or RetentionOptions()
         self._target = server_target(context.config)
         self._catalog = RunCatalog(context.share)
         self._started: datetime | None = None
@@ -106,12 +106,22 @@ class BackupClientMachine(Machine):
         self._globals: DumpRecord | None = None
         self._records: list[DumpRecord] = []
         self._published = False
-        self._share_lock = ShareLock(
+        self.share_lock = ShareLock(
             share=context.share,
             clock=ports.clock,
             client=context.config.client_name,
             owner=lock_owner,
             max_age=policy.share_lock_max_age,
+        )
+        self.pruning = Pruning(
+            client=context.config.client_name,
+            end_of_month_days=context.config.end_of_month_retention,
+            end_of_year_days=context.config.end_of_year_retention,
+            share=context.share,
+            ports=RetentionPorts(
+                clock=ports.clock, runner=ports.retention_runner, console=ports.console
+            ),
+            options=retention or RetentionOptions(),
         )
 
     @property
@@ -130,7 +140,7 @@ class BackupClientMachine(Machine):
     def take_share_lock(self) -> Step:
         """Write the share's lock marker, so two scheduler agents never run one client at once."""
         try:
-            took_over = self._share_lock.take()
+            took_over = self.share_lock.take()
         except LockHeldError as exc:
             return self.failure(self.report_results, str(exc))
         if took_over:
@@ -268,32 +278,6 @@ class BackupClientMachine(Machine):
         self._ports.encryptor.dispose()
         return self.success(self.end_of_month_retention)
 
-    @node(
-        happy=("end_of_year_retention",),
-        unhappy=("end_of_year_retention",),
-        on_exception="end_of_year_retention",
-    )
-    def end_of_month_retention(self) -> Step:
-        """Prune expired end-of-month runs; also after failed dumps (SPEC section 8)."""
-        self.add_results(self._retention(Tier.END_OF_MONTH).execute())
-        return self.success(self.end_of_year_retention)
-
-    @node(
-        happy=("release_share_lock",),
-        unhappy=("release_share_lock",),
-        on_exception="release_share_lock",
-    )
-    def end_of_year_retention(self) -> Step:
-        """Prune expired end-of-year runs."""
-        self.add_results(self._retention(Tier.END_OF_YEAR).execute())
-        return self.success(self.release_share_lock)
-
-    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
-    def release_share_lock(self) -> Step:
-        """Remove the share's lock marker written by this run."""
-        self._share_lock.release()
-        return self.success(self.report_results)
-
     # ------------------------------------------------------------------ helpers
 
     def summary(self, results: list[Result]) -> str:
@@ -318,21 +302,6 @@ class BackupClientMachine(Machine):
         if self._period is None:
             raise RuntimeError("start_run has not run")
         return self._period
-
-    def _retention(self, tier: Tier) -> ApplyRetentionMachine:
-        return ApplyRetentionMachine(
-            client=self._config.client_name,
-            tier=tier,
-            end_of_month_days=self._config.end_of_month_retention,
-            end_of_year_days=self._config.end_of_year_retention,
-            share=self._share,
-            ports=RetentionPorts(
-                clock=self._ports.clock,
-                runner=self._ports.retention_runner,
-                console=self._ports.console,
-            ),
-            options=self._retention_options,
-        )
 
     def _database_machine(self, database: DatabaseInfo) -> BackupDatabaseMachine:
         return BackupDatabaseMachine(
