@@ -16,10 +16,12 @@ from adapters.cifs.factory import CifsShareFactory
 from adapters.fernet.cipher import FernetSecretCipher
 from adapters.files.opener import SchemeShareOpener, local_share_from_target
 from adapters.files.toml_config import TomlFileConfigSource
+from adapters.gpg.decryptor import GpgDecryptor
 from adapters.gpg.encryptor import GpgEncryptor
 from adapters.os.clock import SystemClock
 from adapters.os.console import StdoutConsole
 from adapters.os.exit import ProcessExit
+from adapters.os.local_files import PrivateLocalFiles
 from adapters.os.lock import FlockLock
 from adapters.os.logging import client_logging
 from adapters.os.task_runner import ThreadPoolTaskRunner
@@ -30,14 +32,19 @@ from adapters.postgres.credentials import (
 )
 from adapters.postgres.database import PostgresDatabase
 from adapters.postgres.dumper import PgDumper
+from adapters.postgres.restorer import PgRestorer
 from domain.machines.backup import BackupClientMachine, BackupPorts
+from domain.machines.decrypt import DecryptDumpMachine
 from domain.machines.listing import ListRunsMachine
 from domain.machines.mount import DynamicMountingEndPoint, MountShareMachine
+from domain.machines.restore import RestoreDatabaseMachine, RestorePorts
 from domain.machines.retention import RetentionOptions, RetentionPorts
 from domain.machines.retention_job import RetentionClientMachine
+from domain.machines.verify import VerifyRunsMachine
 from domain.models.policy import BackupPolicy
 from domain.models.redaction import Redactor
 from entrypoints.process import choose, hours, process_owner, scheme_of, tool_version
+from entrypoints.requests import decrypt_request, restore_request, restore_scheme, verify_request
 from entrypoints.settings import load_settings
 
 
@@ -230,6 +237,113 @@ class Container(containers.DeclarativeContainer):
         lock=None,
     )
 
+    # ---------------------------------------------------------------- restore config source
+    restore_client_id = providers.Callable(
+        choose, args.provided.restore_client_id, args.provided.client_id
+    )
+    restore_client_secret = providers.Callable(
+        choose,
+        args.provided.restore_client_secret,
+        args.provided.client_secret,
+    )
+    restore_source = providers.Selector(
+        providers.Callable(restore_scheme, args.provided.restore_vault),
+        none=providers.Object(None),
+        file=providers.Factory(TomlFileConfigSource, url=args.provided.restore_vault),
+        https=providers.Factory(
+            KeyVaultConfigSource,
+            vault_url=args.provided.restore_vault,
+            tenant_id=tenant_id,
+            client_id=restore_client_id,
+            client_secret_token=restore_client_secret,
+            cipher=cipher,
+            redactor=redactor,
+            authority_host=authority_host,
+            disable_instance_discovery=settings.provided.azure.disable_instance_discovery,
+            connection_timeout=settings.provided.azure.connection_timeout,
+            read_timeout=settings.provided.azure.read_timeout,
+            retries=settings.provided.azure.retries,
+        ),
+    )
+
+    # ---------------------------------------------------------------- restore adapters
+    decryptor = providers.Factory(
+        GpgDecryptor,
+        work_root=settings.provided.paths.work_root,
+        redactor=redactor,
+    )
+    restorer = providers.Singleton(
+        PgRestorer,
+        credentials=pg_credentials,
+        redactor=redactor,
+        pg_bin_dir=settings.provided.backup.pg_bin_dir,
+    )
+    local_files = providers.Singleton(
+        PrivateLocalFiles, work_root=settings.provided.paths.work_root
+    )
+    verify_runner = providers.Singleton(
+        ThreadPoolTaskRunner, workers=settings.provided.backup.worker_pool_size
+    )
+    restore_ports = providers.Factory(
+        RestorePorts,
+        decryptor=decryptor,
+        restorer=restorer,
+        files=local_files,
+        clock=clock,
+    )
+
+    # ---------------------------------------------------------------- restore machines
+    restore_machine = providers.Factory(
+        RestoreDatabaseMachine,
+        ports=restore_ports,
+        restore_source=restore_source,
+        request=providers.Callable(restore_request, args),
+        redactor=redactor,
+    )
+    decrypt_machine = providers.Factory(
+        DecryptDumpMachine,
+        ports=restore_ports,
+        restore_source=restore_source,
+        request=providers.Callable(decrypt_request, args),
+        redactor=redactor,
+    )
+    verify_machine = providers.Factory(
+        VerifyRunsMachine,
+        ports=restore_ports,
+        runner=verify_runner,
+        request=providers.Callable(verify_request, args),
+        redactor=redactor,
+        restore_source=restore_source,
+    )
+    # Read-only jobs on the share: no lock (see docs/restore.md).
+    restore_mount = providers.Factory(
+        MountShareMachine,
+        client=args.provided.client_name,
+        source=config_source,
+        opener=share_opener,
+        inner=restore_machine.provider,
+        redactor=redactor,
+        lock=None,
+    )
+    decrypt_mount = providers.Factory(
+        MountShareMachine,
+        client=args.provided.client_name,
+        source=config_source,
+        opener=share_opener,
+        inner=decrypt_machine.provider,
+        redactor=redactor,
+        lock=None,
+    )
+    verify_mount = providers.Factory(
+        MountShareMachine,
+        client=args.provided.client_name,
+        source=config_source,
+        opener=share_opener,
+        inner=verify_machine.provider,
+        redactor=redactor,
+        lock=None,
+    )
+
     # ---------------------------------------------------------------- end points
     backup_end_point = providers.Factory(
         DynamicMountingEndPoint,
@@ -248,6 +362,27 @@ class Container(containers.DeclarativeContainer):
     list_end_point = providers.Factory(
         DynamicMountingEndPoint,
         machine=list_mount.provider,
+        console=console,
+        exit=exit,
+        redactor=redactor,
+    )
+    restore_end_point = providers.Factory(
+        DynamicMountingEndPoint,
+        machine=restore_mount.provider,
+        console=console,
+        exit=exit,
+        redactor=redactor,
+    )
+    decrypt_end_point = providers.Factory(
+        DynamicMountingEndPoint,
+        machine=decrypt_mount.provider,
+        console=console,
+        exit=exit,
+        redactor=redactor,
+    )
+    verify_end_point = providers.Factory(
+        DynamicMountingEndPoint,
+        machine=verify_mount.provider,
         console=console,
         exit=exit,
         redactor=redactor,

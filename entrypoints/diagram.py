@@ -12,10 +12,13 @@ from domain.framework.diagram import render_markdown
 from domain.framework.machine import Machine
 from domain.machines.backup import BackupClientMachine
 from domain.machines.backup_database import BackupDatabaseMachine
+from domain.machines.decrypt import DecryptDumpMachine
 from domain.machines.listing import ListRunsMachine
 from domain.machines.mount import MountShareMachine
+from domain.machines.restore import RestoreDatabaseMachine
 from domain.machines.retention import ApplyRetentionMachine, DeleteRunMachine
 from domain.machines.retention_job import RetentionClientMachine
+from domain.machines.verify import VerifyFileMachine, VerifyRunMachine, VerifyRunsMachine
 from entrypoints.args import OneLineParser
 
 MACHINES: tuple[type[Machine], ...] = (
@@ -26,6 +29,11 @@ MACHINES: tuple[type[Machine], ...] = (
     DeleteRunMachine,
     RetentionClientMachine,
     ListRunsMachine,
+    RestoreDatabaseMachine,
+    DecryptDumpMachine,
+    VerifyRunsMachine,
+    VerifyRunMachine,
+    VerifyFileMachine,
 )
 DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "machines"
 

@@ -1,4 +1,8 @@
-"""Fixtures that start real external parts once per test session."""
+"""Fixtures shared by every suite: one real PostgreSQL server per test session.
+
+The server starts only when a test asks for it, so `pytest -m "not integration"` starts nothing.
+The integration and reliability suites share it; each test uses databases and roles of its own.
+"""
 
 from __future__ import annotations
 

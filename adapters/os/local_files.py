@@ -1,0 +1,90 @@
+"""PrivateLocalFiles: 0600 files on the job's host, for decrypted dumps that must leave no trace.
+
+A file is written as a hidden `.<name>.<random>.partial` beside its target (created with O_EXCL
+and mode 0600, so no other user can ever read it, whatever the umask), fsynced, and linked to its
+final name only if that does not exist; a failing stream removes the partial file. Scratch files
+go to the work root (made 0700). Tested in tests/integration/test_restore_jobs.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Iterable
+from pathlib import Path, PurePath
+
+from adapters.os.paths import PRIVATE_FILE_MODE, make_private_dirs
+from ports.local_files import LocalFile, LocalFileError, LocalFiles
+
+
+class PrivateLocalFiles(LocalFiles):
+    """Write private files anywhere the job may, and scratch files under `work_root`."""
+
+    def __init__(self, work_root: Path) -> None:
+        self.work_root = work_root
+
+    def exists(self, path: PurePath) -> bool:
+        """Tell whether anything (a dangling symlink too) exists at `path`."""
+        return os.path.lexists(path)
+
+    def write_private(self, path: PurePath, chunks: Iterable[bytes]) -> LocalFile:
+        """Stream `chunks` to a new 0600 file at `path`; never overwrite anything."""
+        target = Path(path)
+        if not target.parent.is_dir():
+            raise LocalFileError(f"{target.parent} is not a directory")
+        partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.partial")
+        size = self._write(partial, chunks)
+        try:
+            # link() fails when the target exists, where rename() would replace it.
+            os.link(partial, target)
+        except FileExistsError:
+            raise LocalFileError(f"{target} already exists; nothing was written") from None
+        except OSError as exc:
+            raise LocalFileError(f"cannot write {target}: {exc.strerror}") from None
+        finally:
+            with contextlib.suppress(OSError):
+                partial.unlink()
+        return LocalFile(target, size)
+
+    def write_scratch(self, chunks: Iterable[bytes], suffix: str = "") -> LocalFile:
+        """Stream `chunks` to a new 0600 file of a random name under the work root."""
+        try:
+            make_private_dirs(self.work_root)
+        except OSError as exc:
+            raise LocalFileError(f"cannot make {self.work_root}: {exc.strerror}") from None
+        target = self.work_root / f"scratch-{secrets.token_hex(8)}{suffix}"
+        return LocalFile(target, self._write(target, chunks))
+
+    def remove(self, path: PurePath) -> None:
+        """Remove a file; one already gone is fine."""
+        try:
+            Path(path).unlink(missing_ok=True)
+        except OSError as exc:
+            raise LocalFileError(f"cannot remove {path}: {exc.strerror}") from None
+
+    @staticmethod
+    def _write(path: Path, chunks: Iterable[bytes]) -> int:
+        try:
+            fd = os.open(
+                path,
+                os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                PRIVATE_FILE_MODE,
+            )
+        except OSError as exc:
+            raise LocalFileError(f"cannot create {path}: {exc.strerror}") from None
+        size = 0
+        try:
+            with os.fdopen(fd, "wb") as file:
+                for chunk in chunks:
+                    file.write(chunk)
+                    size += len(chunk)
+                file.flush()
+                os.fsync(file.fileno())
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                path.unlink()
+            if isinstance(exc, OSError):
+                raise LocalFileError(f"cannot write {path}: {exc.strerror}") from None
+            raise
+        return size

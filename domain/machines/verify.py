@@ -1,0 +1,271 @@
+"""Check stored runs against their manifests (SPEC section 5, `verify`).
+
+Every stored file's size and sha256 are computed from a stream and compared with the manifest.
+With the restore config, every file is also decrypted as a stream, and each database dump read
+by `pg_restore --list`: nothing is written to disk. Every problem is one Failure naming the file.
+Prefixes: `<client>` (the job), `<client> <run path>` (a run), `<client> <run path>/<file>`.
+No lock is taken: the share is only read.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import PurePosixPath
+
+from domain.framework.definition import node
+from domain.framework.fanout import fan_out
+from domain.framework.machine import Machine, Step, describe
+from domain.framework.results import Failure, Result, failures
+from domain.machines.catalog import RunCatalog, StoredRun
+from domain.machines.mount import ClientContext
+from domain.machines.restore import RestorePorts
+from domain.machines.restore_support import HashingReader, find_runs, read_restore_config
+from domain.models.manifest import DumpRecord, DumpStatus, Manifest
+from domain.models.redaction import Redactor
+from domain.models.restore_config import RestoreConfig, RestoreConfigError
+from domain.models.restore_request import VerifyRequest
+from domain.rules.naming import GLOBALS_FILE
+from ports.config_source import ConfigSource
+from ports.file_share import FileShare
+from ports.task_runner import TaskRunner
+
+logger = logging.getLogger("lts.verify")
+
+
+class VerifyFileMachine(Machine):
+    """Check one stored file: size and sha256, then (with the key) decrypt and list it."""
+
+    def __init__(
+        self,
+        *,
+        client: str,
+        run_dir: PurePosixPath,
+        record: DumpRecord,
+        share: FileShare,
+        ports: RestorePorts,
+        decrypt: bool,
+    ) -> None:
+        super().__init__()
+        self._client = client
+        self._path = run_dir / record.file
+        self._record = record
+        self._share = share
+        self._ports = ports
+        self._decrypt = decrypt
+        self.checked = False
+        self.decrypted = False
+
+    @property
+    def prefix(self) -> str:
+        """Return `<client> <run path>/<file>`."""
+        return f"{self._client} {self._path}"
+
+    @node(
+        entry=True,
+        happy=("decrypt_file",),
+        unhappy=("report_results",),
+        on_exception="report_results",
+    )
+    def check_file(self) -> Step:
+        """Stream the file and compare its size and sha256 with the manifest."""
+        reader = HashingReader(self._share.read_stream(self._path))
+        for _ in reader:
+            pass
+        self.checked = True
+        problem = reader.mismatch(self._record)
+        if problem is not None:
+            return self.failure(self.report_results, problem)
+        return self.success(self.decrypt_file)
+
+    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
+    def decrypt_file(self) -> Step:
+        """Decrypt the file as a stream; read a database dump with pg_restore --list."""
+        if not self._decrypt:
+            return self.success(self.report_results)
+        plain = self._ports.decryptor.decrypt(self._share.read_stream(self._path))
+        with closing(plain):
+            if self._record.file == GLOBALS_FILE:
+                size = sum(len(chunk) for chunk in plain)
+                if size == 0:
+                    return self.failure(self.report_results, "decrypts to nothing")
+            else:
+                listing = self._ports.restorer.list_archive(plain)
+                logger.info("%s: %d archive entries", self._path, listing.entries)
+        self.decrypted = True
+        return self.success(self.report_results)
+
+
+class VerifyRunMachine(Machine):
+    """Check every stored file of one run against the run's manifest."""
+
+    def __init__(
+        self,
+        *,
+        client: str,
+        run: StoredRun,
+        catalog: RunCatalog,
+        share: FileShare,
+        ports: RestorePorts,
+        runner: TaskRunner,
+        decrypt: bool,
+    ) -> None:
+        super().__init__()
+        self._client = client
+        self._run = run
+        self._catalog = catalog
+        self._share = share
+        self._ports = ports
+        self._runner = runner
+        self._decrypt = decrypt
+        self._manifest: Manifest | None = None
+        self.files: list[VerifyFileMachine] = []
+
+    @property
+    def prefix(self) -> str:
+        """Return `<client> <run path>`."""
+        return f"{self._client} {self._run.path}"
+
+    @node(
+        entry=True,
+        happy=("check_files",),
+        unhappy=("report_results",),
+        on_exception="report_results",
+    )
+    def read_manifest(self) -> Step:
+        """Read and validate the run's manifest.json."""
+        self._manifest = self._catalog.manifest(self._run)
+        return self.success(self.check_files)
+
+    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
+    def check_files(self) -> Step:
+        """Check every stored (ok) file of the run; their results land before this one."""
+        manifest = self._manifest
+        if manifest is None:
+            raise RuntimeError("read_manifest has not run")
+        records = (
+            [manifest.globals, *manifest.databases] if manifest.globals else manifest.databases
+        )
+        self.files = [
+            VerifyFileMachine(
+                client=self._client,
+                run_dir=self._run.path,
+                record=record,
+                share=self._share,
+                ports=self._ports,
+                decrypt=self._decrypt,
+            )
+            for record in records
+            if record.status is DumpStatus.OK
+        ]
+        self.add_results(fan_out(self._runner, self.files))
+        return self.success(self.report_results)
+
+
+class VerifyRunsMachine(Machine):
+    """Verify the chosen runs of a client: sizes and sha256, and with the key decryption."""
+
+    def __init__(
+        self,
+        context: ClientContext,
+        *,
+        ports: RestorePorts,
+        runner: TaskRunner,
+        request: VerifyRequest,
+        redactor: Redactor,
+        restore_source: ConfigSource | None = None,
+    ) -> None:
+        super().__init__()
+        self._config = context.config
+        self._share = context.share
+        self._catalog = RunCatalog(context.share)
+        self._ports = ports
+        self._runner = runner
+        self._request = request
+        self._redactor = redactor
+        self._source = restore_source
+        self._restore_config: RestoreConfig | None = None
+        self._key_loaded = False
+        self._runs: list[StoredRun] = []
+        self._children: list[VerifyRunMachine] = []
+
+    @property
+    def prefix(self) -> str:
+        """Return the client name."""
+        return self._config.client_name
+
+    @node(
+        entry=True,
+        happy=("load_key",),
+        unhappy=("find_runs",),
+        on_exception="find_runs",
+    )
+    def read_restore_config(self) -> Step:
+        """Read the restore config when a restore vault was given; sizes are checked anyway."""
+        if self._source is None:
+            return self.success(self.load_key)
+        try:
+            self._restore_config = read_restore_config(self._source, self._redactor)
+        except RestoreConfigError as exc:
+            return self.failure(self.find_runs, f"invalid restore config: {exc}")
+        return self.success(self.load_key)
+
+    @node(happy=("find_runs",), unhappy=("find_runs",), on_exception="find_runs")
+    def load_key(self) -> Step:
+        """Import the private key, when there is one, into a throw-away keyring."""
+        config = self._restore_config
+        if config is not None:
+            self._ports.decryptor.load_key(config.key_bytes, config.private_key_passphrase)
+            self._key_loaded = True
+        return self.success(self.find_runs)
+
+    @node(happy=("verify_runs",), unhappy=("dispose_key",), on_exception="dispose_key")
+    def find_runs(self) -> Step:
+        """Choose the runs to verify: one by id, the newest, or all."""
+        self._runs = find_runs(self._catalog, self._request.run)
+        return self.success(self.verify_runs)
+
+    @node(happy=("dispose_key",), unhappy=("dispose_key",), on_exception="dispose_key")
+    def verify_runs(self) -> Step:
+        """Verify each run in turn; their results land before this one."""
+        for run in self._runs:
+            child = VerifyRunMachine(
+                client=self._config.client_name,
+                run=run,
+                catalog=self._catalog,
+                share=self._share,
+                ports=self._ports,
+                runner=self._runner,
+                decrypt=self._key_loaded,
+            )
+            self._children.append(child)
+            # Not through the runner: the run's files use it, and a pool waiting on itself hangs.
+            try:
+                self.add_results(child.execute())
+            except Exception as exc:
+                logger.exception("verifying %s broke", run.path)
+                message = f"{child.prefix} unrecognized exception: {describe(exc)}"
+                self.add_results([Failure(child.entry, message)])
+        return self.success(self.dispose_key)
+
+    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
+    def dispose_key(self) -> Step:
+        """Remove the throw-away keyring holding the private key."""
+        self._key_loaded = False
+        self._ports.decryptor.dispose()
+        return self.success(self.report_results)
+
+    def summary(self, results: list[Result]) -> str:
+        """Return one line: runs and files checked, whether decrypted, problems found."""
+        files = [f for child in self._children for f in child.files]
+        checked = sum(1 for f in files if f.checked)
+        decrypted = sum(1 for f in files if f.decrypted)
+        runs = len(self._children)
+        return (
+            f"verify {self._config.client_name}: {runs} run{'s' if runs != 1 else ''}, "
+            f"{checked} files checked, {decrypted} decrypted, {len(failures(results))} problems"
+        )
+
+
+VerifyMachineFactory = Callable[[ClientContext], VerifyRunsMachine]

@@ -1,0 +1,93 @@
+"""The client's restore configuration (SPEC section 6.3), validated from raw key/value data.
+
+It lives in a separate, more restricted vault (or `file://` TOML) than the backup config: the
+private key that opens every backup of the client and its passphrase. Every problem is reported
+at once in one RestoreConfigError; secret values never appear in it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_core import ErrorDetails
+
+PRIVATE_KEY = "private-key"
+PASSPHRASE = "private-key-passphrase"  # noqa: S105 - a key name, not a passphrase
+BACKUP_CONFIG_HOST = "backup-config-host"
+
+
+class RestoreConfigError(ValueError):
+    """Raised by `RestoreConfig.from_raw`; one problem per item, no secret values."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class RestoreConfig(BaseModel):
+    """What restoring a client's backups needs: the private key and its passphrase.
+
+    `private-key` is base64 of the armoured (or binary) OpenPGP secret key; an empty
+    `private-key-passphrase` means the key is not protected. `backup-config-host` names the
+    client's backup-config vault; it is informational and not enforced (docs/restore.md).
+    """
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    private_key: Annotated[SecretStr, Field(alias=PRIVATE_KEY)]
+    private_key_passphrase: Annotated[SecretStr, Field(alias=PASSPHRASE)]
+    backup_config_host: Annotated[str | None, Field(alias=BACKUP_CONFIG_HOST)] = None
+
+    @field_validator("private_key", mode="before")
+    @classmethod
+    def _base64(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        try:
+            raw = base64.b64decode("".join(value.split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("is not valid base64") from None
+        if not raw:
+            raise ValueError("is empty")
+        # Kept as text: an armoured key is ASCII; a binary key survives as latin-1.
+        return raw.decode("latin-1")
+
+    @field_validator("backup_config_host", mode="before")
+    @classmethod
+    def _empty_is_absent(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def key_bytes(self) -> bytes:
+        """Return the private key as gpg reads it."""
+        return self.private_key.get_secret_value().encode("latin-1")
+
+    @classmethod
+    def keys(cls) -> list[str]:
+        """Return every key a restore config source is asked for."""
+        return [PRIVATE_KEY, PASSPHRASE, BACKUP_CONFIG_HOST]
+
+    @classmethod
+    def secret_keys(cls) -> list[str]:
+        """Return the keys whose values are secrets (masked wherever text is shown)."""
+        return [PRIVATE_KEY, PASSPHRASE]
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> RestoreConfig:
+        """Validate raw key/value data; raise RestoreConfigError listing every problem."""
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            raise RestoreConfigError(
+                [_problem(error) for error in exc.errors(include_input=False)]
+            ) from None
+
+
+def _problem(error: ErrorDetails) -> str:
+    location = ".".join(str(part) for part in error.get("loc", ())) or "config"
+    if error.get("type") == "missing":
+        return f"{location} is missing"
+    return f"{location}: {str(error.get('msg', 'is invalid')).removeprefix('Value error, ')}"

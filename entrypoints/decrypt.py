@@ -1,0 +1,50 @@
+"""Run the decrypt job: one stored dump into a local 0600 file (SPEC section 5).
+
+`python -m entrypoints.decrypt CLIENT_NAME KEY_VAULT CLIENT_ID CLIENT_SECRET --restore-vault URL
+--database NAME [--run RUN_ID|latest] --output PATH [--sql]`
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from entrypoints.args import OneLineParser, add_client_arguments, check_client_arguments
+from entrypoints.restore_args import (
+    add_restore_vault_arguments,
+    add_run_and_database,
+    check_restore_vault,
+)
+
+DESCRIPTION = """\
+Decrypt one database's dump of a client's backup run into a new local file of mode 0600 (never
+overwriting one): the custom-format dump for pg_restore, or plain SQL with --sql.
+"""
+
+
+def parser() -> argparse.ArgumentParser:
+    """Return the decrypt job's argument parser."""
+    result = OneLineParser(prog="decrypt", description=DESCRIPTION)
+    add_client_arguments(result)
+    add_restore_vault_arguments(result, required=True)
+    add_run_and_database(result)
+    result.add_argument("--output", required=True, type=Path, help="the file to write")
+    result.add_argument("--sql", action="store_true", help="write plain SQL (pg_restore -f)")
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse arguments and run the decrypt job."""
+    job_parser = parser()
+    args = job_parser.parse_args(argv)
+    check_client_arguments(job_parser, args)
+    check_restore_vault(job_parser, args)
+    args.output = args.output.absolute()
+    from entrypoints.jobs import run_job
+
+    run_job(args, job="decrypt")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""Run the restore job: one database of a run into a target database (SPEC section 5).
+
+`python -m entrypoints.restore CLIENT_NAME KEY_VAULT CLIENT_ID CLIENT_SECRET --restore-vault URL
+--database NAME [--run RUN_ID|latest] --target-database NAME [--target-host H] [--target-port P]
+[--target-user U] [--jobs N] [--clean] [--keep-owners] [--globals]`
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from entrypoints.args import OneLineParser, add_client_arguments, check_client_arguments
+from entrypoints.restore_args import (
+    add_restore_vault_arguments,
+    add_run_and_database,
+    check_restore_vault,
+    database_name,
+    port_number,
+    positive_jobs,
+)
+
+DESCRIPTION = """\
+Restore one database of a client's backup run into a target database: decrypt the dump with the
+private key of the restore vault into a private temporary file, create the target database,
+run pg_restore, remove the temporary file. A non-empty target is refused unless --clean. The
+target is the client's own server with its credentials, unless --target-host, --target-port or
+--target-user is given: then the password comes from PGPASSWORD or ~/.pgpass.
+"""
+
+
+def parser() -> argparse.ArgumentParser:
+    """Return the restore job's argument parser."""
+    result = OneLineParser(prog="restore", description=DESCRIPTION)
+    add_client_arguments(result)
+    add_restore_vault_arguments(result, required=True)
+    add_run_and_database(result)
+    result.add_argument("--target-database", "--target_database", required=True, type=database_name)
+    result.add_argument("--target-host", "--target_host", default=None)
+    result.add_argument("--target-port", "--target_port", type=port_number, default=None)
+    result.add_argument("--target-user", "--target_user", default=None)
+    result.add_argument("--jobs", type=positive_jobs, default=1, help="pg_restore --jobs")
+    result.add_argument(
+        "--clean", action="store_true", help="replace the contents of a non-empty target"
+    )
+    result.add_argument(
+        "--keep-owners",
+        "--keep_owners",
+        action="store_true",
+        help="keep owners and privileges (the roles must exist on the target server)",
+    )
+    result.add_argument(
+        "--globals", action="store_true", help="first apply the run's roles and tablespaces"
+    )
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse arguments and run the restore job."""
+    job_parser = parser()
+    args = job_parser.parse_args(argv)
+    check_client_arguments(job_parser, args)
+    check_restore_vault(job_parser, args)
+    from entrypoints.jobs import run_job
+
+    run_job(args, job="restore")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""Run the verify job: check stored runs against their manifests (SPEC section 5).
+
+`python -m entrypoints.verify CLIENT_NAME KEY_VAULT CLIENT_ID CLIENT_SECRET
+[--run RUN_ID|latest|all] [--restore-vault URL]`
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from domain.models.restore_request import RunChoice
+from entrypoints.args import OneLineParser, add_client_arguments, check_client_arguments
+from entrypoints.restore_args import (
+    add_restore_vault_arguments,
+    check_restore_vault,
+    run_choice_or_all,
+)
+
+DESCRIPTION = """\
+Check a client's stored runs against their manifests: every file's size and sha256. With
+--restore-vault, also decrypt every file as a stream and read each database dump with
+pg_restore --list (nothing is written to disk). One 'Failure:' line per problem.
+"""
+
+
+def parser() -> argparse.ArgumentParser:
+    """Return the verify job's argument parser."""
+    result = OneLineParser(prog="verify", description=DESCRIPTION)
+    add_client_arguments(result)
+    add_restore_vault_arguments(result, required=False)
+    result.add_argument(
+        "--run",
+        type=run_choice_or_all,
+        default=RunChoice.parse("latest"),
+        help="a run id (YYYYMMDDTHHMMSSZ), latest (the default) or all",
+    )
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse arguments and run the verify job."""
+    job_parser = parser()
+    args = job_parser.parse_args(argv)
+    check_client_arguments(job_parser, args)
+    check_restore_vault(job_parser, args)
+    from entrypoints.jobs import run_job
+
+    run_job(args, job="verify")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""The restore config model, the restore jobs' command lines and their container wiring."""
+
+import argparse
+import base64
+
+import pytest
+from pydantic import SecretStr
+
+from adapters.files.toml_config import TomlFileConfigSource
+from adapters.memory.basics import InMemoryConfigSource
+from domain.machines.mount import DynamicMountingEndPoint
+from domain.models.restore_config import RestoreConfig, RestoreConfigError
+from domain.models.restore_request import RunChoice, RunChoiceKind
+from entrypoints import decrypt, restore, verify
+from entrypoints.container import Container
+from entrypoints.settings import load_settings
+
+BASE = ["acme", "file:///etc/acme.toml", "-", "-"]
+
+
+def test_a_restore_config_decodes_the_key_and_keeps_secrets_secret():
+    key = b"-----BEGIN PGP PRIVATE KEY BLOCK-----\n"
+    config = RestoreConfig.from_raw(
+        {"private-key": base64.b64encode(key).decode(), "private-key-passphrase": "p4ss-word"}
+    )
+    assert config.key_bytes == key
+    assert isinstance(config.private_key_passphrase, SecretStr)
+    assert "p4ss-word" not in repr(config)
+    assert config.backup_config_host is None
+
+
+def test_a_restore_config_reports_every_problem_at_once_without_values():
+    with pytest.raises(RestoreConfigError) as caught:
+        RestoreConfig.from_raw({"private-key": "not base64!"})
+    assert caught.value.problems == [
+        "private-key: is not valid base64",
+        "private-key-passphrase is missing",
+    ]
+    assert "not base64!" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"), [("latest", RunChoiceKind.LATEST), ("20261128T220000Z", RunChoiceKind.ONE)]
+)
+def test_run_choices_parse(text, kind):
+    assert RunChoice.parse(text).kind is kind
+    assert str(RunChoice.parse(text)) == text
+
+
+def test_all_is_a_run_choice_only_where_allowed():
+    assert RunChoice.parse("all", allow_all=True).kind is RunChoiceKind.ALL
+    with pytest.raises(ValueError, match="--run must be a run id"):
+        RunChoice.parse("all")
+
+
+def test_the_restore_command_line_parses_every_option():
+    args = restore.parser().parse_args(
+        [
+            *BASE,
+            "--restore-vault",
+            "file:///etc/acme-restore.toml",
+            "--database",
+            "sales",
+            "--run",
+            "20261128T220000Z",
+            "--target-database",
+            "sales_copy",
+            "--target-host",
+            "db2",
+            "--target-port",
+            "5433",
+            "--target-user",
+            "dba",
+            "--jobs",
+            "4",
+            "--clean",
+            "--keep-owners",
+            "--globals",
+        ]
+    )
+    assert (args.jobs, args.target_port, args.clean, args.keep_owners, args.globals) == (
+        4,
+        5433,
+        True,
+        True,
+        True,
+    )
+    assert str(args.run) == "20261128T220000Z"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--database", "sales", "--target-database", "x"],
+        ["--restore-vault", "file:///r.toml", "--target-database", "x"],
+        [
+            "--restore-vault",
+            "file:///r.toml",
+            "--database",
+            "s",
+            "--target-database",
+            "x",
+            "--jobs",
+            "0",
+        ],
+        [
+            "--restore-vault",
+            "file:///r.toml",
+            "--database",
+            "s",
+            "--target-database",
+            "x",
+            "--run",
+            "yesterday",
+        ],
+        ["--restore-vault", "ftp://r", "--database", "s", "--target-database", "x"],
+    ],
+)
+def test_bad_restore_command_lines_exit_two_with_one_line(extra, capsys):
+    with pytest.raises(SystemExit) as caught:
+        restore.main([*BASE, *extra])
+    assert caught.value.code == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_an_https_restore_vault_needs_a_service_principal(capsys):
+    with pytest.raises(SystemExit):
+        verify.main([*BASE, "--restore-vault", "https://r.vault.azure.net"])
+    assert "--restore-client-id" in capsys.readouterr().err
+
+
+def test_decrypt_and_verify_parse():
+    args = decrypt.parser().parse_args(
+        [*BASE, "--restore-vault", "file:///r.toml", "--database", "s", "--output", "o", "--sql"]
+    )
+    assert args.sql
+    assert verify.parser().parse_args([*BASE, "--run", "all"]).restore_vault is None
+
+
+def container_for(job, tmp_path, **extra):
+    values = {
+        "client_name": "acme",
+        "key_vault": "file:///nowhere/acme.toml",
+        "client_id": "-",
+        "client_secret": "-",
+        "tenant_id": None,
+        "authority_host": None,
+        "restore_vault": None,
+        "restore_client_id": None,
+        "restore_client_secret": None,
+        "run": RunChoice.parse("latest"),
+        "database": "sales",
+        "target_database": "copy",
+        "target_host": None,
+        "target_port": None,
+        "target_user": None,
+        "jobs": 1,
+        "clean": False,
+        "keep_owners": False,
+        "globals": False,
+        "output": tmp_path / "out",
+        "sql": False,
+    }
+    values.update(extra)
+    container = Container(args=argparse.Namespace(**values), job=job)
+    container.settings.override(load_settings({"LTS_CONFIG": str(tmp_path / "absent.toml")}))
+    return container
+
+
+@pytest.mark.parametrize("job", ["restore", "decrypt", "verify"])
+def test_every_restore_end_point_resolves(job, tmp_path):
+    container = container_for(job, tmp_path, restore_vault="file:///r.toml")
+    container.config_source.override(InMemoryConfigSource({}))
+    assert isinstance(getattr(container, f"{job}_end_point")(), DynamicMountingEndPoint)
+
+
+def test_the_restore_source_is_chosen_by_scheme_and_absent_without_a_vault(tmp_path):
+    assert container_for("verify", tmp_path).restore_source() is None
+    file_source = container_for("verify", tmp_path, restore_vault="file:///r.toml").restore_source()
+    assert isinstance(file_source, TomlFileConfigSource)
+    from adapters.azure.key_vault import KeyVaultConfigSource
+
+    vault = container_for(
+        "verify",
+        tmp_path,
+        restore_vault="https://r.vault.azure.net",
+        client_id="backup-app",
+        client_secret="token",
+        restore_client_id="restore-app",
+    ).restore_source()
+    assert isinstance(vault, KeyVaultConfigSource)
+    assert (vault.client_id, vault.client_secret_token) == ("restore-app", "token")
