@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import subprocess
 import threading
@@ -19,6 +20,8 @@ PIPE_SIZE = 1024 * 1024
 STDERR_LIMIT = 64 * 1024
 THREAD_JOIN_SECONDS = 30.0
 """Bounds the wait for a feeder stuck inside the input iterator when the stream is closed early."""
+
+logger = logging.getLogger("lts.gpg")
 
 
 class _Feeder(threading.Thread):
@@ -117,6 +120,8 @@ def filter_through(
     when the child exits non-zero (returncode -1: it could not be started). Closing the generator
     early kills the child, reaps it, joins the threads and closes `plain`.
     """
+    # gpg's argv holds paths and fingerprints only: passphrases reach it on a pipe.
+    logger.info("running %s", " ".join(argv))
     try:
         process = subprocess.Popen(
             argv,
