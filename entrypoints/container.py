@@ -43,7 +43,15 @@ from domain.machines.retention_job import RetentionClientMachine
 from domain.machines.verify import VerifyRunsMachine
 from domain.models.policy import BackupPolicy
 from domain.models.redaction import Redactor
-from entrypoints.process import choose, hours, process_owner, scheme_of, tool_version
+from entrypoints.process import (
+    azure_transport,
+    choose,
+    hours,
+    path_text,
+    process_owner,
+    scheme_of,
+    tool_version,
+)
 from entrypoints.requests import decrypt_request, restore_request, restore_scheme, verify_request
 from entrypoints.settings import load_settings
 
@@ -99,6 +107,7 @@ class Container(containers.DeclarativeContainer):
             connection_timeout=settings.provided.azure.connection_timeout,
             read_timeout=settings.provided.azure.read_timeout,
             retries=settings.provided.azure.retries,
+            connection_verify=providers.Callable(path_text, settings.provided.azure.ca_file),
         ),
     )
 
@@ -128,6 +137,13 @@ class Container(containers.DeclarativeContainer):
                 tenant_id=tenant_id,
                 authority_host=authority_host,
                 disable_instance_discovery=settings.provided.azure.disable_instance_discovery,
+                client_options=providers.Callable(
+                    azure_transport,
+                    settings.provided.azure.ca_file,
+                    settings.provided.azure.connection_timeout,
+                    settings.provided.azure.read_timeout,
+                    settings.provided.azure.retries,
+                ),
             ),
         ),
     )
@@ -263,6 +279,7 @@ class Container(containers.DeclarativeContainer):
             connection_timeout=settings.provided.azure.connection_timeout,
             read_timeout=settings.provided.azure.read_timeout,
             retries=settings.provided.azure.retries,
+            connection_verify=providers.Callable(path_text, settings.provided.azure.ca_file),
         ),
     )
 

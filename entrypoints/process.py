@@ -6,6 +6,7 @@ import os
 import socket
 from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 
 def process_owner() -> str:
@@ -34,3 +35,22 @@ def scheme_of(url: str) -> str:
 def hours(value: float) -> timedelta:
     """Return a duration given in hours, as the master config states ages."""
     return timedelta(hours=value)
+
+
+def azure_transport(
+    ca_file: Path | None, connection_timeout: float, read_timeout: float, retries: int
+) -> dict[str, object]:
+    """Return the Azure SDK transport options of the master config's `[azure]` section."""
+    options: dict[str, object] = {
+        "connection_timeout": connection_timeout,
+        "read_timeout": read_timeout,
+        "retry_total": retries,
+    }
+    if ca_file is not None:
+        options["connection_verify"] = str(ca_file)
+    return options
+
+
+def path_text(path: Path | None) -> str | None:
+    """Return a path as text, None staying None."""
+    return None if path is None else str(path)

@@ -94,6 +94,9 @@ class AzureSettings(_Section):
     read_timeout: float = Field(default=60, gt=0)
     retries: int = Field(default=3, ge=0)
     authority_host: str = "https://login.microsoftonline.com"
+    ca_file: Path | None = None
+    """CA bundle for Entra ID and Key Vault (private clouds, TLS proxies, test doubles); when
+    unset, the Azure SDK's default, which honours `$REQUESTS_CA_BUNDLE`."""
 
 
 class BackupSettings(_Section):

@@ -93,10 +93,11 @@ def run_backup(
     client_id: str,
     secret: str,
     extra_env: dict[str, str] | None = None,
+    trust: str = "REQUESTS_CA_BUNDLE",
 ) -> JobResult:
     token = FernetSecretCipher(site.key_file).encrypt(SecretStr(secret))
     env = {
-        "REQUESTS_CA_BUNDLE": str(double.ca_file),
+        trust: str(double.ca_file),
         "LTS_AZURE__DISABLE_INSTANCE_DISCOVERY": "true",
         **(extra_env or {}),
     }
@@ -136,6 +137,17 @@ def test_the_backup_reads_its_config_from_key_vault_once_and_logs_in_with_entra(
     assert len(pg_tokens) >= 2 + 1 + 2
     for secret in (reader_secret, entra_role["sp_secret"], entra_role["token"]):
         assert secret not in result.stdout + result.stderr + site.logs()
+
+
+def test_the_vaults_ca_can_come_from_the_master_config(
+    tmp_path, double, postgres_server, entra_role, key_pair
+):
+    site = Site(tmp_path)
+    load_vault(double, postgres_server, entra_role, key_pair, site.share)
+    reader, reader_secret = double.add_principal()
+    # REQUESTS_CA_BUNDLE stays the system's bundle: [azure] ca_file must win over it.
+    result = run_backup(site, double, reader, reader_secret, trust="LTS_AZURE__CA_FILE")
+    assert (result.code, result.failures) == (0, []), result.stdout + result.stderr
 
 
 def test_a_wrong_client_secret_is_one_clear_line(
