@@ -19,7 +19,10 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         """Print `<prog>: error: <message>` and exit 2."""
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        # argparse quotes arguments as given: a newline or escape code in one would break the
+        # one-line contract (or the terminal), so they are shown escaped.
+        shown = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in message)
+        self.exit(2, f"{self.prog}: error: {shown}\n")
 
 
 def client_name(text: str) -> str:

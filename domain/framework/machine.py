@@ -122,7 +122,11 @@ class Machine:
             if spec.on_exception == LET_THROUGH:
                 logger.info("end %s: exception let through after %.3fs", name, _since(started))
                 raise
-            logger.exception("node %s raised", name)
+            if isinstance(exc, LtsError):
+                # An expected, explained error: its message says it all, no traceback needed.
+                logger.error("node %s failed: %s", name, describe(exc))
+            else:
+                logger.exception("node %s raised", name)
             step = Step(spec.on_exception or REPORT_RESULTS, ok=False, message=self._explain(exc))
         checked = self._check_step(spec, step)
         outcome = "ok" if checked.ok else "failed"

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 
 from domain.framework.definition import node
@@ -151,13 +151,13 @@ class BackupClientMachine(PruneAndUnlockMachine):
     def start_run(self) -> Step:
         """Name the run and create its partial directory in its tier and period."""
         self._started = self._ports.clock.now()
-        self._run_id = RunId.at(self._started)
         self._period = classify(
             self._started,
             eoy_month=self._policy.eoy_month,
             timezone=self._policy.timezone,
             offset_months=self._policy.period_offset_months,
         )
+        self._run_id = self._free_run_id(RunId.at(self._started))
         self._share.make_dirs(self._partial_dir)
         logger.info("run %s in %s", self._run_id, self._period.folder)
         return self.success(self.load_key)
@@ -297,6 +297,20 @@ class BackupClientMachine(PruneAndUnlockMachine):
     @property
     def _final_dir(self) -> PurePosixPath:
         return PurePosixPath(self._require_period().folder, str(self._run_id))
+
+    def _free_run_id(self, run_id: RunId) -> RunId:
+        """Return `run_id`, moved on by seconds past any run (or debris) already named so.
+
+        A rerun in the same second as a killed run must never adopt its partial directory; the
+        manifest keeps the real start time.
+        """
+        folder = self._require_period().folder
+        while any(
+            self._share.exists(PurePosixPath(folder, f"{run_id}{suffix}"))
+            for suffix in ("", PARTIAL_SUFFIX)
+        ):
+            run_id = RunId(run_id.started + timedelta(seconds=1))
+        return run_id
 
     def _require_period(self) -> Period:
         if self._period is None:

@@ -420,3 +420,16 @@ def test_the_failure_of_each_database_lands_at_its_position_in_the_largest_first
     start = len(MOUNT) + len(PREPARE)
     assert failed_nodes(results) == [(start, "dump_database"), (start + 4, "dump_database")]
     assert len(results) == len(MOUNT) + len(PREPARE) + 1 + 3 + 1 + len(FINISH) + len(UNMOUNT)
+
+
+def test_a_run_in_the_same_second_as_leftover_debris_gets_the_next_free_run_id():
+    world = World()
+    world.share.make_dirs(PurePosixPath("end-of-month/2026-11/20261128T220000Z.partial"))
+    world.share.write_stream(
+        PurePosixPath("end-of-month/2026-11/20261128T220000Z.partial/globals.sql.gpg"), [b"old"]
+    )
+    results = run(world)
+    assert all(r.ok for r in results)
+    data = manifest(world, PurePosixPath("end-of-month/2026-11/20261128T220001Z"))
+    assert data["run_id"] == "20261128T220001Z"
+    assert data["started"].startswith("2026-11-28T22:00:00")
