@@ -8,7 +8,15 @@ from collections.abc import Sequence
 
 # Figure name -> module with `main(argv) -> int`. Add a line per new figure.
 FIGURES = {
-    "retention": "bench.retention_planning",
+    "job-vs-raw": "bench.job_vs_raw",  # a
+    "seed-design": "bench.seed_design",  # b
+    "worker-pool": "bench.worker_pool",  # c
+    "compression": "bench.compression",  # d
+    "restore": "bench.restore",  # e
+    "memory": "bench.memory",  # f
+    "startup": "bench.startup",  # g
+    "retention": "bench.retention_planning",  # h
+    "all": "bench.run_all",
 }
 
 

@@ -1,0 +1,122 @@
+"""Build the benchmark databases with `generate_series`: deterministic, realistic to compress.
+
+Rows look like an order table: ids, timestamps, amounts, a status word and a free-text note made
+of words, numbers and md5 hex, so gzip gets roughly the 3x a real business table gives (pure
+random bytes would not compress at all, `repeat('x')` would compress 100x). Every value is a
+function of the row number, so two builds hold the same data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from psycopg import sql
+
+from tests.support.postgres import PostgresServer
+
+ROWS_PER_MIB = 5_600
+"""Rows of the order table per MiB of database (heap and primary key), measured on PostgreSQL 15."""
+LOAD_WORKERS = 2
+BATCH_ROWS = 500_000
+MANY_TABLES_BATCH = 500
+
+ORDERS_TABLE = """
+CREATE TABLE {table} (
+    id bigint NOT NULL,
+    created timestamptz NOT NULL,
+    customer integer NOT NULL,
+    amount numeric(12, 2) NOT NULL,
+    status text NOT NULL,
+    note text NOT NULL
+)
+"""
+ORDERS_ROWS = """
+INSERT INTO {table}
+SELECT g,
+       timestamptz '2020-01-01 00:00:00+00' + g * interval '17 seconds',
+       ((g * 7919) % 100000)::integer,
+       ((g * 37) % 100000) / 100.0,
+       (ARRAY['new', 'paid', 'shipped', 'returned', 'cancelled'])[1 + g % 5],
+       'order ' || g || ' for customer ' || (g * 7919) % 100000 || ' via '
+           || (ARRAY['web', 'phone', 'shop', 'partner'])[1 + (g / 7) % 4] || ': '
+           || md5(g::text) || ' ' || substr(md5((g * 31)::text), 1, (8 + g % 24)::integer)
+FROM generate_series({first}::bigint, {last}::bigint) AS g
+"""
+MANY_TABLES = """
+DO $$
+BEGIN
+    FOR i IN {first}..{last} LOOP
+        EXECUTE format(
+            'CREATE TABLE item_%s (id integer PRIMARY KEY, label text NOT NULL, price numeric)', i);
+        EXECUTE format(
+            'INSERT INTO item_%s SELECT g, md5(g::text), g * 1.5 FROM generate_series(1, 5) g', i);
+    END LOOP;
+END
+$$
+"""
+
+
+@dataclass(frozen=True)
+class DatabaseSpec:
+    """A benchmark database: its name and either a size in MiB (in `tables` tables) or a count
+    of small tables (`many_tables`)."""
+
+    name: str
+    mebibytes: int = 0
+    tables: int = 1
+    many_tables: int = 0
+
+    def describe(self) -> str:
+        """Return what the database holds, for RESULTS.md."""
+        if self.many_tables:
+            return f"{self.many_tables:,} tables of 5 rows with primary keys"
+        rows = self.mebibytes * ROWS_PER_MIB
+        tables = "1 order table" if self.tables == 1 else f"{self.tables} order tables"
+        return f"{tables}, {rows:,} rows"
+
+
+def build(server: PostgresServer, spec: DatabaseSpec) -> None:
+    """Create `spec` on `server` and fill it; the database must not exist yet."""
+    server.create_database(spec.name)
+    if spec.many_tables:
+        _many_tables(server, spec)
+    else:
+        _orders(server, spec)
+    server.execute("VACUUM ANALYZE", dbname=spec.name)
+    # Write the load out now, not while a figure is being timed.
+    server.execute("CHECKPOINT")
+
+
+def _orders(server: PostgresServer, spec: DatabaseSpec) -> None:
+    rows_per_table = spec.mebibytes * ROWS_PER_MIB // spec.tables
+    tables = [sql.Identifier(f"orders_{number}") for number in range(1, spec.tables + 1)]
+    loads: list[sql.Composed] = []
+    for table in tables:
+        server.execute(sql.SQL(ORDERS_TABLE).format(table=table), dbname=spec.name)
+        for first in range(1, rows_per_table + 1, BATCH_ROWS):
+            last = min(first + BATCH_ROWS - 1, rows_per_table)
+            loads.append(
+                sql.SQL(ORDERS_ROWS).format(
+                    table=table, first=sql.Literal(first), last=sql.Literal(last)
+                )
+            )
+    _in_parallel(server, spec.name, loads)
+    # Built after the load: one sort per table instead of millions of index inserts.
+    keys = [sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (id)").format(table) for table in tables]
+    _in_parallel(server, spec.name, keys)
+
+
+def _many_tables(server: PostgresServer, spec: DatabaseSpec) -> None:
+    # One transaction per batch: a single one would need a lock slot per table created.
+    for first in range(1, spec.many_tables + 1, MANY_TABLES_BATCH):
+        last = min(first + MANY_TABLES_BATCH - 1, spec.many_tables)
+        server.execute(MANY_TABLES.format(first=first, last=last), dbname=spec.name)
+
+
+def _in_parallel(server: PostgresServer, database: str, statements: Sequence[sql.Composed]) -> None:
+    with ThreadPoolExecutor(LOAD_WORKERS) as pool:
+        futures = [pool.submit(server.execute, statement, database) for statement in statements]
+        for future in futures:
+            future.result()
