@@ -16,8 +16,10 @@ from adapters.cifs.factory import CifsShareFactory
 from adapters.fernet.cipher import FernetSecretCipher
 from adapters.files.opener import SchemeShareOpener, local_share_from_target
 from adapters.files.toml_config import TomlFileConfigSource
+from adapters.files.toml_writer import TomlFileConfigWriter
 from adapters.gpg.decryptor import GpgDecryptor
 from adapters.gpg.encryptor import GpgEncryptor
+from adapters.gpg.keygen import GpgKeyGenerator
 from adapters.os.clock import SystemClock
 from adapters.os.console import StdoutConsole
 from adapters.os.exit import ProcessExit
@@ -33,16 +35,22 @@ from adapters.postgres.credentials import (
 from adapters.postgres.database import PostgresDatabase
 from adapters.postgres.dumper import PgDumper
 from adapters.postgres.restorer import PgRestorer
+from domain.machines.archive import ArchiveFileMachine
 from domain.machines.backup import BackupClientMachine, BackupPorts
+from domain.machines.check import CheckClientMachine, CheckPorts
+from domain.machines.create_client import CreateClientMachine, OnboardingPorts
 from domain.machines.decrypt import DecryptDumpMachine
 from domain.machines.listing import ListRunsMachine
 from domain.machines.mount import DynamicMountingEndPoint, MountShareMachine
+from domain.machines.releasing import ReleasingEndPoint
 from domain.machines.restore import RestoreDatabaseMachine, RestorePorts
 from domain.machines.retention import RetentionOptions, RetentionPorts
 from domain.machines.retention_job import RetentionClientMachine
 from domain.machines.verify import VerifyRunsMachine
+from domain.models.operations import CheckPolicy
 from domain.models.policy import BackupPolicy
 from domain.models.redaction import Redactor
+from entrypoints.operations_requests import archive_request, probe_name
 from entrypoints.process import (
     azure_transport,
     choose,
@@ -361,6 +369,90 @@ class Container(containers.DeclarativeContainer):
         lock=None,
     )
 
+    # ---------------------------------------------------------------- onboarding adapters
+    key_generator = providers.Factory(
+        GpgKeyGenerator,
+        work_root=settings.provided.paths.work_root,
+        redactor=redactor,
+    )
+    backup_config_writer = providers.Selector(
+        providers.Callable(scheme_of, args.provided.key_vault),
+        file=providers.Factory(TomlFileConfigWriter, url=args.provided.key_vault),
+        # KeyVaultConfigSource reads and writes: the same vault, the same service principal.
+        https=config_source,
+    )
+    restore_config_writer = providers.Selector(
+        providers.Callable(restore_scheme, args.provided.restore_vault),
+        none=providers.Object(None),
+        file=providers.Factory(TomlFileConfigWriter, url=args.provided.restore_vault),
+        https=restore_source,
+    )
+
+    # ---------------------------------------------------------------- check
+    check_policy = providers.Factory(
+        CheckPolicy,
+        exclude_everywhere=providers.Callable(
+            frozenset, settings.provided.backup.exclude_everywhere
+        ),
+        timezone=settings.provided.backup.timezone,
+        period_offset_months=settings.provided.backup.period_offset_months,
+    )
+    check_ports = providers.Factory(
+        CheckPorts,
+        database=database,
+        dumper=dumper,
+        encryptor=encryptor,
+        decryptor=decryptor,
+        clock=clock,
+        opener=share_opener,
+    )
+    check_machine = providers.Factory(
+        CheckClientMachine,
+        client=args.provided.client_name,
+        source=config_source,
+        ports=check_ports,
+        policy=check_policy,
+        redactor=redactor,
+        probe_name=providers.Callable(probe_name),
+        restore_source=restore_source,
+    )
+
+    # ---------------------------------------------------------------- create_client
+    onboarding_ports = providers.Factory(
+        OnboardingPorts,
+        key_generator=key_generator,
+        backup_writer=backup_config_writer,
+        restore_writer=restore_config_writer,
+        opener=share_opener,
+    )
+    create_client_machine = providers.Factory(
+        CreateClientMachine,
+        new_client=args.provided.new_client,
+        ports=onboarding_ports,
+        check=check_machine.provider,
+        backup_config_url=args.provided.key_vault,
+        redactor=redactor,
+    )
+
+    # ---------------------------------------------------------------- archive
+    archive_machine = providers.Factory(
+        ArchiveFileMachine,
+        request=providers.Callable(archive_request, args),
+        encryptor=encryptor,
+        files=local_files,
+        clock=clock,
+    )
+    # The archive folder is outside the tiers: no lock (docs/operations.md).
+    archive_mount = providers.Factory(
+        MountShareMachine,
+        client=args.provided.client_name,
+        source=config_source,
+        opener=share_opener,
+        inner=archive_machine.provider,
+        redactor=redactor,
+        lock=None,
+    )
+
     # ---------------------------------------------------------------- end points
     backup_end_point = providers.Factory(
         DynamicMountingEndPoint,
@@ -400,6 +492,27 @@ class Container(containers.DeclarativeContainer):
     verify_end_point = providers.Factory(
         DynamicMountingEndPoint,
         machine=verify_mount.provider,
+        console=console,
+        exit=exit,
+        redactor=redactor,
+    )
+    check_end_point = providers.Factory(
+        ReleasingEndPoint,
+        machine=check_machine.provider,
+        console=console,
+        exit=exit,
+        redactor=redactor,
+    )
+    create_client_end_point = providers.Factory(
+        ReleasingEndPoint,
+        machine=create_client_machine.provider,
+        console=console,
+        exit=exit,
+        redactor=redactor,
+    )
+    archive_end_point = providers.Factory(
+        DynamicMountingEndPoint,
+        machine=archive_mount.provider,
         console=console,
         exit=exit,
         redactor=redactor,

@@ -10,8 +10,11 @@ from adapters.os.console import StdoutConsole
 from adapters.os.exit import ProcessExit
 from domain.framework.diagram import render_markdown
 from domain.framework.machine import Machine
+from domain.machines.archive import ArchiveFileMachine
 from domain.machines.backup import BackupClientMachine
 from domain.machines.backup_database import BackupDatabaseMachine
+from domain.machines.check import CheckClientMachine, MonthFreshnessMachine
+from domain.machines.create_client import CreateClientMachine
 from domain.machines.decrypt import DecryptDumpMachine
 from domain.machines.listing import ListRunsMachine
 from domain.machines.mount import MountShareMachine
@@ -34,6 +37,10 @@ MACHINES: tuple[type[Machine], ...] = (
     VerifyRunsMachine,
     VerifyRunMachine,
     VerifyFileMachine,
+    CheckClientMachine,
+    MonthFreshnessMachine,
+    CreateClientMachine,
+    ArchiveFileMachine,
 )
 DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "machines"
 

@@ -61,3 +61,12 @@ class Database(Protocol):
     @abstractmethod
     def list_databases(self, target: ServerTarget, exclude: Collection[str]) -> list[DatabaseInfo]:
         """Return every connectable, non-template database not in `exclude`."""
+
+    @abstractmethod
+    def unreadable_tables(self, target: ServerTarget, database: str) -> list[str]:
+        """Return the tables, sequences and views of `database` the login cannot dump.
+
+        Each entry is the qualified name, followed by the reason in parentheses when it is not
+        a missing SELECT privilege (no USAGE on the schema, row-level security). An empty list
+        means pg_dump can read everything (`pg_read_all_data` or equivalent grants).
+        """

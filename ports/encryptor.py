@@ -5,17 +5,24 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
 class RecipientInfo:
-    """The keys a run encrypts to: the client's key and an optional escrow key."""
+    """The keys a run encrypts to: the client's key and an optional escrow key.
+
+    `expires` and `escrow_expires` are when the keys stop encrypting (the primary key's or the
+    last usable encryption subkey's expiry, whichever comes first); None means never.
+    """
 
     key_name: str
     fingerprint: str
     user_ids: tuple[str, ...]
     escrow_fingerprint: str | None = None
+    expires: datetime | None = None
+    escrow_expires: datetime | None = None
 
 
 class Encryptor(Protocol):

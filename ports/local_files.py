@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Protocol
@@ -42,6 +42,13 @@ class LocalFiles(Protocol):
     @abstractmethod
     def write_scratch(self, chunks: Iterable[bytes], suffix: str = "") -> LocalFile:
         """Write `chunks` to a new 0600 file of a fresh name under the job's work root."""
+
+    @abstractmethod
+    def read_chunks(self, path: PurePath) -> Iterator[bytes]:
+        """Yield the content of the regular file at `path` in chunks, never all at once.
+
+        Raises LocalFileError (when iterated) for a missing, unreadable or non-regular file.
+        """
 
     @abstractmethod
     def remove(self, path: PurePath) -> None:

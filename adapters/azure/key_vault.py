@@ -21,6 +21,7 @@ from pydantic import SecretStr
 from adapters.azure.reasons import network_reason, short_reason
 from domain.models.redaction import Redactor
 from ports.config_source import ConfigSource
+from ports.config_writer import ConfigWriter
 from ports.errors import ConfigSourceError
 from ports.secret_cipher import SecretCipher
 
@@ -47,7 +48,7 @@ _FIREWALL_CODES = frozenset({"ForbiddenByFirewall", "ForbiddenByConnection"})
 logger = logging.getLogger(__name__)
 
 
-class KeyVaultConfigSource(ConfigSource):
+class KeyVaultConfigSource(ConfigSource, ConfigWriter):
     """Read (and, for onboarding, write) a client's settings as Key Vault secrets.
 
     The client secret stays a Fernet token until a read or write needs it; every secret the
@@ -103,6 +104,16 @@ class KeyVaultConfigSource(ConfigSource):
         return {name: value for name, value in zip(names, values, strict=True) if value is not None}
 
     # ------------------------------------------------------------ onboarding
+
+    def holds_config(self) -> bool:
+        """Tell whether the vault already holds a client's settings (the secret `client-name`).
+
+        Raises:
+            SecretError: The client secret token cannot be decrypted.
+            ConfigSourceError: The login or the vault fails.
+        """
+        with self._session("read") as session:
+            return session.exists(CLIENT_NAME_KEY)
 
     def write(self, values: Mapping[str, SecretStr | str], *, overwrite: bool = False) -> None:
         """Store `values` as secrets (a new version of each), `client-name` last.
@@ -251,6 +262,20 @@ class _Session:
             raise self._translate(error) from None
         self.source.redactor.add(value)
         return value
+
+    def exists(self, name: str) -> bool:
+        """Tell whether the vault holds secret `name`, without keeping its value."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            self.client.get_secret(name)
+        except ResourceNotFoundError as error:
+            if error.error is not None and error.error.code == "SecretNotFound":
+                return False
+            raise self._translate(error) from None
+        except Exception as error:  # noqa: BLE001 - every SDK failure becomes one line
+            raise self._translate(error) from None
+        return True
 
     def set(self, item: tuple[str, str]) -> None:
         """Store a new version of secret `item[0]` holding `item[1]`."""

@@ -76,6 +76,8 @@ class GpgEncryptor(Encryptor):
             fingerprint=client.fingerprint,
             user_ids=client.user_ids,
             escrow_fingerprint=escrow.fingerprint if escrow else None,
+            expires=client.expires,
+            escrow_expires=escrow.expires if escrow else None,
         )
         return self._recipients
 

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from adapters.gpg.listing import KeyListing, parse_listing
@@ -25,10 +26,11 @@ MAX_MESSAGE_LENGTH = 300
 
 @dataclass(frozen=True, slots=True)
 class ImportedKey:
-    """A public key now in the keyring: its fingerprint and non-revoked user ids."""
+    """A public key now in the keyring: fingerprint, non-revoked user ids, encryption expiry."""
 
     fingerprint: str
     user_ids: tuple[str, ...]
+    expires: datetime | None = None
 
 
 def one_line(stderr: bytes | str, redactor: Redactor) -> str:
@@ -120,7 +122,12 @@ class ThrowAwayKeyring:
         key = self._list(listed.fingerprint, what)
         if not key.can_encrypt:
             raise EncryptionError(f"{what} (fingerprint {key.fingerprint}) {_unusable(key)}")
-        return ImportedKey(key.fingerprint, key.valid_user_ids)
+        expires = key.encryption_expires
+        return ImportedKey(
+            key.fingerprint,
+            key.valid_user_ids,
+            None if expires is None else datetime.fromtimestamp(expires, UTC),
+        )
 
     def _inspect(self, data: bytes, what: str) -> KeyListing:
         """List the keys in `data` without importing them and refuse anything but one public key."""

@@ -1,7 +1,8 @@
 """Parse gpg's machine-readable key listings (`--with-colons --fixed-list-mode`).
 
 The format is described in GnuPG's doc/DETAILS. Only the fields this package needs are read:
-the record type, the validity, the capabilities and, for `fpr` and `uid` records, field 10.
+the record type, the validity, the expiry (field 7, epoch seconds, empty for never), the
+capabilities and, for `fpr` and `uid` records, field 10.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ class SubkeyListing:
     capabilities: str
     secret: bool
     fingerprint: str = ""
+    expires: int | None = None
+    """Epoch seconds; None when the subkey never expires."""
 
 
 @dataclass(slots=True)
@@ -39,6 +42,8 @@ class KeyListing:
     user_ids: list[tuple[str, str]] = field(default_factory=list)
     """(validity, user id) pairs, the user id unescaped."""
     subkeys: list[SubkeyListing] = field(default_factory=list)
+    expires: int | None = None
+    """Epoch seconds; None when the primary key never expires."""
 
     @property
     def holds_secret(self) -> bool:
@@ -63,6 +68,27 @@ class KeyListing:
         keys += [(subkey.validity, subkey.capabilities) for subkey in self.subkeys]
         return any(v not in UNUSABLE_VALIDITY and "e" in caps.lower() for v, caps in keys)
 
+    @property
+    def encryption_expires(self) -> int | None:
+        """Return when the key stops encrypting (epoch seconds), or None for never.
+
+        That is the primary key's expiry or, earlier, the expiry of the last usable
+        encryption (sub)key.
+        """
+        usable = [
+            expires
+            for validity, caps, expires in (
+                (self.validity, self.capabilities, self.expires),
+                *((sub.validity, sub.capabilities, sub.expires) for sub in self.subkeys),
+            )
+            # The lower-case letters are the (sub)key's own capabilities.
+            if validity not in UNUSABLE_VALIDITY and "e" in caps
+        ]
+        if not usable or None in usable:
+            return self.expires
+        last = max(expires for expires in usable if expires is not None)
+        return last if self.expires is None else min(last, self.expires)
+
 
 def unescape(value: str) -> str:
     r"""Decode gpg's `\xHH` escapes (colons, backslashes, control bytes) in a colon field."""
@@ -79,11 +105,15 @@ def parse_listing(text: str) -> list[KeyListing]:
         kind = fields[0]
         fields += [""] * (13 - len(fields))
         if kind in PRIMARY_RECORDS:
-            key = KeyListing(fields[1], fields[11], secret=kind in SECRET_RECORDS)
+            key = KeyListing(
+                fields[1], fields[11], secret=kind in SECRET_RECORDS, expires=_epoch(fields[6])
+            )
             keys.append(key)
             last = key
         elif kind in SUBKEY_RECORDS and keys:
-            subkey = SubkeyListing(fields[1], fields[11], secret=kind in SECRET_RECORDS)
+            subkey = SubkeyListing(
+                fields[1], fields[11], secret=kind in SECRET_RECORDS, expires=_epoch(fields[6])
+            )
             keys[-1].subkeys.append(subkey)
             last = subkey
         elif kind == "fpr" and last is not None and not last.fingerprint:
@@ -91,3 +121,8 @@ def parse_listing(text: str) -> list[KeyListing]:
         elif kind == "uid" and keys:
             keys[-1].user_ids.append((fields[1], unescape(fields[9])))
     return keys
+
+
+def _epoch(value: str) -> int | None:
+    # Field 7 is epoch seconds in --fixed-list-mode; an ISO form (with a 'T') is not expected.
+    return int(value) if value.isdigit() else None

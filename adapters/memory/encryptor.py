@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Generator, Iterable, Iterator
+from datetime import datetime
 
 from ports.encryptor import Encryptor, RecipientInfo
 from ports.errors import EncryptionError, KeyMismatchError
@@ -14,7 +15,8 @@ class InMemoryEncryptor(Encryptor):
     """'Encrypts' by prefixing each chunk with `ENC:`; `decrypt` undoes it.
 
     `key_names` are the names the loaded key answers to; `fail` makes encryption raise at the end
-    of a stream; `dispose_error` makes `dispose` fail. `disposed` tells whether `dispose` ran.
+    of a stream; `dispose_error` makes `dispose` fail; `expires` and `escrow_expires` are the
+    keys' expiry times reported by `load_recipients`. `disposed` tells whether `dispose` ran.
     """
 
     def __init__(
@@ -23,8 +25,12 @@ class InMemoryEncryptor(Encryptor):
         key_names: Iterable[str] = ("acme",),
         fail: bool = False,
         dispose_error: Exception | None = None,
+        expires: datetime | None = None,
+        escrow_expires: datetime | None = None,
     ) -> None:
         self.key_names = set(key_names)
+        self.expires = expires
+        self.escrow_expires = escrow_expires
         self.fail = fail
         self.dispose_error = dispose_error
         self.loaded: RecipientInfo | None = None
@@ -41,6 +47,8 @@ class InMemoryEncryptor(Encryptor):
             fingerprint="F" * 40,
             user_ids=tuple(sorted(self.key_names)),
             escrow_fingerprint="E" * 40 if escrow_key else None,
+            expires=self.expires,
+            escrow_expires=self.escrow_expires if escrow_key else None,
         )
         return self.loaded
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Generator, Mapping
+from collections.abc import Collection, Generator, Mapping, Sequence
 
 from ports.database import Database, DatabaseInfo, ServerInfo, ServerTarget
 from ports.dumper import Dumper, DumperInfo
@@ -12,7 +12,9 @@ from ports.errors import DatabaseError, DumpError, DumperTooOldError
 class InMemoryDatabase(Database):
     """A server with databases of given sizes.
 
-    `error` makes it unreachable; `list_error` makes only the database listing fail.
+    `error` makes it unreachable; `list_error` makes only the database listing fail;
+    `unreadable` maps a database to the tables the login may not read (a DatabaseError value
+    makes connecting to that database fail).
     """
 
     def __init__(
@@ -22,8 +24,10 @@ class InMemoryDatabase(Database):
         version_num: int = 150004,
         error: DatabaseError | None = None,
         list_error: DatabaseError | None = None,
+        unreadable: Mapping[str, Sequence[str] | DatabaseError] | None = None,
     ) -> None:
         self.sizes = dict(sizes)
+        self.unreadable = dict(unreadable or {})
         self.list_error = list_error
         self.version_num = version_num
         self.error = error
@@ -44,6 +48,16 @@ class InMemoryDatabase(Database):
         if self.list_error is not None:
             raise self.list_error
         return [DatabaseInfo(n, s) for n, s in sorted(self.sizes.items()) if n not in exclude]
+
+    def unreadable_tables(self, target: ServerTarget, database: str) -> list[str]:
+        """Return the tables `unreadable` lists for `database`, or raise its error."""
+        self.targets.append(target)
+        if self.error is not None:
+            raise self.error
+        found = self.unreadable.get(database, [])
+        if isinstance(found, DatabaseError):
+            raise found
+        return list(found)
 
 
 class InMemoryDumper(Dumper):

@@ -73,8 +73,8 @@ class InMemoryDecryptor(Decryptor):
 class InMemoryLocalFiles(LocalFiles):
     """Local files in a dict, with failure switches.
 
-    `broken` maps an operation (`write_private`, `write_scratch`, `remove`) to the error it
-    raises. `removed` lists removed paths.
+    `broken` maps an operation (`write_private`, `write_scratch`, `read_chunks`, `remove`) to
+    the error it raises. `removed` lists removed paths.
     """
 
     def __init__(self, *, broken: Mapping[str, Exception] | None = None) -> None:
@@ -103,6 +103,16 @@ class InMemoryLocalFiles(LocalFiles):
         self._check("write_scratch")
         self._scratch += 1
         return self.write_private(PurePosixPath(f"/work/scratch-{self._scratch}{suffix}"), chunks)
+
+    def read_chunks(self, path: PurePath) -> Iterator[bytes]:
+        """Yield the stored file in two halves; a missing file raises LocalFileError."""
+        self._check("read_chunks")
+        if path not in self.files:
+            raise LocalFileError(f"cannot read {path}: No such file or directory")
+        content = self.files[path]
+        middle = len(content) // 2
+        yield content[:middle]
+        yield content[middle:]
 
     def remove(self, path: PurePath) -> None:
         """Remove a file; a missing one is fine."""

@@ -11,11 +11,14 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Iterable
+import stat
+from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePath
 
 from adapters.os.paths import PRIVATE_FILE_MODE, make_private_dirs
 from ports.local_files import LocalFile, LocalFileError, LocalFiles
+
+READ_CHUNK_BYTES = 1024 * 1024
 
 
 class PrivateLocalFiles(LocalFiles):
@@ -55,6 +58,25 @@ class PrivateLocalFiles(LocalFiles):
             raise LocalFileError(f"cannot make {self.work_root}: {exc.strerror}") from None
         target = self.work_root / f"scratch-{secrets.token_hex(8)}{suffix}"
         return LocalFile(target, self._write(target, chunks))
+
+    def read_chunks(self, path: PurePath) -> Iterator[bytes]:
+        """Yield the regular file at `path` in chunks of 1 MiB, not following a final symlink."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as exc:
+            raise LocalFileError(f"cannot read {path}: {exc.strerror}") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise LocalFileError(f"{path} is not a regular file")
+        with os.fdopen(fd, "rb") as file:
+            while True:
+                try:
+                    chunk = file.read(READ_CHUNK_BYTES)
+                except OSError as exc:
+                    raise LocalFileError(f"cannot read {path}: {exc.strerror}") from None
+                if not chunk:
+                    return
+                yield chunk
 
     def remove(self, path: PurePath) -> None:
         """Remove a file; one already gone is fine."""

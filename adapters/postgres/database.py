@@ -35,6 +35,33 @@ SELECT datname,
  ORDER BY 2 DESC, 1
 """
 
+# What pg_dump must read: every table (it locks and copies them) and sequence (it reads their
+# state), through USAGE on their schemas. Row-level security makes pg_dump stop with an error
+# unless the login owns the table, is a superuser or has BYPASSRLS (pg_dump runs without
+# --enable-row-security). has_*_privilege() honours pg_read_all_data.
+UNREADABLE_TABLES = """
+SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname),
+       CASE
+         WHEN NOT has_schema_privilege(n.oid, 'USAGE')
+           THEN 'no USAGE on schema ' || quote_ident(n.nspname)
+         WHEN c.relkind = 'S' AND NOT has_sequence_privilege(c.oid, 'SELECT') THEN ''
+         WHEN c.relkind <> 'S' AND NOT has_table_privilege(c.oid, 'SELECT') THEN ''
+         ELSE 'row-level security'
+       END
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p', 'S')
+   AND n.nspname <> 'information_schema'
+   AND n.nspname !~ '^pg_(catalog$|toast|temp_)'
+   AND (NOT has_schema_privilege(n.oid, 'USAGE')
+        OR (c.relkind = 'S' AND NOT has_sequence_privilege(c.oid, 'SELECT'))
+        OR (c.relkind <> 'S' AND NOT has_table_privilege(c.oid, 'SELECT'))
+        OR (c.relrowsecurity
+            AND NOT pg_has_role(c.relowner, 'USAGE')
+            AND NOT (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user)))
+ ORDER BY 1
+"""
+
 SERVER_VERSION = (
     "SELECT current_setting('server_version_num')::int, current_setting('server_version')"
 )
@@ -63,6 +90,17 @@ class PostgresDatabase(Database):
         """Return every connectable, non-template database not in `exclude`, largest first."""
         rows = self._query(target, LIST_DATABASES, (list(exclude),))
         return [DatabaseInfo(str(name), int(size)) for name, size in rows]
+
+    def unreadable_tables(self, target: ServerTarget, database: str) -> list[str]:
+        """Return the tables and sequences of `database` pg_dump could not read as this login."""
+        with connect(
+            target, self.credentials, database, self.redactor, self.connect_timeout
+        ) as conn:
+            try:
+                rows = conn.execute(UNREADABLE_TABLES).fetchall()
+            except psycopg.Error as exc:
+                raise connection_error(target, f"query failed: {exc}", self.redactor) from None
+        return [f"{name} ({reason})" if reason else str(name) for name, reason in rows]
 
     def _query(
         self, target: ServerTarget, query: str, params: tuple[Any, ...]

@@ -1,0 +1,192 @@
+"""Archive one local file onto the client's share, encrypted (SPEC section 5, `archive`).
+
+The file is streamed from the local disk through the Encryptor straight onto
+`archive/<folder>/<name>.gpg` (written as a partial file and renamed, like every share write):
+no plaintext copy is made anywhere. An existing archive of the same name is refused and never
+replaced. Each archived file is recorded as one JSON line in `archive/<folder>/ARCHIVE.jsonl`:
+name, stored file, plaintext and stored bytes, the stored file's sha256, time and key
+fingerprints. Appending a line is atomic enough for a log and needs no rewrite of earlier
+entries; when it fails, the stored file is removed again so a re-run is not blocked. The keyring
+is disposed at the end whatever happened. Failure prefix: `<client> <file name>`.
+
+No lock is taken: the archive folder is outside the tiers, so backups and retention never touch
+it, and an archive run never blocks a scheduled backup.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
+from pathlib import PurePosixPath
+
+from domain.framework.definition import node
+from domain.framework.machine import Machine, Step
+from domain.framework.results import Result, failures
+from domain.machines.mount import ClientContext
+from domain.models.operations import ArchiveRequest
+from ports.clock import Clock
+from ports.encryptor import Encryptor, RecipientInfo
+from ports.file_share import WriteReceipt
+from ports.local_files import LocalFiles
+
+logger = logging.getLogger("lts.archive")
+
+ARCHIVE_ROOT = PurePosixPath("archive")
+ARCHIVE_MANIFEST = "ARCHIVE.jsonl"
+ENCRYPTED_SUFFIX = ".gpg"
+_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f\\/:*?"<>|]')
+"""Characters SMB and Azure Files refuse in a name, and control characters."""
+MAX_NAME_LENGTH = 200
+
+
+def archive_name_problem(name: str) -> str | None:
+    """Return why a local file name cannot be an archive name on the share, or None."""
+    if name in ("", ".", ".."):
+        return "has no file name"
+    if len(name) > MAX_NAME_LENGTH:
+        return f"has a name longer than {MAX_NAME_LENGTH} characters"
+    if _UNSAFE_NAME.search(name) or name != name.strip():
+        return 'has a name a share cannot hold (control characters, \\ / : * ? " < > |)'
+    return None
+
+
+class CountingReader:
+    """Pass chunks through while counting their bytes."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = chunks
+        self.bytes = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._chunks:
+            self.bytes += len(chunk)
+            yield chunk
+
+
+class ArchiveFileMachine(Machine):
+    """Encrypt one local file onto the share's archive folder and record it."""
+
+    def __init__(
+        self,
+        context: ClientContext,
+        *,
+        request: ArchiveRequest,
+        encryptor: Encryptor,
+        files: LocalFiles,
+        clock: Clock,
+    ) -> None:
+        super().__init__()
+        self._config = context.config
+        self._share = context.share
+        self._request = request
+        self._encryptor = encryptor
+        self._files = files
+        self._clock = clock
+        self._folder = PurePosixPath()
+        self._recipients: RecipientInfo | None = None
+        self._receipt: WriteReceipt | None = None
+        self._plain_bytes = 0
+        self.recorded = False
+
+    @property
+    def prefix(self) -> str:
+        """Return `<client> <file name>`."""
+        return f"{self._config.client_name} {self._request.file.name}"
+
+    @property
+    def target(self) -> PurePosixPath:
+        """Return where the encrypted file goes on the share."""
+        return self._folder / f"{self._request.file.name}{ENCRYPTED_SUFFIX}"
+
+    @node(
+        entry=True, happy=("load_key",), unhappy=("report_results",), on_exception="report_results"
+    )
+    def check_file(self) -> Step:
+        """Check the local file and refuse an archive name that is already taken."""
+        folder = self._request.folder or self._clock.now().strftime("%Y-%m")
+        self._folder = ARCHIVE_ROOT / folder
+        problem = archive_name_problem(self._request.file.name)
+        if problem is not None:
+            return self.failure(self.report_results, f"{self._request.file} {problem}")
+        if not self._files.exists(self._request.file):
+            return self.failure(self.report_results, f"{self._request.file} does not exist")
+        if self._share.exists(self.target):
+            return self.failure(
+                self.report_results,
+                f"{self.target} is already archived; refusing to replace it, nothing was changed",
+            )
+        return self.success(self.load_key)
+
+    @node(happy=("store_file",), unhappy=("dispose_key",), on_exception="dispose_key")
+    def load_key(self) -> Step:
+        """Import the client's public key (and escrow key) into a throw-away keyring."""
+        self._recipients = self._encryptor.load_recipients(
+            self._config.public_key, self._config.key_name, self._config.escrow_public_key
+        )
+        return self.success(self.store_file)
+
+    @node(happy=("record_archive",), unhappy=("dispose_key",), on_exception="dispose_key")
+    def store_file(self) -> Step:
+        """Stream the file through gpg onto the share, atomically."""
+        self._share.make_dirs(self._folder)
+        reader = CountingReader(self._files.read_chunks(self._request.file))
+        cipher = self._encryptor.encrypt(reader)
+        with closing(cipher):
+            self._receipt = self._share.write_stream(self.target, cipher)
+        self._plain_bytes = reader.bytes
+        logger.info("stored %s: %d bytes", self.target, self._receipt.bytes)
+        return self.success(self.record_archive)
+
+    @node(happy=("dispose_key",), unhappy=("remove_archived",), on_exception="remove_archived")
+    def record_archive(self) -> Step:
+        """Append the archived file's line to the folder's ARCHIVE.jsonl."""
+        receipt, recipients = self._receipt, self._recipients
+        if receipt is None or recipients is None:
+            raise RuntimeError("store_file has not run")
+        entry = {
+            "name": self._request.file.name,
+            "file": self.target.name,
+            "bytes": self._plain_bytes,
+            "stored_bytes": receipt.bytes,
+            "sha256": receipt.sha256,
+            "archived": self._clock.now().isoformat(),
+            "client": self._config.client_name,
+            "key_name": recipients.key_name,
+            "key_fingerprint": recipients.fingerprint,
+            "escrow_fingerprint": recipients.escrow_fingerprint,
+        }
+        line = json.dumps(entry, ensure_ascii=False, sort_keys=True)
+        self._share.append_line(self._folder / ARCHIVE_MANIFEST, line)
+        self.recorded = True
+        return self.success(self.dispose_key)
+
+    @node(happy=("dispose_key",), unhappy=("dispose_key",), on_exception="dispose_key")
+    def remove_archived(self) -> Step:
+        """Remove the stored file that could not be recorded, so a re-run is not blocked."""
+        if self._share.exists(self.target):
+            self._share.delete_file(self.target)
+        return self.success(self.dispose_key)
+
+    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
+    def dispose_key(self) -> Step:
+        """Remove the throw-away keyring."""
+        self._encryptor.dispose()
+        return self.success(self.report_results)
+
+    def summary(self, results: list[Result]) -> str:
+        """Return one line: where the file went and its sha256, or that it was not archived."""
+        head = f"archive {self._config.client_name}: {self._request.file.name}"
+        problems = len(failures(results))
+        if not self.recorded or self._receipt is None:
+            return f"{head} not archived, {problems} failures"
+        return (
+            f"{head} ({self._plain_bytes:,} bytes) stored as {self.target} "
+            f"({self._receipt.bytes:,} bytes, sha256 {self._receipt.sha256}), "
+            f"{problems} failures"
+        )
+
+
+ArchiveMachineFactory = Callable[[ClientContext], ArchiveFileMachine]

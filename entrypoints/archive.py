@@ -1,0 +1,59 @@
+"""Run the archive job: one local file onto the client's share, encrypted (SPEC section 5).
+
+`python -m entrypoints.archive CLIENT_NAME KEY_VAULT CLIENT_ID CLIENT_SECRET FILE
+[--folder NAME] [--tenant_id T] [--authority_host URL]`
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from domain.models.operations import ARCHIVE_FOLDER_PATTERN
+from entrypoints.args import OneLineParser, add_client_arguments, check_client_arguments
+
+DESCRIPTION = """\
+Copy one file onto the client's share, encrypted to the client's public key, as
+archive/<folder>/<name>.gpg (default folder: the current YYYY-MM). The file streams through gpg
+straight to the share: no plaintext copy is made. An existing archive of the same name is never
+replaced. Each archived file is recorded (size, sha256 of the stored file, time) as one line of
+archive/<folder>/ARCHIVE.jsonl.
+"""
+
+
+def folder_name(text: str) -> str:
+    """Check `--folder`: one safe path component."""
+    if not ARCHIVE_FOLDER_PATTERN.match(text):
+        raise argparse.ArgumentTypeError(
+            f"--folder {text!r} must be one folder name of letters, digits, '.', '_' and '-', "
+            "not starting with '.' (at most 128 characters)"
+        )
+    return text
+
+
+def parser() -> argparse.ArgumentParser:
+    """Return the archive job's argument parser."""
+    result = OneLineParser(prog="archive", description=DESCRIPTION)
+    add_client_arguments(result)
+    result.add_argument("file", metavar="FILE", help="the local file to archive")
+    result.add_argument(
+        "--folder",
+        type=folder_name,
+        default=None,
+        help="the folder under archive/ (default: the current month, YYYY-MM)",
+    )
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse arguments and run the archive job."""
+    job_parser = parser()
+    args = job_parser.parse_args(argv)
+    check_client_arguments(job_parser, args)
+    from entrypoints.jobs import run_job
+
+    run_job(args, job="archive")
+
+
+if __name__ == "__main__":
+    main()

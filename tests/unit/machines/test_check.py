@@ -1,0 +1,554 @@
+"""CheckClientMachine and MonthFreshnessMachine with in-memory adapters: every edge."""
+
+from datetime import timedelta
+from pathlib import PurePosixPath
+
+from adapters.memory.encryptor import InMemoryEncryptor
+from adapters.memory.file_share import InMemoryFileShare
+from adapters.memory.postgres import InMemoryDatabase, InMemoryDumper
+from adapters.memory.restore import InMemoryDecryptor
+from domain.machines.catalog import StoredRun
+from domain.machines.check import CheckClientMachine, MonthFreshnessMachine, MonthRun
+from domain.models.run import RunId, Tier
+from domain.rules.freshness import Month
+from ports.errors import ConfigSourceError, DatabaseError, EncryptionError, ShareUnavailableError
+from tests.support.memory_world import PG_SECRET, client_values
+from tests.support.operations_world import NOW, PROBE, CheckWorld
+from tests.support.restore_world import PASSPHRASE, restore_values
+from tests.support.seeding import at, seed_run
+
+CONFIG = ["read_config", "check_retention"]
+SERVER = ["connect_server", "check_privileges", "check_pg_dump"]
+KEYS = [
+    "load_public_key",
+    "check_key_expiry",
+    "read_restore_config",
+    "load_private_key",
+    "decrypt_sample",
+    "dispose_private_key",
+    "dispose_public_key",
+]
+KEYS_WITHOUT_RESTORE = ["load_public_key", "check_key_expiry", "read_restore_config"]
+SHARE = ["open_share", "mount_share", "probe_share", "remove_probe", "survey_runs"]
+END = ["check_freshness", "unmount_share"]
+CLEAN = [*CONFIG, *SERVER, *KEYS, *SHARE, *END]
+
+
+def run(world):
+    return world.check_machine().execute()
+
+
+def nodes(results):
+    return [r.node for r in results]
+
+
+def failed(results):
+    return [(r.node, r.message) for r in results if not r.ok]
+
+
+def seed_months(share, months, eoy_month=6, **kwargs):
+    for year, month in months:
+        seed_run(share, at(year, month), eoy_month=eoy_month, **kwargs)
+
+
+# ---------------------------------------------------------------------- the clean path
+
+
+def test_a_ready_client_passes_every_check_in_order():
+    world = CheckWorld()
+    results = run(world)
+    assert nodes(results) == CLEAN
+    assert all(r.ok for r in results)
+    assert world.encryptor.disposed
+    assert world.decryptor.disposals == 1
+    assert not world.share.mounted
+    assert world.share.names() == []
+    assert world.share.deleted == [PROBE_RENAMED]
+
+
+PROBE_RENAMED = PurePosixPath(f"{PROBE}.renamed")
+
+
+def test_the_end_point_prints_nothing_but_the_summary_and_exits_zero():
+    world = CheckWorld()
+    world.run_end_point()
+    assert world.exit.code == 0
+    assert world.console.lines == ["check acme: ready, 0 months of runs checked"]
+
+
+def test_without_a_restore_vault_the_private_key_is_not_checked():
+    world = CheckWorld(restore=None)
+    results = run(world)
+    assert nodes(results) == [
+        *CONFIG,
+        *SERVER,
+        *KEYS_WITHOUT_RESTORE,
+        "dispose_public_key",
+        *SHARE,
+        *END,
+    ]
+    assert all(r.ok for r in results)
+    assert world.decryptor.disposals == 0
+
+
+# ---------------------------------------------------------------------- config and retention
+
+
+def test_an_invalid_config_is_one_failure_and_nothing_else_is_checked():
+    world = CheckWorld(values=client_values(**{"postgresql-host": None, "key-name": ""}))
+    results = run(world)
+    assert nodes(results) == ["read_config"]
+    assert failed(results) == [
+        (
+            "read_config",
+            "acme invalid client config: postgresql-host is missing; key-name: String should "
+            "have at least 1 character",
+        )
+    ]
+    assert world.share.mounts == 0
+
+
+def test_an_unreadable_config_source_is_one_failure():
+    world = CheckWorld(source_error=ConfigSourceError("config file /x.toml does not exist"))
+    results = run(world)
+    assert failed(results) == [("read_config", "acme config file /x.toml does not exist")]
+
+
+def test_retention_below_one_day_is_a_failure_and_the_rest_is_checked():
+    world = CheckWorld(values=client_values(**{"end-of-month-retention": "0"}))
+    results = run(world)
+    assert nodes(results) == CLEAN
+    assert failed(results) == [
+        (
+            "check_retention",
+            "acme retention is not sane: end-of-month-retention is 0 days; it must be at least 1",
+        )
+    ]
+
+
+def test_a_year_end_retention_shorter_than_the_monthly_one_is_a_failure():
+    world = CheckWorld(values=client_values(**{"end-of-year-retention": "100"}))
+    results = run(world)
+    assert [node for node, _ in failed(results)] == ["check_retention"]
+    assert "shorter than end-of-month-retention (400 days)" in failed(results)[0][1]
+
+
+# ---------------------------------------------------------------------- server
+
+
+def test_an_unreachable_server_is_one_failure_and_the_server_checks_are_skipped():
+    error = DatabaseError("cannot connect to db.acme.test:5432 as backup: timeout")
+    world = CheckWorld(database=InMemoryDatabase({}, error=error))
+    results = run(world)
+    assert nodes(results) == [*CONFIG, "connect_server", *KEYS, *SHARE, *END]
+    assert failed(results) == [("connect_server", f"acme {error}")]
+
+
+def test_unreadable_tables_are_one_failure_naming_each_database_and_table():
+    database = InMemoryDatabase(
+        {"sales": 300, "hr": 100, "scratch": 10},
+        unreadable={
+            "sales": ["public.orders", "audit.log (no USAGE on schema audit)"],
+            "hr": DatabaseError("cannot connect to db.acme.test:5432 as backup: permission denied"),
+            "scratch": ["public.ignored"],
+        },
+    )
+    world = CheckWorld(database=database)
+    results = run(world)
+    assert nodes(results) == CLEAN
+    assert failed(results) == [
+        (
+            "check_privileges",
+            "acme the backup role backup cannot read everything pg_dump needs (grant it "
+            "pg_read_all_data, or SELECT and USAGE): hr: cannot connect to db.acme.test:5432 as "
+            "backup: permission denied; sales: public.orders, audit.log (no USAGE on schema "
+            "audit)",
+        )
+    ]
+
+
+def test_a_long_list_of_unreadable_tables_is_cut_short():
+    tables = [f"public.t{i:02d}" for i in range(13)]
+    world = CheckWorld(database=InMemoryDatabase({"sales": 1}, unreadable={"sales": tables}))
+    results = run(world)
+    assert failed(results)[0][1].endswith("public.t09 and 3 more")
+
+
+def test_a_failing_database_listing_is_one_failure():
+    error = DatabaseError("cannot connect to db.acme.test:5432 as backup: query failed")
+    world = CheckWorld(database=InMemoryDatabase({}, list_error=error))
+    results = run(world)
+    assert nodes(results) == CLEAN
+    assert failed(results) == [("check_privileges", f"acme {error}")]
+
+
+def test_a_pg_dump_older_than_the_server_is_one_failure():
+    world = CheckWorld(dumper=InMemoryDumper(too_old=True))
+    results = run(world)
+    assert nodes(results) == CLEAN
+    assert failed(results) == [("check_pg_dump", "acme pg_dump 9.6 is older than the server 15.4")]
+
+
+# ---------------------------------------------------------------------- keys
+
+
+def test_a_key_that_does_not_match_key_name_is_one_failure_and_skips_the_key_checks():
+    world = CheckWorld(values=client_values(**{"key-name": "globex"}))
+    results = run(world)
+    assert nodes(results) == [
+        *CONFIG,
+        *SERVER,
+        "load_public_key",
+        "dispose_public_key",
+        *SHARE,
+        *END,
+    ]
+    assert failed(results) == [
+        ("load_public_key", "acme the public key does not match key-name 'globex'")
+    ]
+    assert world.encryptor.disposed
+
+
+def test_a_key_expiring_within_ninety_days_is_a_failure():
+    world = CheckWorld(encryptor=InMemoryEncryptor(expires=NOW + timedelta(days=30)))
+    results = run(world)
+    assert nodes(results) == CLEAN
+    assert failed(results) == [
+        (
+            "check_key_expiry",
+            f"acme the public key {'F' * 40} expires on 2026-12-28 (in 30 days): extend it "
+            "(gpg --quick-set-expire) and store the new public key",
+        )
+    ]
+
+
+def test_an_escrow_key_expiring_soon_is_a_failure_and_a_distant_expiry_is_fine():
+    escrow = client_values(**{"escrow-public-key": "ZXNjcm93"})
+    world = CheckWorld(
+        values=escrow,
+        encryptor=InMemoryEncryptor(
+            expires=NOW + timedelta(days=400), escrow_expires=NOW - timedelta(days=1)
+        ),
+    )
+    results = run(world)
+    assert failed(results) == [
+        ("check_key_expiry", f"acme the escrow key {'E' * 40} expired on 2026-11-27")
+    ]
+
+
+def test_an_invalid_restore_config_is_one_failure():
+    world = CheckWorld(restore=restore_values(**{"private-key": "not base64!"}))
+    results = run(world)
+    assert nodes(results) == [
+        *CONFIG,
+        *SERVER,
+        *KEYS_WITHOUT_RESTORE,
+        "dispose_public_key",
+        *SHARE,
+        *END,
+    ]
+    assert failed(results) == [
+        ("read_restore_config", "acme invalid restore config: private-key: is not valid base64")
+    ]
+
+
+def test_a_wrong_passphrase_is_one_failure_and_the_keyring_is_disposed():
+    world = CheckWorld(restore=restore_values(**{"private-key-passphrase": "wrong"}))
+    results = run(world)
+    assert nodes(results) == [
+        *CONFIG,
+        *SERVER,
+        *KEYS_WITHOUT_RESTORE,
+        "load_private_key",
+        "dispose_private_key",
+        "dispose_public_key",
+        *SHARE,
+        *END,
+    ]
+    assert failed(results) == [
+        (
+            "load_private_key",
+            "acme the private-key-passphrase does not unlock the private key",
+        )
+    ]
+    assert world.decryptor.disposals == 1
+    assert "wrong" not in str(results)
+
+
+def test_a_private_key_of_another_pair_is_one_failure():
+    world = CheckWorld(decryptor=InMemoryDecryptor(fail=True, passphrase=PASSPHRASE))
+    results = run(world)
+    assert nodes(results) == CLEAN
+    assert failed(results) == [
+        (
+            "decrypt_sample",
+            "acme the restore config's private key cannot decrypt what the public key encrypts "
+            "(are they one key pair?): gpg failed to decrypt: decryption failed: Bad session key",
+        )
+    ]
+
+
+def test_a_failing_encryption_of_the_sample_is_one_failure():
+    world = CheckWorld(encryptor=InMemoryEncryptor(fail=True))
+    results = run(world)
+    assert failed(results) == [("decrypt_sample", "acme gpg failed: encryption broken")]
+
+
+def test_failing_keyring_disposals_are_failures_and_the_share_is_still_checked():
+    world = CheckWorld(
+        encryptor=InMemoryEncryptor(dispose_error=EncryptionError("cannot remove keyring")),
+        decryptor=InMemoryDecryptor(dispose_error=OSError("busy")),
+    )
+    results = run(world)
+    assert nodes(results) == CLEAN
+    assert failed(results) == [
+        ("dispose_private_key", "acme unrecognized exception: busy"),
+        ("dispose_public_key", "acme cannot remove keyring"),
+    ]
+
+
+# ---------------------------------------------------------------------- share
+
+
+def test_a_share_that_cannot_be_opened_ends_the_check():
+    world = CheckWorld(opener_error=ShareUnavailableError("no share driver for 'ftp://...'"))
+    results = run(world)
+    assert nodes(results) == [*CONFIG, *SERVER, *KEYS, "open_share"]
+    assert failed(results) == [("open_share", "acme no share driver for 'ftp://...'")]
+
+
+def test_a_share_that_does_not_mount_is_one_failure():
+    share = InMemoryFileShare(mount_error=ShareUnavailableError("mount error(13): denied"))
+    world = CheckWorld(share=share)
+    results = run(world)
+    assert nodes(results) == [*CONFIG, *SERVER, *KEYS, "open_share", "mount_share"]
+    assert failed(results) == [("mount_share", "acme mount error(13): denied")]
+
+
+def test_a_read_only_share_is_one_failure_of_the_probe():
+    share = InMemoryFileShare(
+        fail_writes_after=0,
+        error=ShareUnavailableError("cannot write .probe: Read-only file system"),
+    )
+    world = CheckWorld(share=share)
+    results = run(world)
+    assert nodes(results) == CLEAN
+    assert failed(results) == [("probe_share", "acme cannot write .probe: Read-only file system")]
+    assert world.share.names() == []
+
+
+def test_a_probe_that_cannot_be_renamed_is_removed_again():
+    share = InMemoryFileShare(broken={"rename": ShareUnavailableError("rename refused")})
+    world = CheckWorld(share=share)
+    results = run(world)
+    assert failed(results) == [("probe_share", "acme rename refused")]
+    assert world.share.names() == []
+    assert world.share.deleted == [PurePosixPath(PROBE)]
+
+
+def test_a_probe_that_cannot_be_removed_either_is_a_second_failure():
+    share = InMemoryFileShare(
+        broken={
+            "rename": ShareUnavailableError("rename refused"),
+            "delete_file": ShareUnavailableError("delete refused"),
+        }
+    )
+    world = CheckWorld(share=share)
+    results = run(world)
+    assert failed(results) == [
+        ("probe_share", "acme rename refused"),
+        ("remove_probe", "acme delete refused"),
+    ]
+
+
+def test_a_probe_that_cannot_be_deleted_is_one_failure():
+    share = InMemoryFileShare(broken={"delete_file": ShareUnavailableError("delete refused")})
+    world = CheckWorld(share=share)
+    results = run(world)
+    assert failed(results) == [("probe_share", "acme delete refused")]
+
+
+def test_a_probe_that_reads_back_wrong_is_one_failure_and_is_removed():
+    class Corrupting(InMemoryFileShare):
+        def read_stream(self, path):
+            yield b"garbage"
+
+    world = CheckWorld(share=Corrupting())
+    results = run(world)
+    assert failed(results) == [
+        (
+            "probe_share",
+            f"acme the probe file {PROBE}.renamed reads back 7 bytes, not the 50 written",
+        )
+    ]
+    assert world.share.names() == []
+
+
+def test_a_failing_unmount_is_one_failure():
+    world = CheckWorld(share=InMemoryFileShare(unmount_error=ShareUnavailableError("busy")))
+    results = run(world)
+    assert nodes(results) == CLEAN
+    assert failed(results) == [("unmount_share", "acme busy")]
+
+
+def test_a_share_mounted_before_is_left_mounted():
+    world = CheckWorld(share=InMemoryFileShare(already_mounted=True))
+    run(world)
+    assert world.share.unmounts == 0
+
+
+# ---------------------------------------------------------------------- freshness
+
+MONTHS_2026 = [(2026, m) for m in range(1, 11)]
+
+
+def test_every_month_since_the_first_run_with_a_complete_run_is_fresh():
+    world = CheckWorld()
+    seed_months(world.share, MONTHS_2026)
+    results = run(world)
+    assert nodes(results) == [*CLEAN[:-2], *["find_complete_run"] * 10, *END]
+    assert all(r.ok for r in results)
+    assert [str(m.month) for m in world.machine.months][:2] == ["2026-01", "2026-02"]
+
+
+def test_a_missing_month_is_one_failure_naming_the_month():
+    world = CheckWorld()
+    seed_months(world.share, [m for m in MONTHS_2026 if m != (2026, 3)])
+    results = run(world)
+    assert failed(results) == [
+        ("find_complete_run", "acme 2026-03 has no run (expected under end-of-month/2026-03/)")
+    ]
+
+
+def test_a_missing_fiscal_year_end_names_its_end_of_year_folder():
+    world = CheckWorld()
+    seed_months(world.share, [m for m in MONTHS_2026 if m != (2026, 6)])
+    results = run(world)
+    assert failed(results) == [
+        ("find_complete_run", "acme 2026-06 has no run (expected under end-of-year/FY2026/)")
+    ]
+
+
+def test_a_month_with_only_incomplete_runs_is_one_failure():
+    world = CheckWorld()
+    seed_months(world.share, [m for m in MONTHS_2026 if m != (2026, 4)])
+    seed_run(world.share, at(2026, 4), statuses={"sales": "ok", "hr": "failed"})
+    results = run(world)
+    assert failed(results) == [
+        (
+            "find_complete_run",
+            "acme 2026-04 has no complete run (incomplete: end-of-month/2026-04/20260428T220000Z)",
+        )
+    ]
+
+
+def test_the_current_month_is_not_required_until_it_has_passed():
+    world = CheckWorld()
+    seed_months(world.share, MONTHS_2026)
+    results = run(world)
+    assert "2026-11" not in [str(m.month) for m in world.machine.months]
+    assert all(r.ok for r in results)
+    world = CheckWorld(now=NOW + timedelta(days=5))
+    seed_months(world.share, MONTHS_2026)
+    assert failed(run(world)) == [
+        ("find_complete_run", "acme 2026-11 has no run (expected under end-of-month/2026-11/)")
+    ]
+
+
+def test_months_older_than_their_retention_are_not_required():
+    world = CheckWorld(values=client_values(**{"end-of-month-retention": "100"}))
+    seed_months(world.share, [(2025, 6), (2026, 6), (2026, 9), (2026, 10)])
+    results = run(world)
+    assert all(r.ok for r in results), failed(results)
+    # Year-ends are kept ten years, months only 100 days: July and August 2026 are gone.
+    assert [str(m.month) for m in world.machine.months] == [
+        "2025-06",
+        "2026-06",
+        "2026-09",
+        "2026-10",
+    ]
+
+
+def test_a_share_with_runs_but_no_readable_manifest_is_one_failure():
+    world = CheckWorld()
+    seed_run(world.share, at(2026, 9), manifest=False)
+    results = run(world)
+    assert nodes(results) == [*CLEAN[:-2], "unmount_share"]
+    assert failed(results) == [
+        ("survey_runs", "acme none of the 1 runs on the share has a readable manifest")
+    ]
+
+
+def test_a_share_that_cannot_be_listed_is_one_failure():
+    share = InMemoryFileShare(broken={"list_dir": ShareUnavailableError("share vanished")})
+    world = CheckWorld(share=share)
+    results = run(world)
+    assert failed(results) == [("survey_runs", "acme share vanished")]
+
+
+def test_runs_dated_in_the_future_are_ignored():
+    world = CheckWorld()
+    seed_months(world.share, [(2027, 3)])
+    results = run(world)
+    assert all(r.ok for r in results)
+    assert world.machine.months == []
+
+
+def test_a_month_machine_passes_with_one_complete_run_among_others():
+    run_id = RunId.at(at(2026, 3))
+    runs = [
+        MonthRun(StoredRun(run_id, Tier.END_OF_MONTH, "2026-03"), complete=False),
+        MonthRun(StoredRun(run_id, Tier.END_OF_MONTH, "2026-03"), complete=True),
+    ]
+    machine = MonthFreshnessMachine(
+        client="acme", month=Month(2026, 3), folder="end-of-month/2026-03", runs=runs
+    )
+    assert [r.ok for r in machine.execute()] == [True]
+
+
+# ---------------------------------------------------------------------- end point
+
+
+def test_the_end_point_prints_one_line_per_problem_and_exits_with_their_number():
+    world = CheckWorld(
+        values=client_values(**{"end-of-month-retention": "0"}),
+        dumper=InMemoryDumper(too_old=True),
+    )
+    world.run_end_point()
+    assert world.exit.code == 2
+    assert world.console.lines[:2] == [
+        "Failure: check_retention acme retention is not sane: end-of-month-retention is 0 "
+        "days; it must be at least 1",
+        "Failure: check_pg_dump acme pg_dump 9.6 is older than the server 15.4",
+    ]
+    assert world.console.lines[-1] == "check acme: 2 problems, 0 months of runs checked"
+
+
+class Exploding(CheckClientMachine, abstract=True):
+    def execute(self):
+        raise RuntimeError("machine bug")
+
+
+def test_the_end_point_releases_keys_and_mount_when_the_machine_breaks():
+    world = CheckWorld()
+
+    def broken():
+        machine = world.check_machine()
+        machine.read_config()
+        machine.load_public_key()
+        machine.open_share()
+        machine.mount_share()
+        machine.__class__ = Exploding
+        return machine
+
+    world.run_end_point(broken)
+    assert world.exit.code == 1
+    assert world.console.lines == ["Critical failure: machine bug"]
+    assert world.encryptor.disposed
+    assert not world.share.mounted
+
+
+def test_secrets_never_reach_the_output():
+    world = CheckWorld(database=InMemoryDatabase({}, error=DatabaseError(f"bad {PG_SECRET}")))
+    world.run_end_point()
+    assert PG_SECRET not in "\n".join(world.console.lines)
