@@ -131,7 +131,8 @@ class KeyVaultConfigSource(ConfigSource, ConfigWriter):
             name: value.get_secret_value() if isinstance(value, SecretStr) else value
             for name, value in values.items()
         }
-        self.redactor.add(*plain.values())
+        # Only the secret values are masked: ordinary ones (the client name) must stay readable.
+        self.redactor.add(*(v for v in values.values() if isinstance(v, SecretStr)))
         with self._session("write") as session:
             if not overwrite and session.get(CLIENT_NAME_KEY) is not None:
                 raise ConfigSourceError(
@@ -260,7 +261,7 @@ class _Session:
             raise self._translate(error) from None
         except Exception as error:  # noqa: BLE001 - every SDK failure becomes one line
             raise self._translate(error) from None
-        self.source.redactor.add(value)
+        # The caller knows which keys hold secrets and registers those (ClientConfig.secret_keys).
         return value
 
     def exists(self, name: str) -> bool:

@@ -125,6 +125,7 @@ def test_the_backup_reads_its_config_from_key_vault_once_and_logs_in_with_entra(
     result = run_backup(site, double, reader, reader_secret)
 
     assert (result.code, result.failures) == (0, []), result.stdout + result.stderr
+    assert result.stdout.splitlines()[-1].startswith("backup acme: 2 of 2 databases ok")
     read = {path: count for path, count in double.requests.items() if path.startswith("/secrets/")}
     assert read, "the vault was read"
     assert set(read.values()) == {1}, read
