@@ -8,10 +8,12 @@ dirmngr is started; `dispose` still stops one if something started it, then remo
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +24,8 @@ from ports.errors import EncryptionError
 
 COMMAND_TIMEOUT_SECONDS = 120
 MAX_MESSAGE_LENGTH = 300
+
+logger = logging.getLogger("lts.gpg")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,22 @@ def one_line(stderr: bytes | str, redactor: Redactor) -> str:
     return message
 
 
+STALE_HOME_SECONDS = 24 * 3600
+"""A throw-away home this old was left by a killed job (no job runs a day in one keyring)."""
+
+
+def sweep_stale_homes(work_root: Path, now: float, max_age: float = STALE_HOME_SECONDS) -> None:
+    """Remove `gnupg-*` homes that killed jobs left under `work_root` (they may hold keys)."""
+    for home in work_root.glob("gnupg-*"):
+        try:
+            stale = home.is_dir() and not home.is_symlink() and now - home.stat().st_mtime > max_age
+        except OSError:
+            continue
+        if stale:
+            logger.info("removing the stale keyring %s left by a killed job", home)
+            shutil.rmtree(home, ignore_errors=True)
+
+
 class ThrowAwayKeyring:
     """A private GNUPGHOME under `work_root` and the gpg commands that run against it."""
 
@@ -50,6 +70,7 @@ class ThrowAwayKeyring:
         self._redactor = redactor
         self.gpg = self._resolve(gpg_binary)
         work_root.mkdir(parents=True, exist_ok=True)
+        sweep_stale_homes(work_root, time.time())
         self.homedir = Path(tempfile.mkdtemp(prefix="gnupg-", dir=work_root))
         self._disposed = False
 
