@@ -214,15 +214,15 @@ class Container(containers.DeclarativeContainer):
         lock_owner=providers.Callable(process_owner),
         retention=retention_options,
     )
-    backup_mount = providers.Factory(
+    # Every job on a client's share runs inside MountShareMachine; jobs add inner and lock.
+    client_mount = providers.Factory(
         MountShareMachine,
         client=args.provided.client_name,
         source=config_source,
         opener=share_opener,
-        inner=backup_machine.provider,
         redactor=redactor,
-        lock=lock,
     )
+    backup_mount = providers.Factory(client_mount, inner=backup_machine.provider, lock=lock)
 
     retention_ports = providers.Factory(
         RetentionPorts, clock=clock, runner=retention_runner, console=console
@@ -236,30 +236,14 @@ class Container(containers.DeclarativeContainer):
             hours, settings.provided.backup.share_lock_max_age_hours
         ),
     )
-    retention_mount = providers.Factory(
-        MountShareMachine,
-        client=args.provided.client_name,
-        source=config_source,
-        opener=share_opener,
-        inner=retention_machine.provider,
-        redactor=redactor,
-        lock=lock,
-    )
+    retention_mount = providers.Factory(client_mount, inner=retention_machine.provider, lock=lock)
     list_machine = providers.Factory(
         ListRunsMachine,
         console=console,
         clock=clock,
         as_json=providers.Callable(getattr, args, "json", False),
     )
-    list_mount = providers.Factory(
-        MountShareMachine,
-        client=args.provided.client_name,
-        source=config_source,
-        opener=share_opener,
-        inner=list_machine.provider,
-        redactor=redactor,
-        lock=None,
-    )
+    list_mount = providers.Factory(client_mount, inner=list_machine.provider, lock=None)
 
     # ---------------------------------------------------------------- restore config source
     restore_client_id = providers.Callable(
@@ -341,33 +325,9 @@ class Container(containers.DeclarativeContainer):
         restore_source=restore_source,
     )
     # Read-only jobs on the share: no lock (see docs/restore.md).
-    restore_mount = providers.Factory(
-        MountShareMachine,
-        client=args.provided.client_name,
-        source=config_source,
-        opener=share_opener,
-        inner=restore_machine.provider,
-        redactor=redactor,
-        lock=None,
-    )
-    decrypt_mount = providers.Factory(
-        MountShareMachine,
-        client=args.provided.client_name,
-        source=config_source,
-        opener=share_opener,
-        inner=decrypt_machine.provider,
-        redactor=redactor,
-        lock=None,
-    )
-    verify_mount = providers.Factory(
-        MountShareMachine,
-        client=args.provided.client_name,
-        source=config_source,
-        opener=share_opener,
-        inner=verify_machine.provider,
-        redactor=redactor,
-        lock=None,
-    )
+    restore_mount = providers.Factory(client_mount, inner=restore_machine.provider, lock=None)
+    decrypt_mount = providers.Factory(client_mount, inner=decrypt_machine.provider, lock=None)
+    verify_mount = providers.Factory(client_mount, inner=verify_machine.provider, lock=None)
 
     # ---------------------------------------------------------------- onboarding adapters
     key_generator = providers.Factory(
@@ -443,77 +403,23 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
     )
     # The archive folder is outside the tiers: no lock (docs/operations.md).
-    archive_mount = providers.Factory(
-        MountShareMachine,
-        client=args.provided.client_name,
-        source=config_source,
-        opener=share_opener,
-        inner=archive_machine.provider,
-        redactor=redactor,
-        lock=None,
-    )
+    archive_mount = providers.Factory(client_mount, inner=archive_machine.provider, lock=None)
 
     # ---------------------------------------------------------------- end points
-    backup_end_point = providers.Factory(
-        DynamicMountingEndPoint,
-        machine=backup_mount.provider,
-        console=console,
-        exit=exit,
-        redactor=redactor,
+    mounting_end_point = providers.Factory(
+        DynamicMountingEndPoint, console=console, exit=exit, redactor=redactor
     )
-    retention_end_point = providers.Factory(
-        DynamicMountingEndPoint,
-        machine=retention_mount.provider,
-        console=console,
-        exit=exit,
-        redactor=redactor,
+    releasing_end_point = providers.Factory(
+        ReleasingEndPoint, console=console, exit=exit, redactor=redactor
     )
-    list_end_point = providers.Factory(
-        DynamicMountingEndPoint,
-        machine=list_mount.provider,
-        console=console,
-        exit=exit,
-        redactor=redactor,
-    )
-    restore_end_point = providers.Factory(
-        DynamicMountingEndPoint,
-        machine=restore_mount.provider,
-        console=console,
-        exit=exit,
-        redactor=redactor,
-    )
-    decrypt_end_point = providers.Factory(
-        DynamicMountingEndPoint,
-        machine=decrypt_mount.provider,
-        console=console,
-        exit=exit,
-        redactor=redactor,
-    )
-    verify_end_point = providers.Factory(
-        DynamicMountingEndPoint,
-        machine=verify_mount.provider,
-        console=console,
-        exit=exit,
-        redactor=redactor,
-    )
-    check_end_point = providers.Factory(
-        ReleasingEndPoint,
-        machine=check_machine.provider,
-        console=console,
-        exit=exit,
-        redactor=redactor,
-    )
+    backup_end_point = providers.Factory(mounting_end_point, machine=backup_mount.provider)
+    retention_end_point = providers.Factory(mounting_end_point, machine=retention_mount.provider)
+    list_end_point = providers.Factory(mounting_end_point, machine=list_mount.provider)
+    restore_end_point = providers.Factory(mounting_end_point, machine=restore_mount.provider)
+    decrypt_end_point = providers.Factory(mounting_end_point, machine=decrypt_mount.provider)
+    verify_end_point = providers.Factory(mounting_end_point, machine=verify_mount.provider)
+    check_end_point = providers.Factory(releasing_end_point, machine=check_machine.provider)
     create_client_end_point = providers.Factory(
-        ReleasingEndPoint,
-        machine=create_client_machine.provider,
-        console=console,
-        exit=exit,
-        redactor=redactor,
+        releasing_end_point, machine=create_client_machine.provider
     )
-    archive_end_point = providers.Factory(
-        DynamicMountingEndPoint,
-        machine=archive_mount.provider,
-        console=console,
-        exit=exit,
-        redactor=redactor,
-    )
+    archive_end_point = providers.Factory(mounting_end_point, machine=archive_mount.provider)
