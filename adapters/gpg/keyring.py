@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,9 +50,13 @@ STALE_HOME_SECONDS = 24 * 3600
 """A throw-away home this old was left by a killed job (no job runs a day in one keyring)."""
 
 
-def sweep_stale_homes(work_root: Path, now: float, max_age: float = STALE_HOME_SECONDS) -> None:
+def sweep_stale_homes(
+    work_root: Path, now: float, *, keep: Path, max_age: float = STALE_HOME_SECONDS
+) -> None:
     """Remove `gnupg-*` homes that killed jobs left under `work_root` (they may hold keys)."""
     for home in work_root.glob("gnupg-*"):
+        if home == keep:
+            continue
         try:
             stale = home.is_dir() and not home.is_symlink() and now - home.stat().st_mtime > max_age
         except OSError:
@@ -70,8 +73,10 @@ class ThrowAwayKeyring:
         self._redactor = redactor
         self.gpg = self._resolve(gpg_binary)
         work_root.mkdir(parents=True, exist_ok=True)
-        sweep_stale_homes(work_root, time.time())
         self.homedir = Path(tempfile.mkdtemp(prefix="gnupg-", dir=work_root))
+        # Ages are measured against the new home's own mtime: the file system's clock, which is
+        # the one that stamped the others (the process clock may differ, as under faketime).
+        sweep_stale_homes(work_root, self.homedir.stat().st_mtime, keep=self.homedir)
         self._disposed = False
 
     @staticmethod
