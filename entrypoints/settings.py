@@ -103,8 +103,9 @@ class BackupSettings(_Section):
     """`[backup]`: the worker pool, what is never dumped, the dump tools and the periods."""
 
     worker_pool_size: int = Field(default=2, ge=1, le=64)
+    # Only Azure's own internal databases: a client's data in `postgres` must not be lost.
     exclude_everywhere: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["postgres", "azure_maintenance", "azure_sys"]
+        default_factory=lambda: ["azure_maintenance", "azure_sys"]
     )
     pg_bin_dir: Path | None = None
     compression: str = Field(default="gzip:6", pattern=_COMPRESSION)

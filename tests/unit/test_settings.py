@@ -37,7 +37,7 @@ def test_built_in_defaults_apply_when_the_config_file_is_absent(tmp_path):
     assert settings.azure.connection_timeout == 30
     assert settings.azure.authority_host == "https://login.microsoftonline.com"
     assert settings.backup.worker_pool_size == 2
-    assert settings.backup.exclude_everywhere == ["postgres", "azure_maintenance", "azure_sys"]
+    assert settings.backup.exclude_everywhere == ["azure_maintenance", "azure_sys"]
     assert settings.backup.pg_bin_dir is None
     assert settings.backup.compression == "gzip:6"
     assert settings.backup.period_offset_months == 0
