@@ -1,7 +1,9 @@
 """Find the pg_dump (and the pg_dumpall beside it) that can dump a given server.
 
-pg_dump refuses servers newer than itself, so the newest installed client is chosen: from
-`[backup] pg_bin_dir` when set, else among the usual install places and PATH. Tested with the
+pg_dump refuses servers newer than itself, and its archives are readable only by a pg_restore
+at least as new, so the client of the server's own release series is chosen when installed,
+else the newest one: from `[backup] pg_bin_dir` when set, else among the usual install places,
+pgserver's, and PATH. Tested with the
 Debian PostgreSQL 15 binaries, the pgserver 16 binaries and fake old scripts.
 """
 
@@ -132,10 +134,23 @@ def find_pg_dump(pg_bin_dir: Path | None, path_env: str | None) -> PgBinary:
 def select_pg_dump(server: ServerInfo, pg_bin_dir: Path | None, path_env: str | None) -> PgBinary:
     """Return the pg_dump to dump `server` with.
 
+    `pg_bin_dir` when set; else a pg_dump of the server's own release series when one is
+    installed; else the newest one (which must not be older than the server).
+
     Raises:
         DumpError: `pg_bin_dir` holds no pg_dump, or no pg_dump is installed at all.
         DumperTooOldError: the chosen pg_dump is older than the server.
     """
+    if pg_bin_dir is None:
+        # The server's own release series first: its archives are readable by the pg_restore
+        # that comes with the server (a newer pg_dump writes a format older ones refuse).
+        same_series = newest(
+            binary
+            for binary in _readable_versions(candidate_paths(path_env))
+            if binary.major_num == server_major_num(server)
+        )
+        if same_series is not None:
+            return same_series
     chosen = find_pg_dump(pg_bin_dir, path_env)
     if chosen.major_num < server_major_num(server):
         shown = server.version.split()[0] if server.version.strip() else str(server.version_num)
