@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import TypeVar
 
 from pydantic import ValidationError
 
-from domain.models.manifest import MANIFEST_FILE, Manifest
+from domain.models.manifest import MANIFEST_FILE, Manifest, ManifestDigest
 from domain.models.run import PARTIAL_SUFFIX, RunId, Tier
 from ports.errors import InvalidManifestError
 from ports.file_share import FileShare
+
+M = TypeVar("M", Manifest, ManifestDigest)
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 """A manifest is small; a larger file is not one and is not read into memory."""
@@ -63,12 +66,24 @@ class RunCatalog:
         return sorted(run for tier in Tier for run in self.runs(tier))
 
     def manifest(self, run: StoredRun) -> Manifest:
-        """Read and validate a run's manifest.
+        """Read and validate a run's whole manifest.
 
         Raises:
             InvalidManifestError: the manifest is missing, too large, or not a valid manifest.
             ShareUnavailableError: the share could not be read (not the manifest's fault).
         """
+        return self._validated(run, Manifest)
+
+    def digest(self, run: StoredRun) -> ManifestDigest:
+        """Read the databases and statuses of a run's manifest, leniently (see ManifestDigest).
+
+        Raises:
+            InvalidManifestError: the manifest is missing, too large, or lists no databases.
+            ShareUnavailableError: the share could not be read (not the manifest's fault).
+        """
+        return self._validated(run, ManifestDigest)
+
+    def _validated(self, run: StoredRun, model: type[M]) -> M:
         path = run.path / MANIFEST_FILE
         if not self._share.exists(path):
             raise InvalidManifestError(f"{path} is missing")
@@ -78,7 +93,7 @@ class RunCatalog:
             if len(data) > MAX_MANIFEST_BYTES:
                 raise InvalidManifestError(f"{path} is too large to be a manifest")
         try:
-            return Manifest.model_validate(json.loads(data))
+            return model.model_validate(json.loads(data))
         except (ValueError, ValidationError) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise InvalidManifestError(f"{path} is not a valid manifest: {first}") from exc

@@ -17,7 +17,7 @@ from domain.framework.results import Result, failures
 from domain.machines.catalog import RunCatalog, StoredRun
 from domain.machines.mount import ClientContext
 from domain.machines.retention import HOLD_FILE
-from domain.models.manifest import DumpStatus, Manifest
+from domain.models.manifest import DumpStatus, ManifestDigest
 from domain.models.run import Tier
 from ports.clock import Clock
 from ports.console import Console
@@ -39,7 +39,7 @@ class RunRow:
     expires: str
 
 
-def describe_run(run: StoredRun, manifest: Manifest | None, held: bool, days: int) -> RunRow:
+def describe_run(run: StoredRun, manifest: ManifestDigest | None, held: bool, days: int) -> RunRow:
     """Return the listing row of a run (manifest None when missing or unreadable)."""
     expires = (run.run_id.started + timedelta(days=days)).date().isoformat()
     if run.partial:
@@ -47,9 +47,7 @@ def describe_run(run: StoredRun, manifest: Manifest | None, held: bool, days: in
     if manifest is None:
         return RunRow(run.tier, run.period, str(run.run_id), "unreadable", 0, 0, 0, held, expires)
     ok = sum(1 for r in manifest.databases if r.status is DumpStatus.OK)
-    size = sum(r.bytes for r in manifest.databases) + (
-        manifest.globals.bytes if manifest.globals else 0
-    )
+    size = manifest.total_bytes
     status = "complete" if manifest.complete else "incomplete"
     return RunRow(
         run.tier,
@@ -147,8 +145,8 @@ class ListRunsMachine(Machine):
         )
 
     @staticmethod
-    def _manifest(catalog: RunCatalog, run: StoredRun) -> Manifest | None:
+    def _manifest(catalog: RunCatalog, run: StoredRun) -> ManifestDigest | None:
         try:
-            return catalog.manifest(run)
+            return catalog.digest(run)
         except InvalidManifestError:
             return None

@@ -82,7 +82,7 @@ def survey(share: FileShare) -> list[RunFacts]:
 
 def _statuses(catalog: RunCatalog, run: StoredRun) -> dict[str, DumpStatus] | None:
     try:
-        return database_statuses(catalog.manifest(run))
+        return database_statuses(catalog.digest(run))
     except InvalidManifestError as exc:
         # An invalid manifest makes the run incomplete; it still expires by its RUN_ID. A share
         # that cannot be read is not caught: retention must stop rather than lose its rails.

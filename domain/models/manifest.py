@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.models.run import Tier
 
@@ -35,6 +35,48 @@ class DumpRecord(BaseModel):
     error: str = ""
     started: datetime
     finished: datetime
+
+
+class DigestEntry(BaseModel):
+    """A database (or the globals) as retention and listing read it: name, status, size."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: str
+    status: DumpStatus
+    bytes: int = Field(default=0, ge=0)
+
+
+class GlobalsDigest(BaseModel):
+    """The globals dump as the list job reads it: only its size."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    bytes: int = Field(default=0, ge=0)
+
+
+class ManifestDigest(BaseModel):
+    """The parts of a manifest that retention and the list job need, read leniently.
+
+    A manifest from an older version of this tool, or one an operator wrote by hand, still
+    tells which databases a run holds and whether they are ok; only those fields are required.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    databases: list[DigestEntry]
+    globals: GlobalsDigest | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Tell whether every database of the run is ok."""
+        return all(entry.status is DumpStatus.OK for entry in self.databases)
+
+    @property
+    def total_bytes(self) -> int:
+        """Return the bytes of every stored dump, globals included."""
+        stored = sum(entry.bytes for entry in self.databases)
+        return stored + (self.globals.bytes if self.globals else 0)
 
 
 class Manifest(BaseModel):

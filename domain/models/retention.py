@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
-from domain.models.manifest import DumpStatus, Manifest
+from domain.models.manifest import DumpStatus, Manifest, ManifestDigest
 from domain.models.run import PARTIAL_SUFFIX, RunId, Tier
 
 DEFAULT_PARTIAL_MAX_AGE = timedelta(hours=24)
@@ -91,7 +91,9 @@ class RunFacts:
         return all(status is DumpStatus.OK for status in self.databases.values())
 
 
-def database_statuses(manifest: Manifest | None) -> dict[str, DumpStatus] | None:
+def database_statuses(
+    manifest: Manifest | ManifestDigest | None,
+) -> dict[str, DumpStatus] | None:
     """Return the per-database statuses of a manifest, for `RunFacts.databases`.
 
     A database listed twice counts as ok only when every entry is ok. None stays None.

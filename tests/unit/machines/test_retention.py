@@ -185,3 +185,16 @@ def test_a_share_that_fails_while_reading_manifests_stops_retention_and_deletes_
     results = machine(share).execute()
     assert [(r.node, r.ok) for r in results] == [("check_policy", True), ("survey_runs", False)]
     assert len(names(share)) == 2
+
+
+def test_a_minimal_hand_written_manifest_still_counts_for_the_safety_rails():
+    share = InMemoryFileShare()
+    for started in (at(2023, 1), at(2024, 1)):
+        run_dir = seed_run(share, started, manifest=False)
+        share.write_stream(
+            run_dir / "manifest.json",
+            [b'{"databases": [{"name": "sales", "status": "ok", "extra": 1}]}'],
+        )
+    machine(share).execute()
+    # The newer run is complete, so minimum_keep keeps it although it has expired.
+    assert names(share) == ["2024-01/20240128T220000Z"]
