@@ -194,12 +194,12 @@ class BackupClientMachine(PruneAndUnlockMachine):
             return self.success(self.dump_globals)
         newest = max(runs, key=lambda run: run.run_id)
         try:
-            manifest = self._catalog.manifest(newest)
+            digest = self._catalog.digest(newest)
         except (InvalidManifestError, ShareUnavailableError) as exc:
             return self.failure(self.dump_globals, f"cannot compare with the previous run: {exc}")
         self._previous = {
-            r.name: PreviousDump(manifest.run_id, r.bytes)
-            for r in manifest.databases
+            r.name: PreviousDump(str(newest.run_id), r.bytes)
+            for r in digest.databases
             if r.status is DumpStatus.OK
         }
         return self.success(self.dump_globals)
