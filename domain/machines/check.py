@@ -30,6 +30,7 @@ from domain.framework.machine import Machine, Step
 from domain.framework.results import Result, failures
 from domain.machines.backup import server_target
 from domain.machines.catalog import RunCatalog, StoredRun
+from domain.machines.mount import read_client_config
 from domain.machines.restore_support import read_restore_config
 from domain.models.client_config import ClientConfig, ClientConfigError
 from domain.models.manifest import Manifest
@@ -159,10 +160,8 @@ class CheckClientMachine(Machine):
     )
     def read_config(self) -> Step:
         """Read every config key once and validate them into one model."""
-        raw = self._source.read(ClientConfig.keys())
-        self._redactor.add(*(raw.get(key) for key in ClientConfig.secret_keys()))
         try:
-            self._config = ClientConfig.from_raw(raw, self._client)
+            self._config = read_client_config(self._source, self._client, self._redactor)
         except ClientConfigError as exc:
             return self.failure(self.report_results, f"invalid client config: {exc}")
         return self.success(self.check_retention)

@@ -34,6 +34,18 @@ class ClientContext:
     share: FileShare
 
 
+def read_client_config(source: ConfigSource, client: str, redactor: Redactor) -> ClientConfig:
+    """Read every client config key once, mask its secrets, and validate the whole.
+
+    Raises:
+        ClientConfigError: every problem of the config, at once.
+        ConfigSourceError: the store cannot be read.
+    """
+    raw = source.read(ClientConfig.keys())
+    redactor.add(*(raw.get(key) for key in ClientConfig.secret_keys()))
+    return ClientConfig.from_raw(raw, client)
+
+
 class MountShareMachine(Machine):
     """Read config, lock, mount, run the wrapped machine, unmount, unlock."""
 
@@ -77,10 +89,8 @@ class MountShareMachine(Machine):
     )
     def read_config(self) -> Step:
         """Read every config key once and validate them into one model."""
-        raw = self._source.read(ClientConfig.keys())
-        self._redactor.add(*(raw.get(key) for key in ClientConfig.secret_keys()))
         try:
-            self._config = ClientConfig.from_raw(raw, self._client)
+            self._config = read_client_config(self._source, self._client, self._redactor)
         except ClientConfigError as exc:
             return self.failure(self.report_results, f"invalid client config: {exc}")
         return self.success(self.take_lock)
