@@ -6,6 +6,7 @@ password and the target's secret masked. Tested against a real PostgreSQL server
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import psycopg
@@ -79,3 +80,20 @@ def _reason(exc: psycopg.Error) -> str:
     text = str(exc)
     # psycopg prefixes libpq's text; the rest says which address failed and why.
     return text.removeprefix("connection failed: ")
+
+
+def libpq_child_env(
+    base_env: Mapping[str, str], target: ServerTarget, connect_timeout: int
+) -> dict[str, str]:
+    """Return the environment of a libpq tool (pg_dump, pg_restore, psql) for `target`.
+
+    Without a password: callers add PGPASSWORD themselves, never on the command line.
+    """
+    return {
+        **base_env,
+        # C messages: stable, English stderr in the reports whatever the host's locale.
+        "LC_ALL": "C",
+        "PGSSLMODE": target.sslmode,
+        "PGCONNECT_TIMEOUT": str(connect_timeout),
+        "PGAPPNAME": APPLICATION_NAME,
+    }

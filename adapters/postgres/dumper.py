@@ -20,8 +20,8 @@ from adapters.postgres.binaries import PgBinary, find_pg_dump, select_pg_dump
 from adapters.postgres.child import stream_child
 from adapters.postgres.compression import DEFAULT_COMPRESSION, CompressionChoice, choose_compression
 from adapters.postgres.connection import (
-    APPLICATION_NAME,
     DEFAULT_CONNECT_TIMEOUT,
+    libpq_child_env,
     secret_free_conninfo,
 )
 from adapters.postgres.credentials import Credentials
@@ -154,12 +154,6 @@ class PgDumper(Dumper):
         except DatabaseError as exc:
             raise DumpError(str(exc)) from None
         self.redactor.add(password, target.secret)
-        return {
-            **self.base_env,
-            # C messages: stable, English stderr in the reports whatever the host's locale.
-            "LC_ALL": "C",
-            "PGPASSWORD": password.get_secret_value(),
-            "PGSSLMODE": target.sslmode,
-            "PGCONNECT_TIMEOUT": str(self.connect_timeout),
-            "PGAPPNAME": APPLICATION_NAME,
-        }
+        env = libpq_child_env(self.base_env, target, self.connect_timeout)
+        env["PGPASSWORD"] = password.get_secret_value()
+        return env

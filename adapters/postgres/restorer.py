@@ -28,6 +28,7 @@ from adapters.postgres.connection import (
     APPLICATION_NAME,
     DEFAULT_CONNECT_TIMEOUT,
     connect,
+    libpq_child_env,
     secret_free_conninfo,
 )
 from adapters.postgres.credentials import Credentials
@@ -239,12 +240,7 @@ class PgRestorer(Restorer):
         return {**self.base_env, "LC_ALL": "C"}
 
     def _child_env(self, server: ServerTarget) -> dict[str, str]:
-        env = {
-            **self._tool_env(),
-            "PGCONNECT_TIMEOUT": str(self.connect_timeout),
-            "PGAPPNAME": APPLICATION_NAME,
-            "PGSSLMODE": server.sslmode,
-        }
+        env = libpq_child_env(self.base_env, server, self.connect_timeout)
         if server.auth == OPERATOR_AUTH:
             for name in OPERATOR_VARIABLES:
                 value = os.getenv(name)
