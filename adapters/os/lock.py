@@ -11,6 +11,7 @@ import fcntl
 import os
 import re
 import socket
+import time
 from pathlib import Path
 
 from adapters.os.paths import PRIVATE_FILE_MODE, check_component, make_private_dirs
@@ -20,6 +21,8 @@ from ports.lock import Lock
 
 _HOLDER = re.compile(r"pid=(?P<pid>\S+) since=(?P<since>\S+)")
 _MAX_HOLDER_LINE = 4096
+_HOLDER_WAIT_SECONDS = 1.0
+"""How long a refused run waits for a new holder to write its line."""
 
 
 class FlockLock(Lock):
@@ -64,19 +67,19 @@ class FlockLock(Lock):
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = _describe_holder(os.pread(fd, _MAX_HOLDER_LINE, 0))
+            holder = _wait_for_holder(fd)
             os.close(fd)
             raise LockHeldError(f"another run for {client} is in progress ({holder})") from None
         except BaseException:
             os.close(fd)
             raise
         try:
-            # Truncate only now that the lock is ours: the previous holder's line stays readable
-            # to refused runs until then.
-            os.ftruncate(fd, 0)
+            # Overwrite, then cut to length: the file never reads empty, so a refused run sees
+            # the previous holder's line or ours (see _wait_for_holder).
             since = self.clock.now().isoformat(timespec="seconds")
-            line = f"pid={os.getpid()} since={since} host={socket.gethostname()}\n"
-            os.pwrite(fd, line.encode(), 0)
+            line = f"pid={os.getpid()} since={since} host={socket.gethostname()}\n".encode()
+            os.pwrite(fd, line, 0)
+            os.ftruncate(fd, len(line))
         except BaseException:
             os.close(fd)
             raise
@@ -92,6 +95,31 @@ class FlockLock(Lock):
             fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
+
+
+def _wait_for_holder(fd: int) -> str:
+    """Describe the holder, waiting briefly while the file still names a process that is gone.
+
+    A holder that has just taken the lock may not have written its line yet, so the file can
+    still name the previous holder; a live pid settles it.
+    """
+    deadline = time.monotonic() + _HOLDER_WAIT_SECONDS
+    while True:
+        content = os.pread(fd, _MAX_HOLDER_LINE, 0)
+        match = _HOLDER.search(content.decode("utf-8", errors="replace"))
+        if (match and _alive(int(match["pid"]))) or time.monotonic() >= deadline:
+            return _describe_holder(content)
+        time.sleep(0.02)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _describe_holder(content: bytes) -> str:

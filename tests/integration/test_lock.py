@@ -82,3 +82,29 @@ def test_lock_is_free_for_another_process_after_release(tmp_path):
         child.wait(timeout=10)
         assert child.stdout is not None
         child.stdout.close()
+
+
+def test_a_refused_run_waits_for_a_new_holders_line_instead_of_naming_the_old_one(tmp_path):
+    import os
+    import threading
+    import time
+
+    from adapters.os.lock import _wait_for_holder
+
+    path = tmp_path / "acme.lock"
+    path.write_text("pid=999999999 since=2026-01-01T00:00:00+00:00 host=gone\n")
+    fd = os.open(path, os.O_RDWR)
+
+    def new_holder_writes_its_line():
+        time.sleep(0.1)
+        line = f"pid={os.getpid()} since=2026-11-28T12:00:00+00:00 host=here\n".encode()
+        os.pwrite(fd, line, 0)
+        os.ftruncate(fd, len(line))
+
+    writer = threading.Thread(target=new_holder_writes_its_line)
+    writer.start()
+    try:
+        assert _wait_for_holder(fd) == f"pid {os.getpid()}, since 2026-11-28T12:00:00+00:00"
+    finally:
+        writer.join()
+        os.close(fd)
