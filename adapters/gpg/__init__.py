@@ -1,1 +1,1 @@
-"""OpenPGP through the gpg binary: the GpgEncryptor adapter and its parts."""
+"""OpenPGP through the gpg binary: GpgEncryptor, GpgDecryptor, GpgKeyGenerator and their parts."""

@@ -1,31 +1,42 @@
 """GpgDecryptor: OpenPGP decryption with a client's private key through the `gpg` binary.
 
-SPEC section 9. The private key is imported into a throw-away GNUPGHOME (mode 0700) under the
-work root, never the user's keyring, and the directory is removed by `dispose` after gpg-agent,
-which holds secret keys, is stopped. The passphrase goes to gpg once, through loopback pinentry
-on a pipe (`--passphrase-fd`): never on a command line, in an environment or a file. That one
-unlock decrypts a probe message; the throw-away agent then keeps the unlocked key in memory for
-the job's later decryptions (`--pinentry-mode error`, so gpg never waits for a pinentry).
-Tested against the real gpg in tests/integration/test_restore_jobs.py.
+SPEC section 9. `load` imports the private key into a throw-away GNUPGHOME (mode 0700) under the
+work root, never the user's keyring, and returns GpgDecryptionKeys, which own it: `close` stops
+gpg-agent, which holds secret keys, and removes the directory. The passphrase goes to gpg once,
+through loopback pinentry on a pipe (`--passphrase-fd`): never on a command line, in an
+environment or a file. That one unlock decrypts a probe message; the throw-away agent then keeps
+the unlocked key in memory for the job's later decryptions (`--pinentry-mode error`, so gpg
+never waits for a pinentry).
+Tested against the real gpg in tests/integration/test_restore_jobs.py and
+tests/contract/test_decryptor.py.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from pydantic import SecretStr
 
-from adapters.gpg.keyring import COMMAND_TIMEOUT_SECONDS, ThrowAwayKeyring, one_line
+from adapters.gpg.keyring import COMMAND_TIMEOUT_SECONDS, ThrowAwayKeyring, diagnostics
 from adapters.gpg.listing import parse_listing
-from adapters.gpg.stream import filter_through
+from adapters.process import (
+    CHUNK_SIZE,
+    ChildError,
+    ChildFailure,
+    Completed,
+    ProcessStream,
+    Stage,
+    close_source,
+    run_command,
+    stream_through,
+)
 from domain.models.redaction import Redactor
-from ports.decryptor import DecryptionError, Decryptor, KeyInfo
-from ports.errors import EncryptionError
+from ports.decryptor import DecryptionKeys, Decryptor, KeyInfo
+from ports.errors import DecryptionError, EncryptionError
 
-DEFAULT_CHUNK_SIZE = 1024 * 1024
+DEFAULT_CHUNK_SIZE = CHUNK_SIZE
 AGENT_CACHE_SECONDS = 30 * 24 * 3600
 """The throw-away agent lives only as long as the job; its cache must not expire before it."""
 PROBE = b"long-term-storage passphrase probe\n"
@@ -55,10 +66,12 @@ class SecretKeyring(ThrowAwayKeyring):
             *args,
         ]
 
-    def run_unlocking(
-        self, passphrase: SecretStr, *args: str, stdin: bytes
-    ) -> subprocess.CompletedProcess[bytes]:
-        """Run gpg with the passphrase on an inherited pipe (loopback pinentry)."""
+    def run_unlocking(self, passphrase: SecretStr, *args: str, stdin: bytes) -> Completed:
+        """Run gpg with the passphrase on an inherited pipe (loopback pinentry).
+
+        Raises:
+            DecryptionError: gpg cannot start or does not finish in time.
+        """
         read_end, write_end = os.pipe()
         try:
             # A passphrase is far smaller than a pipe's buffer: this write never blocks.
@@ -66,27 +79,78 @@ class SecretKeyring(ThrowAwayKeyring):
             os.close(write_end)
             write_end = -1
             argv = self.argv("--pinentry-mode", "loopback", "--passphrase-fd", str(read_end))
-            return subprocess.run(
+            return run_command(
                 [*argv, *args],
-                input=stdin,
-                capture_output=True,
                 env=self.child_env,
-                pass_fds=(read_end,),
                 timeout=COMMAND_TIMEOUT_SECONDS,
-                check=False,
+                stdin=stdin,
+                pass_fds=(read_end,),
             )
-        except subprocess.TimeoutExpired:
-            raise DecryptionError("gpg timed out unlocking the private key") from None
-        except OSError as error:
-            raise DecryptionError(f"gpg could not be started: {error.strerror}") from None
+        except ChildError as error:
+            raise DecryptionError(f"gpg could not unlock the private key: {error}") from None
         finally:
             os.close(read_end)
             if write_end >= 0:
                 os.close(write_end)
 
 
+class GpgDecryptionKeys(DecryptionKeys):
+    """A private key unlocked in a throw-away keyring: decrypt streams with it until `close`."""
+
+    def __init__(
+        self,
+        keyring: SecretKeyring,
+        info: KeyInfo,
+        redactor: Redactor,
+        chunk_size: int,
+        on_close: Callable[[GpgDecryptionKeys], None] = lambda _: None,
+    ) -> None:
+        self._keyring = keyring
+        self._info = info
+        self._redactor = redactor
+        self._chunk_size = chunk_size
+        self._on_close = on_close
+        self._closed = False
+
+    @property
+    def info(self) -> KeyInfo:
+        """Return the loaded key's fingerprint and user ids."""
+        return self._info
+
+    @property
+    def homedir(self) -> Path:
+        """Return the throw-away GNUPGHOME (gone once closed)."""
+        return self._keyring.homedir
+
+    def decrypt(self, cipher: Iterable[bytes]) -> ProcessStream:
+        """Return the stream of the plaintext of the OpenPGP message `cipher`."""
+        if self._closed:
+            close_source(cipher)
+            raise DecryptionError("the private key was closed")
+        argv = self._keyring.argv("--pinentry-mode", "error", "--decrypt", "--output", "-")
+        stage = Stage(argv, self._keyring.child_env, "gpg", self._failed, self._redactor)
+        return stream_through(cipher, stage, chunk_size=self._chunk_size)
+
+    def close(self) -> None:
+        """Stop the keyring's agent and remove the keyring; safe to call twice."""
+        self._closed = True
+        self._keyring.dispose()
+        self._on_close(self)
+
+    def _failed(self, failure: ChildFailure) -> DecryptionError:
+        if failure.returncode is None:
+            return DecryptionError(f"gpg failed to decrypt: {failure.message}")
+        return DecryptionError(
+            f"gpg failed to decrypt (exit {failure.returncode}): "
+            f"{failure.detail or 'no diagnostics'}"
+        )
+
+
 class GpgDecryptor(Decryptor):
-    """Decrypt streams with one client's private key, held in a throw-away keyring."""
+    """Load a client's private key into a throw-away keyring.
+
+    The decryptor only remembers which loaded keys are still open, for `close_all`.
+    """
 
     def __init__(
         self,
@@ -99,20 +163,15 @@ class GpgDecryptor(Decryptor):
         self._redactor = redactor
         self._gpg_binary = gpg_binary
         self._chunk_size = chunk_size
-        self._keyring: SecretKeyring | None = None
+        # Single-key updates and copy() of a dict are atomic: no lock for close_all to wait on.
+        self._open: dict[int, GpgDecryptionKeys] = {}
 
-    @property
-    def homedir(self) -> Path | None:
-        """Return the current throw-away GNUPGHOME, if one exists."""
-        return self._keyring.homedir if self._keyring else None
-
-    def load_key(self, private_key: bytes, passphrase: SecretStr) -> KeyInfo:
+    def load(self, private_key: bytes, passphrase: SecretStr) -> GpgDecryptionKeys:
         """Import the private key and prove that `passphrase` unlocks it.
 
         Raises:
             DecryptionError: the key is not one OpenPGP secret key, or the passphrase is wrong.
         """
-        self.dispose()
         self._redactor.add(passphrase)
         try:
             keyring = SecretKeyring(self._work_root, self._redactor, self._gpg_binary)
@@ -122,41 +181,35 @@ class GpgDecryptor(Decryptor):
             raise DecryptionError(
                 f"cannot make a keyring under {self._work_root}: {exc.strerror}"
             ) from None
-        self._keyring = keyring
         try:
             info = self._import(keyring, private_key)
             self._unlock(keyring, info, passphrase)
-        except BaseException:
-            self.dispose()
-            raise
-        return info
-
-    def decrypt(self, cipher: Iterator[bytes] | Iterable[bytes]) -> Generator[bytes, None, None]:
-        """Yield the plaintext of the OpenPGP message `cipher`, streaming."""
-        keyring = self._keyring
-        if keyring is None:
-            raise DecryptionError("no private key loaded: load_key must run before decrypt")
-        argv = keyring.argv("--pinentry-mode", "error", "--decrypt", "--output", "-")
-
-        def failure(returncode: int, stderr: bytes) -> DecryptionError:
-            return DecryptionError(
-                f"gpg failed to decrypt (exit {returncode}): {one_line(stderr, self._redactor)}"
-            )
-
-        yield from filter_through(argv, keyring.child_env, cipher, self._chunk_size, failure)
-
-    def dispose(self) -> None:
-        """Stop the keyring's agent and remove the keyring; safe to call twice."""
-        keyring, self._keyring = self._keyring, None
-        if keyring is not None:
+        except EncryptionError as exc:
+            # A key command that could not run (ThrowAwayKeyring.run).
             keyring.dispose()
+            raise DecryptionError(str(exc)) from None
+        except BaseException:
+            keyring.dispose()
+            raise
+        keys = GpgDecryptionKeys(keyring, info, self._redactor, self._chunk_size, self._forget)
+        self._open[id(keys)] = keys
+        return keys
+
+    def close_all(self) -> None:
+        """Close every loaded key that is still open (a last guard)."""
+        for keys in self._open.copy().values():
+            keys.close()
+
+    def _forget(self, keys: GpgDecryptionKeys) -> None:
+        self._open.pop(id(keys), None)
 
     def _import(self, keyring: SecretKeyring, private_key: bytes) -> KeyInfo:
         shown = keyring.run("--with-colons", "--fixed-list-mode", "--show-keys", stdin=private_key)
         keys = parse_listing(shown.stdout.decode("utf-8", errors="replace"))
         if shown.returncode != 0 or not keys:
             raise DecryptionError(
-                f"private-key is not a valid OpenPGP key: {one_line(shown.stderr, self._redactor)}"
+                "private-key is not a valid OpenPGP key: "
+                f"{diagnostics(shown.stderr, self._redactor)}"
             )
         if len(keys) != 1:
             raise DecryptionError(f"private-key holds {len(keys)} primary keys; give exactly one")
@@ -169,7 +222,7 @@ class GpgDecryptor(Decryptor):
         imported = keyring.run("--import", stdin=private_key)
         if imported.returncode != 0:
             raise DecryptionError(
-                f"gpg could not import private-key: {one_line(imported.stderr, self._redactor)}"
+                f"gpg could not import private-key: {diagnostics(imported.stderr, self._redactor)}"
             )
         return KeyInfo(key.fingerprint, key.valid_user_ids)
 
@@ -193,7 +246,7 @@ class GpgDecryptor(Decryptor):
         if probe.returncode != 0:
             raise DecryptionError(
                 f"the private key (fingerprint {info.fingerprint}) has no usable encryption "
-                f"subkey: {one_line(probe.stderr, self._redactor)}"
+                f"subkey: {diagnostics(probe.stderr, self._redactor)}"
             )
         result = keyring.run_unlocking(passphrase, "--decrypt", "--output", "-", stdin=probe.stdout)
         if result.returncode == 0 and result.stdout == PROBE:
@@ -206,7 +259,7 @@ class GpgDecryptor(Decryptor):
             )
         raise DecryptionError(
             f"the private key (fingerprint {info.fingerprint}) cannot decrypt: "
-            f"{one_line(stderr, self._redactor)}"
+            f"{diagnostics(stderr, self._redactor)}"
         )
 
 

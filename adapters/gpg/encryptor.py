@@ -1,31 +1,113 @@
 """GpgEncryptor: OpenPGP encryption through the `gpg` binary (SPEC section 9).
 
-Each encryptor owns a throw-away GNUPGHOME under the work root holding only the client's public
-key and the optional escrow key; dumps stream through `gpg --encrypt` (AES-256, no compression,
-`--trust-model always`), so any standard OpenPGP tool with the private key can decrypt them.
-Tested against the real gpg in tests/integration/test_gpg_encryptor.py.
+`load` imports the client's public key (and the optional escrow key) into a throw-away GNUPGHOME
+under the work root and returns GpgRecipients, which own that keyring until `close`. Streams are
+encrypted by `gpg --encrypt` (AES-256, no compression, `--trust-model always`), so any standard
+OpenPGP tool with the private key can decrypt them. When the plain stream is a child's output
+(pg_dump), gpg reads it directly from that child. Tested against the real gpg in
+tests/integration/test_gpg_encryptor.py and tests/contract/test_encryptor.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from adapters.gpg.keyring import ThrowAwayKeyring, one_line
+from adapters.gpg.keyring import ThrowAwayKeyring
 from adapters.gpg.matching import key_matches
-from adapters.gpg.stream import filter_through
+from adapters.process import (
+    CHUNK_SIZE,
+    ChildFailure,
+    ProcessStream,
+    Stage,
+    close_source,
+    stream_through,
+)
 from domain.models.redaction import Redactor
-from ports.encryptor import Encryptor, RecipientInfo
+from ports.encryptor import Encryptor, RecipientInfo, Recipients
 from ports.errors import EncryptionError, KeyMismatchError
 
-DEFAULT_CHUNK_SIZE = 1024 * 1024
+DEFAULT_CHUNK_SIZE = CHUNK_SIZE
+
+
+class GpgRecipients(Recipients):
+    """Public keys in a throw-away keyring: encrypt streams to them until `close`.
+
+    gpg's diagnostics are masked with the shared redactor before they reach an error.
+    """
+
+    def __init__(
+        self,
+        keyring: ThrowAwayKeyring,
+        info: RecipientInfo,
+        redactor: Redactor,
+        chunk_size: int,
+        on_close: Callable[[GpgRecipients], None] = lambda _: None,
+    ) -> None:
+        self._keyring = keyring
+        self._info = info
+        self._redactor = redactor
+        self._chunk_size = chunk_size
+        self._on_close = on_close
+        self._closed = False
+
+    @property
+    def info(self) -> RecipientInfo:
+        """Return the loaded keys' fingerprints, user ids and expiry."""
+        return self._info
+
+    @property
+    def homedir(self) -> Path:
+        """Return the throw-away GNUPGHOME (gone once closed)."""
+        return self._keyring.homedir
+
+    def encrypt(self, plain: Iterable[bytes]) -> ProcessStream:
+        """Return the stream of the OpenPGP message encrypting `plain`; see the Recipients port.
+
+        An error raised by `plain` (a DumpError from pg_dump) is raised as it is; gpg's own
+        failure becomes an EncryptionError at the end of the stream.
+        """
+        if self._closed:
+            close_source(plain)
+            raise EncryptionError("the recipients were closed")
+        argv = self._keyring.argv(
+            "--yes",
+            "--trust-model",
+            "always",
+            "--compress-algo",
+            "none",
+            "--cipher-algo",
+            "AES256",
+            "--encrypt",
+            "--recipient",
+            self._info.fingerprint,
+        )
+        if self._info.escrow_fingerprint:
+            argv += ["--recipient", self._info.escrow_fingerprint]
+        argv += ["--output", "-"]
+        stage = Stage(argv, self._keyring.child_env, "gpg", self._failed, self._redactor)
+        return stream_through(plain, stage, chunk_size=self._chunk_size)
+
+    def close(self) -> None:
+        """Remove the throw-away keyring; safe to call twice."""
+        self._closed = True
+        self._keyring.dispose()
+        self._on_close(self)
+
+    def _failed(self, failure: ChildFailure) -> EncryptionError:
+        if failure.returncode is None:
+            return EncryptionError(f"gpg failed to encrypt: {failure.message}")
+        return EncryptionError(
+            f"gpg failed to encrypt (exit {failure.returncode}): "
+            f"{failure.detail or 'no diagnostics'}"
+        )
 
 
 class GpgEncryptor(Encryptor):
-    """Encrypt streams to one client's public key (and an escrow key) with the gpg binary.
+    """Load client public keys into throw-away keyrings.
 
-    Nothing touches the user's keyring: keys are imported into a private directory that `dispose`
-    removes. gpg's diagnostics are masked with the shared redactor before they reach an error.
+    Nothing touches the user's keyring. Several loaded recipients may live at once; the
+    encryptor only remembers which are still open, for `close_all`.
     """
 
     def __init__(
@@ -39,26 +121,24 @@ class GpgEncryptor(Encryptor):
         self._redactor = redactor
         self._gpg_binary = gpg_binary
         self._chunk_size = chunk_size
-        self._keyring: ThrowAwayKeyring | None = None
-        self._recipients: RecipientInfo | None = None
+        # Single-key updates and copy() of a dict are atomic: no lock for close_all to wait on.
+        self._open: dict[int, GpgRecipients] = {}
 
-    @property
-    def homedir(self) -> Path | None:
-        """Return the current throw-away GNUPGHOME, if one exists."""
-        return self._keyring.homedir if self._keyring else None
-
-    def load_recipients(
+    def load(
         self, public_key: bytes, key_name: str, escrow_key: bytes | None = None
-    ) -> RecipientInfo:
+    ) -> GpgRecipients:
         """Import the client's key (and the escrow key) and check it answers to `key_name`.
 
         Raises:
             KeyMismatchError: no user id part nor the fingerprint matches `key_name`.
             EncryptionError: a key is not one usable OpenPGP public key.
         """
-        self.dispose()
-        keyring = ThrowAwayKeyring(self._work_root, self._redactor, self._gpg_binary)
-        self._keyring = keyring
+        try:
+            keyring = ThrowAwayKeyring(self._work_root, self._redactor, self._gpg_binary)
+        except OSError as exc:
+            raise EncryptionError(
+                f"cannot make a keyring under {self._work_root}: {exc.strerror or exc}"
+            ) from None
         try:
             client = keyring.import_public_key(public_key, "the public key")
             if not key_matches(key_name, client.fingerprint, client.user_ids):
@@ -69,9 +149,9 @@ class GpgEncryptor(Encryptor):
                 )
             escrow = keyring.import_public_key(escrow_key, "the escrow key") if escrow_key else None
         except BaseException:
-            self.dispose()
+            keyring.dispose()
             raise
-        self._recipients = RecipientInfo(
+        info = RecipientInfo(
             key_name=key_name,
             fingerprint=client.fingerprint,
             user_ids=client.user_ids,
@@ -79,42 +159,14 @@ class GpgEncryptor(Encryptor):
             expires=client.expires,
             escrow_expires=escrow.expires if escrow else None,
         )
-        return self._recipients
+        recipients = GpgRecipients(keyring, info, self._redactor, self._chunk_size, self._forget)
+        self._open[id(recipients)] = recipients
+        return recipients
 
-    def encrypt(self, plain: Iterator[bytes] | Iterable[bytes]) -> Generator[bytes, None, None]:
-        """Yield the OpenPGP message encrypting `plain`, streaming.
+    def close_all(self) -> None:
+        """Close every recipients this encryptor loaded that are still open (a last guard)."""
+        for recipients in self._open.copy().values():
+            recipients.close()
 
-        An exception raised by `plain` (a DumpError from pg_dump) propagates as it is, gpg's own
-        failure becomes an EncryptionError at the end of the stream.
-        """
-        keyring, recipients = self._keyring, self._recipients
-        if keyring is None or recipients is None:
-            raise EncryptionError("no recipients loaded: load_recipients must run before encrypt")
-        argv = keyring.argv(
-            "--yes",
-            "--trust-model",
-            "always",
-            "--compress-algo",
-            "none",
-            "--cipher-algo",
-            "AES256",
-            "--encrypt",
-            "--recipient",
-            recipients.fingerprint,
-        )
-        if recipients.escrow_fingerprint:
-            argv += ["--recipient", recipients.escrow_fingerprint]
-        argv += ["--output", "-"]
-
-        def failure(returncode: int, stderr: bytes) -> EncryptionError:
-            return EncryptionError(
-                f"gpg failed to encrypt (exit {returncode}): {one_line(stderr, self._redactor)}"
-            )
-
-        yield from filter_through(argv, keyring.child_env, plain, self._chunk_size, failure)
-
-    def dispose(self) -> None:
-        """Remove the throw-away keyring (and stop an agent bound to it); safe to call twice."""
-        keyring, self._keyring, self._recipients = self._keyring, None, None
-        if keyring is not None:
-            keyring.dispose()
+    def _forget(self, recipients: GpgRecipients) -> None:
+        self._open.pop(id(recipients), None)

@@ -17,10 +17,10 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from adapters.gpg.decryptor import SecretKeyring
-from adapters.gpg.keyring import one_line
+from adapters.gpg.keyring import diagnostics
 from domain.models.redaction import Redactor
-from ports.errors import LtsError
-from ports.key_generator import GeneratedKey, KeyGenerationError, KeyGenerator
+from ports.errors import KeyGenerationError, LtsError
+from ports.key_generator import GeneratedKey, KeyGenerator
 
 DEFAULT_ALGORITHM = "future-default"
 PASSPHRASE_BYTES = 32
@@ -87,19 +87,19 @@ class GpgKeyGenerator(KeyGenerator):
         )
         if created.returncode != 0 or not fingerprint:
             raise KeyGenerationError(
-                f"gpg could not generate a key: {one_line(created.stderr, self._redactor)}"
+                f"gpg could not generate a key: {diagnostics(created.stderr, self._redactor)}"
             )
         public = keyring.run("--armor", "--export", fingerprint)
         if public.returncode != 0 or not public.stdout:
             raise KeyGenerationError(
-                f"gpg could not export the public key: {one_line(public.stderr, self._redactor)}"
+                f"gpg could not export the public key: {diagnostics(public.stderr, self._redactor)}"
             )
         secret = keyring.run_unlocking(
             passphrase, "--armor", "--export-secret-keys", fingerprint, stdin=b""
         )
         if secret.returncode != 0 or not secret.stdout.startswith(_ARMOURED_SECRET):
             raise KeyGenerationError(
-                f"gpg could not export the secret key: {one_line(secret.stderr, self._redactor)}"
+                f"gpg could not export the secret key: {diagnostics(secret.stderr, self._redactor)}"
             )
         secret_text = secret.stdout.decode("ascii")
         self._redactor.add(secret_text)

@@ -8,21 +8,21 @@ dirmngr is started; `dispose` still stops one if something started it, then remo
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from adapters.gpg.listing import KeyListing, parse_listing
+from adapters.process import ChildError, Completed, one_line, run_command
 from domain.models.redaction import Redactor
 from ports.errors import EncryptionError
 
 COMMAND_TIMEOUT_SECONDS = 120
-MAX_MESSAGE_LENGTH = 300
 
 logger = logging.getLogger("lts.gpg")
 
@@ -36,14 +36,9 @@ class ImportedKey:
     expires: datetime | None = None
 
 
-def one_line(stderr: bytes | str, redactor: Redactor) -> str:
-    """Return gpg's diagnostics as one masked, bounded line."""
-    text = stderr.decode("utf-8", errors="replace") if isinstance(stderr, bytes) else stderr
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    message = redactor.redact("; ".join(lines)) or "no diagnostics"
-    if len(message) > MAX_MESSAGE_LENGTH:
-        message = message[: MAX_MESSAGE_LENGTH - 3] + "..."
-    return message
+def diagnostics(stderr: bytes | str, redactor: Redactor) -> str:
+    """Return gpg's diagnostics as one masked, bounded line ("no diagnostics" when silent)."""
+    return one_line(stderr, redactor) or "no diagnostics"
 
 
 STALE_HOME_SECONDS = 24 * 3600
@@ -113,21 +108,18 @@ class ThrowAwayKeyring:
             *args,
         ]
 
-    def run(self, *args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
-        """Run gpg to completion with `stdin` as input; never raises on a non-zero exit."""
+    def run(self, *args: str, stdin: bytes = b"") -> Completed:
+        """Run gpg to completion with `stdin` as input; never raises on a non-zero exit.
+
+        Raises:
+            EncryptionError: gpg cannot start or does not finish in time.
+        """
         try:
-            return subprocess.run(
-                self.argv(*args),
-                input=stdin,
-                capture_output=True,
-                env=self.child_env,
-                timeout=COMMAND_TIMEOUT_SECONDS,
-                check=False,
+            return run_command(
+                self.argv(*args), env=self.child_env, timeout=COMMAND_TIMEOUT_SECONDS, stdin=stdin
             )
-        except subprocess.TimeoutExpired as error:
-            raise EncryptionError(f"gpg {args[-1]} timed out after {error.timeout} s") from None
-        except OSError as error:
-            raise EncryptionError(f"gpg could not be started: {error.strerror}") from None
+        except ChildError as error:
+            raise EncryptionError(f"gpg {args[-1]}: {error}") from None
 
     def import_public_key(self, data: bytes, what: str) -> ImportedKey:
         """Check that `data` holds exactly one public key usable for encryption, and import it.
@@ -143,7 +135,7 @@ class ThrowAwayKeyring:
         }
         if result.returncode != 0 or listed.fingerprint not in imported:
             raise EncryptionError(
-                f"gpg could not import {what}: {one_line(result.stderr, self._redactor)}"
+                f"gpg could not import {what}: {diagnostics(result.stderr, self._redactor)}"
             )
         key = self._list(listed.fingerprint, what)
         if not key.can_encrypt:
@@ -160,7 +152,7 @@ class ThrowAwayKeyring:
         result = self.run("--with-colons", "--fixed-list-mode", "--show-keys", stdin=data)
         keys = parse_listing(result.stdout.decode("utf-8", errors="replace"))
         if result.returncode != 0 or not keys:
-            reason = one_line(result.stderr, self._redactor)
+            reason = diagnostics(result.stderr, self._redactor)
             raise EncryptionError(f"{what} is not a valid OpenPGP public key: {reason}")
         if any(key.holds_secret for key in keys):
             raise EncryptionError(
@@ -176,9 +168,10 @@ class ThrowAwayKeyring:
 
     def _list(self, fingerprint: str, what: str) -> KeyListing:
         result = self.run("--with-colons", "--fixed-list-mode", "--list-keys", fingerprint)
-        keys = [key for key in parse_listing(result.stdout.decode()) if key.fingerprint]
+        listing = result.stdout.decode("utf-8", errors="replace")
+        keys = [key for key in parse_listing(listing) if key.fingerprint]
         if result.returncode != 0 or len(keys) != 1:
-            reason = one_line(result.stderr, self._redactor)
+            reason = diagnostics(result.stderr, self._redactor)
             raise EncryptionError(f"gpg cannot list {what} after importing it: {reason}")
         return keys[0]
 
@@ -190,13 +183,13 @@ class ThrowAwayKeyring:
         if self._agent_may_run():
             gpgconf = Path(self.gpg).with_name("gpgconf")
             if gpgconf.exists():
-                subprocess.run(
-                    [str(gpgconf), "--homedir", str(self.homedir), "--kill", "all"],
-                    capture_output=True,
-                    env=self.child_env,
-                    timeout=COMMAND_TIMEOUT_SECONDS,
-                    check=False,
-                )
+                # Best effort: the directory goes anyway, and with it the agent's sockets.
+                with contextlib.suppress(ChildError):
+                    run_command(
+                        [str(gpgconf), "--homedir", str(self.homedir), "--kill", "all"],
+                        env=self.child_env,
+                        timeout=COMMAND_TIMEOUT_SECONDS,
+                    )
         shutil.rmtree(self.homedir, ignore_errors=True)
 
     def _agent_may_run(self) -> bool:

@@ -9,11 +9,11 @@ Debian PostgreSQL 15 and the pgserver 16 binaries.
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from adapters.postgres.binaries import PgBinary
+from adapters.postgres.tools import ClientTools
+from adapters.process import ChildError, run_command
 from ports.errors import DumpError
 
 DEFAULT_COMPRESSION = "gzip:6"
@@ -34,51 +34,45 @@ class CompressionChoice:
 
 
 def choose_compression(
-    compression: str, binary: PgBinary, env: Mapping[str, str]
+    compression: str, tools: ClientTools, env: Mapping[str, str]
 ) -> CompressionChoice:
-    """Return the `--compress` value for `binary`; raise DumpError when it cannot compress so."""
+    """Return the `--compress` value for `tools`' pg_dump; raise DumpError when it cannot."""
     spec = compression.strip().lower()
-    if binary.major_num >= METHOD_SPEC_SINCE:
+    if tools.major_num >= METHOD_SPEC_SINCE:
         description = ("none" if spec == "0" else f"gzip:{spec}") if spec.isdigit() else spec
         choice = CompressionChoice(argument=spec, description=description)
     else:
-        choice = _legacy_choice(spec, binary)
-    _probe(binary, choice.argument, env)
+        choice = _legacy_choice(spec, tools)
+    _probe(tools, choice.argument, env)
     return choice
 
 
-def _legacy_choice(spec: str, binary: PgBinary) -> CompressionChoice:
+def _legacy_choice(spec: str, tools: ClientTools) -> CompressionChoice:
     if spec in ("none", "0", "gzip:0"):
         return CompressionChoice(argument="0", description="none")
     match = _GZIP_LEVEL.fullmatch(spec)
     if match is None:
         raise DumpError(
-            f"compression {spec!r} needs pg_dump 16 or newer; pg_dump {binary.version} at "
-            f"{binary.path} accepts only gzip levels (gzip:0 to gzip:9)"
+            f"compression {spec!r} needs pg_dump 16 or newer; pg_dump {tools.version} at "
+            f"{tools.pg_dump} accepts only gzip levels (gzip:0 to gzip:9)"
         )
     # zlib's own default level, which pg_dump uses when given no level.
     level = match.group(1) or match.group(2) or "6"
     return CompressionChoice(argument=level, description=f"gzip:{level}")
 
 
-def _probe(binary: PgBinary, argument: str, env: Mapping[str, str]) -> None:
-    argv = [str(binary.path), "--format=custom", f"--compress={argument}", "--no-password"]
+def _probe(tools: ClientTools, argument: str, env: Mapping[str, str]) -> None:
+    argv = [str(tools.pg_dump), "--format=custom", f"--compress={argument}", "--no-password"]
     try:
-        result = subprocess.run(
-            [*argv, f"--dbname={PROBE_CONNINFO}"],
-            capture_output=True,
-            text=True,
-            timeout=PROBE_TIMEOUT_SECONDS,
-            env=dict(env),
-            check=False,
+        result = run_command(
+            [*argv, f"--dbname={PROBE_CONNINFO}"], env=env, timeout=PROBE_TIMEOUT_SECONDS
         )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise DumpError(f"cannot run {binary.path}: {exc}") from None
-    complaint = next(
-        (line for line in result.stderr.splitlines() if "compress" in line.lower()), None
-    )
+    except ChildError as exc:
+        raise DumpError(f"cannot run {tools.pg_dump}: {exc}") from None
+    stderr = result.stderr.decode("utf-8", errors="replace")
+    complaint = next((line for line in stderr.splitlines() if "compress" in line.lower()), None)
     if complaint is not None:
         raise DumpError(
-            f"pg_dump {binary.version} at {binary.path} does not accept --compress={argument}: "
+            f"pg_dump {tools.version} at {tools.pg_dump} does not accept --compress={argument}: "
             f"{complaint.strip()}"
         )

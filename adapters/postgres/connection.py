@@ -6,21 +6,28 @@ password and the target's secret masked. Tested against a real PostgreSQL server
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.conninfo import make_conninfo
 from pydantic import SecretStr
 
 from adapters.postgres.credentials import Credentials
-from adapters.postgres.text import one_line
+from adapters.process.text import one_line
 from domain.models.redaction import Redactor
 from ports.database import ServerTarget
-from ports.errors import DatabaseError
+from ports.errors import DatabaseError, LtsError
 
 APPLICATION_NAME = "long-term-storage"
 DEFAULT_CONNECT_TIMEOUT = 15
+MAINTENANCE_DATABASES = ("postgres", "template1")
+"""Where to connect for server-wide questions: `postgres` may have been dropped, template1 not."""
+SERVER_VERSION = (
+    "SELECT current_setting('server_version_num')::int, current_setting('server_version')"
+)
+
+_Connection = TypeVar("_Connection")
 
 
 def connect_kwargs(
@@ -74,6 +81,20 @@ def connect(
         )
     except psycopg.Error as exc:
         raise connection_error(target, _reason(exc), redactor) from None
+
+
+def connect_maintenance(open_database: Callable[[str], _Connection]) -> _Connection:
+    """Open the `postgres` database with `open_database`, or template1 when it was dropped.
+
+    `open_database` raises an LtsError (DatabaseError, RestoreError) naming the database.
+    """
+    first, fallback = MAINTENANCE_DATABASES
+    try:
+        return open_database(first)
+    except LtsError as exc:
+        if f'database "{first}" does not exist' not in str(exc):
+            raise
+    return open_database(fallback)
 
 
 def _reason(exc: psycopg.Error) -> str:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from pydantic import SecretStr
 
-from adapters.postgres.text import one_line
+from adapters.process.text import one_line
 from domain.models.redaction import Redactor
 from ports.database import ServerTarget
 from ports.errors import DatabaseError

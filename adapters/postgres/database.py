@@ -12,16 +12,14 @@ import psycopg
 
 from adapters.postgres.connection import (
     DEFAULT_CONNECT_TIMEOUT,
+    SERVER_VERSION,
     connect,
+    connect_maintenance,
     connection_error,
 )
 from adapters.postgres.credentials import Credentials
 from domain.models.redaction import Redactor
 from ports.database import Database, DatabaseInfo, ServerInfo, ServerTarget
-from ports.errors import DatabaseError
-
-MAINTENANCE_DATABASES = ("postgres", "template1")
-"""Where to connect for server-wide questions: `postgres` may have been dropped, template1 not."""
 
 # A database the login may not connect to is still listed (its dump then fails and is reported),
 # but pg_database_size() would raise for it, so its size is taken as 0.
@@ -61,10 +59,6 @@ SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname),
             AND NOT (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user)))
  ORDER BY 1
 """
-
-SERVER_VERSION = (
-    "SELECT current_setting('server_version_num')::int, current_setting('server_version')"
-)
 
 
 class PostgresDatabase(Database):
@@ -112,10 +106,8 @@ class PostgresDatabase(Database):
                 raise connection_error(target, f"query failed: {exc}", self.redactor) from None
 
     def _connect_maintenance(self, target: ServerTarget) -> psycopg.Connection[tuple[Any, ...]]:
-        first, fallback = MAINTENANCE_DATABASES
-        try:
-            return connect(target, self.credentials, first, self.redactor, self.connect_timeout)
-        except DatabaseError as exc:
-            if f'database "{first}" does not exist' not in str(exc):
-                raise
-        return connect(target, self.credentials, fallback, self.redactor, self.connect_timeout)
+        return connect_maintenance(
+            lambda dbname: connect(
+                target, self.credentials, dbname, self.redactor, self.connect_timeout
+            )
+        )

@@ -1,23 +1,18 @@
-"""PgDumper: stream pg_dump and pg_dumpall output, with the password in the child's environment.
+"""PgDumper: choose pg_dump for a server; its PgDumpTool streams pg_dump and pg_dumpall output.
 
-The password (or Entra token) is fetched fresh for every dump, registered with the Redactor and
-given to the child as PGPASSWORD in an environment built from scratch: it is never on the
-command line and never in the job's own os.environ. Tested by
-tests/integration/test_postgres_dumper.py against a real server.
+The tools come from `client_tools` (the one rule every job uses). The password (or Entra token)
+is fetched fresh for every dump, registered with the Redactor and given to the child as
+PGPASSWORD in an environment built from scratch: it is never on the command line and never in
+the job's own os.environ. Each dump is a lazy ProcessStream, so the encryptor can append gpg to
+it and pg_dump writes straight into gpg. Tested by tests/integration/test_postgres_dumper.py
+against a real server, and by tests/contract/test_dumper.py.
 """
 
 from __future__ import annotations
 
-import os
-import threading
-from collections.abc import Generator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import SecretStr
-
-from adapters.postgres.binaries import PgBinary, find_pg_dump, select_pg_dump
-from adapters.postgres.child import stream_child
 from adapters.postgres.compression import DEFAULT_COMPRESSION, CompressionChoice, choose_compression
 from adapters.postgres.connection import (
     DEFAULT_CONNECT_TIMEOUT,
@@ -25,39 +20,130 @@ from adapters.postgres.connection import (
     secret_free_conninfo,
 )
 from adapters.postgres.credentials import Credentials
+from adapters.postgres.tools import ClientTools, ClientToolsError, ClientTooOldError, client_tools
+from adapters.process import (
+    CHUNK_SIZE,
+    ChildFailure,
+    ProcessStream,
+    Stage,
+    child_env,
+    inherited_env,
+)
 from domain.models.redaction import Redactor
 from ports.database import ServerInfo, ServerTarget
-from ports.dumper import Dumper, DumperInfo
-from ports.errors import DatabaseError, DumpError
+from ports.dumper import Dumper, DumperInfo, DumpTool
+from ports.errors import DatabaseError, DumpError, DumperTooOldError
 
 ARCHIVE_FORMAT = "custom"
 CUSTOM_FORMAT_MAGIC = b"PGDMP"
-DEFAULT_CHUNK_SIZE = 1024 * 1024
-INHERITED_VARIABLES = ("PATH", "HOME", "TMPDIR", "TZ")
-"""What the child keeps of the job's environment: never any PG* variable of the host."""
+DEFAULT_CHUNK_SIZE = CHUNK_SIZE
 
 
-def inherited_env() -> dict[str, str]:
-    """Return the few variables of the job's environment a PostgreSQL client needs."""
-    values = {name: os.getenv(name) for name in INHERITED_VARIABLES}
-    return {name: value for name, value in values.items() if value is not None}
+def dump_error(failure: ChildFailure) -> DumpError:
+    """Return the DumpError for a failed pg_dump or pg_dumpall."""
+    return DumpError(failure.message)
 
 
-@dataclass(frozen=True, slots=True)
-class _Selection:
-    binary: PgBinary
-    compression: CompressionChoice
+class PgDumpTool(DumpTool):
+    """The pg_dump (and pg_dumpall) chosen for one server, with its compression.
+
+    Holds no resource: it needs no closing, and dumps from several threads at once.
+    """
+
+    def __init__(
+        self,
+        *,
+        tools: ClientTools,
+        compression: CompressionChoice,
+        credentials: Credentials,
+        redactor: Redactor,
+        base_env: Mapping[str, str],
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        connect_timeout: int = DEFAULT_CONNECT_TIMEOUT,
+    ) -> None:
+        self.tools = tools
+        self.compression = compression
+        self._credentials = credentials
+        self._redactor = redactor
+        self._base_env = dict(base_env)
+        self._chunk_size = chunk_size
+        self._connect_timeout = connect_timeout
+
+    @property
+    def info(self) -> DumperInfo:
+        """Return pg_dump's version, the archive format and the compression."""
+        return DumperInfo(
+            version=self.tools.version,
+            archive_format=ARCHIVE_FORMAT,
+            compression=self.compression.description,
+        )
+
+    def dump(self, target: ServerTarget, database: str) -> ProcessStream:
+        """Return the stream of `pg_dump --format=custom` of `database`; see the DumpTool port."""
+        argv = (
+            str(self.tools.pg_dump),
+            f"--format={ARCHIVE_FORMAT}",
+            f"--compress={self.compression.argument}",
+            "--no-password",
+            f"--dbname={secret_free_conninfo(target, database)}",
+        )
+        stage = Stage(
+            argv,
+            self._child_env(target),
+            "pg_dump",
+            dump_error,
+            self._redactor,
+            magic=CUSTOM_FORMAT_MAGIC,
+            expected="a dump",
+            require_output=True,
+        )
+        return ProcessStream([stage], chunk_size=self._chunk_size)
+
+    def dump_globals(self, target: ServerTarget) -> ProcessStream:
+        """Return the stream of `pg_dumpall --globals-only --no-role-passwords`."""
+        try:
+            pg_dumpall = self.tools.path("pg_dumpall")
+        except ClientToolsError as exc:
+            raise DumpError(str(exc)) from None
+        # pg_dumpall ignores a dbname here; it connects to postgres, else template1.
+        argv = (
+            str(pg_dumpall),
+            "--globals-only",
+            "--no-role-passwords",
+            "--no-password",
+            f"--dbname={secret_free_conninfo(target, 'postgres')}",
+        )
+        stage = Stage(
+            argv,
+            self._child_env(target),
+            "pg_dumpall",
+            dump_error,
+            self._redactor,
+            require_output=True,
+        )
+        return ProcessStream([stage], chunk_size=self._chunk_size)
+
+    def _child_env(self, target: ServerTarget) -> dict[str, str]:
+        # Fetched for every dump: an Entra token expires within the hour a long run may take.
+        try:
+            password = self._credentials.password(target)
+        except DatabaseError as exc:
+            raise DumpError(str(exc)) from None
+        self._redactor.add(password, target.secret)
+        env = libpq_child_env(self._base_env, target, self._connect_timeout)
+        env["PGPASSWORD"] = password.get_secret_value()
+        return env
 
 
 class PgDumper(Dumper):
-    """Dump with the newest suitable pg_dump (or the one in `pg_bin_dir`).
+    """Choose pg_dump for a server by `client_tools`, and its compression.
 
     Args:
         credentials: where the password for each dump comes from.
         redactor: learns every password, and masks the children's stderr.
         pg_bin_dir: `[backup] pg_bin_dir`; None searches the usual places and PATH.
         compression: `[backup] compression`, for example `gzip:6` (see compression.py).
-        chunk_size: bytes per yielded chunk.
+        chunk_size: the most bytes per chunk of a dump stream.
         connect_timeout: seconds libpq waits for the server.
         base_env: the environment the children start from (default: `inherited_env()`).
     """
@@ -80,80 +166,29 @@ class PgDumper(Dumper):
         self.chunk_size = chunk_size
         self.connect_timeout = connect_timeout
         self.base_env = dict(inherited_env() if base_env is None else base_env)
-        self._lock = threading.Lock()
-        self._selection: _Selection | None = None
 
-    def select(self, server: ServerInfo) -> DumperInfo:
-        """Pick pg_dump and its compression for `server`; later dumps use them."""
-        binary = select_pg_dump(server, self.pg_bin_dir, self.base_env.get("PATH"))
-        selection = _Selection(binary, choose_compression(self.compression, binary, self.base_env))
-        with self._lock:
-            self._selection = selection
-        return DumperInfo(
-            version=binary.version,
-            archive_format=ARCHIVE_FORMAT,
-            compression=selection.compression.description,
-        )
+    def select(self, server: ServerInfo) -> PgDumpTool:
+        """Return the pg_dump for `server` and its compression; see the Dumper port.
 
-    def dump(self, target: ServerTarget, database: str) -> Generator[bytes, None, None]:
-        """Stream `pg_dump --format=custom` of `database`; see the Dumper port."""
-        selection = self._selected()
-        argv = [
-            str(selection.binary.path),
-            f"--format={ARCHIVE_FORMAT}",
-            f"--compress={selection.compression.argument}",
-            "--no-password",
-            f"--dbname={secret_free_conninfo(target, database)}",
-        ]
-        yield from stream_child(
-            argv,
-            self._child_env(target),
-            tool="pg_dump",
-            redactor=self.redactor,
-            chunk_size=self.chunk_size,
-            magic=CUSTOM_FORMAT_MAGIC,
-        )
-
-    def dump_globals(self, target: ServerTarget) -> Generator[bytes, None, None]:
-        """Stream `pg_dumpall --globals-only --no-role-passwords`; see the Dumper port."""
-        selection = self._selected()
-        pg_dumpall = selection.binary.sibling("pg_dumpall")
-        if not pg_dumpall.is_file():
-            raise DumpError(f"no pg_dumpall beside {selection.binary.path}")
-        # pg_dumpall ignores a dbname here; it connects to postgres, else template1.
-        conninfo = secret_free_conninfo(target, "postgres")
-        argv = [
-            str(pg_dumpall),
-            "--globals-only",
-            "--no-role-passwords",
-            "--no-password",
-            f"--dbname={conninfo}",
-        ]
-        yield from stream_child(
-            argv,
-            self._child_env(target),
-            tool="pg_dumpall",
-            redactor=self.redactor,
-            chunk_size=self.chunk_size,
-        )
-
-    def _selected(self) -> _Selection:
-        with self._lock:
-            if self._selection is not None:
-                return self._selection
-        # Without select() there is no server version to check against: take the newest.
-        binary = find_pg_dump(self.pg_bin_dir, self.base_env.get("PATH"))
-        selection = _Selection(binary, choose_compression(self.compression, binary, self.base_env))
-        with self._lock:
-            self._selection = self._selection or selection
-            return self._selection
-
-    def _child_env(self, target: ServerTarget) -> dict[str, str]:
+        Raises:
+            DumperTooOldError: the chosen pg_dump is older than the server.
+            DumpError: no pg_dump is found, or it cannot compress as configured.
+        """
         try:
-            password: SecretStr = self.credentials.password(target)
-        except DatabaseError as exc:
+            tools = client_tools(server, self.pg_bin_dir, self.base_env.get("PATH"))
+        except ClientTooOldError as exc:
+            raise DumperTooOldError(str(exc)) from None
+        except ClientToolsError as exc:
             raise DumpError(str(exc)) from None
-        self.redactor.add(password, target.secret)
-        env = libpq_child_env(self.base_env, target, self.connect_timeout)
-        env["PGPASSWORD"] = password.get_secret_value()
-        return env
+        compression = choose_compression(
+            self.compression, tools, child_env(self.base_env, LC_ALL="C")
+        )
+        return PgDumpTool(
+            tools=tools,
+            compression=compression,
+            credentials=self.credentials,
+            redactor=self.redactor,
+            base_env=self.base_env,
+            chunk_size=self.chunk_size,
+            connect_timeout=self.connect_timeout,
+        )

@@ -1,55 +1,51 @@
-"""PgRestorer: restore and read custom-format dumps with pg_restore and psql, inspect targets.
+"""PgRestorer: restore dumps with pg_restore, apply globals with psql, inspect targets.
 
-The tools come from the same place as PgDumper's (`[backup] pg_bin_dir`, else the newest
-installed client). For the client's own server the password (or Entra token) comes from the
-client's credentials and reaches children as PGPASSWORD in an environment built from scratch.
+The tools are chosen by `client_tools` for the target server's release series, read from the
+server before each use (SPEC 13: as pg_dump is for the source). For the client's own server the
+password (or Entra token) comes from the client's credentials and reaches children as
+PGPASSWORD in an environment built from scratch.
 For a target the operator chose (`auth` OPERATOR_AUTH) the job handles no password: libpq reads
 the operator's `PGPASSWORD` or `~/.pgpass` (or `PGPASSFILE`) itself, in-process for psycopg and
 in the children, which get exactly those variables passed through. Passwords are never on a
-command line. Tested by tests/integration/test_restore_jobs.py against a real server.
+command line. Archives are read by PgArchiveReader (archive_reader.py). Tested by
+tests/integration/test_restore_jobs.py against a real server.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import subprocess
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePath
-from typing import Any, cast
+from typing import Any
 
 import psycopg
 from psycopg import sql as pgsql
 
-from adapters.gpg.stream import filter_through
-from adapters.postgres.binaries import find_pg_dump
-from adapters.postgres.child import StderrTail
 from adapters.postgres.connection import (
     APPLICATION_NAME,
     DEFAULT_CONNECT_TIMEOUT,
+    MAINTENANCE_DATABASES,
+    SERVER_VERSION,
     connect,
+    connect_maintenance,
     libpq_child_env,
     secret_free_conninfo,
 )
 from adapters.postgres.credentials import Credentials
-from adapters.postgres.dumper import inherited_env
-from adapters.postgres.feed import FedResult, run_fed
-from adapters.postgres.text import one_line
+from adapters.postgres.tools import ClientToolsError, client_tools
+from adapters.process import ChildFailure, Stage, collect, inherited_env, one_line
 from domain.models.redaction import Redactor
-from ports.database import ServerTarget
-from ports.errors import DatabaseError, DumpError
+from ports.database import ServerInfo, ServerTarget
+from ports.errors import DatabaseError, RestoreError
 from ports.restorer import (
     OPERATOR_AUTH,
-    ArchiveListing,
-    RestoreError,
     RestoreOptions,
     Restorer,
     RestoreTarget,
     TargetState,
 )
 
-DEFAULT_CHUNK_SIZE = 1024 * 1024
-MAINTENANCE_DATABASES = ("postgres", "template1")
 OPERATOR_VARIABLES = ("PGPASSWORD", "PGPASSFILE")
 """What an operator-chosen target's children get of the job's environment, for libpq alone."""
 
@@ -71,7 +67,7 @@ SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
    AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
 """
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("lts.postgres")
 
 
 class PgRestorer(Restorer):
@@ -81,6 +77,7 @@ class PgRestorer(Restorer):
         credentials: the password source for targets on the client's own server.
         redactor: learns every password, and masks the children's stderr.
         pg_bin_dir: `[backup] pg_bin_dir`; None searches the usual places and PATH.
+        connect_timeout: seconds libpq waits for the server.
         base_env: the environment children start from (default: `inherited_env()`).
     """
 
@@ -90,14 +87,12 @@ class PgRestorer(Restorer):
         credentials: Credentials,
         redactor: Redactor,
         pg_bin_dir: Path | None = None,
-        chunk_size: int = DEFAULT_CHUNK_SIZE,
         connect_timeout: int = DEFAULT_CONNECT_TIMEOUT,
         base_env: Mapping[str, str] | None = None,
     ) -> None:
         self.credentials = credentials
         self.redactor = redactor
         self.pg_bin_dir = pg_bin_dir
-        self.chunk_size = chunk_size
         self.connect_timeout = connect_timeout
         self.base_env = dict(inherited_env() if base_env is None else base_env)
 
@@ -136,7 +131,7 @@ class PgRestorer(Restorer):
     def restore(self, target: RestoreTarget, archive: PurePath, options: RestoreOptions) -> None:
         """Run pg_restore from the archive file into the target database."""
         argv = [
-            str(self._tool("pg_restore")),
+            str(self._tool(target.server, "pg_restore")),
             f"--dbname={secret_free_conninfo(target.server, target.database)}",
             "--no-password",
             f"--jobs={max(1, options.jobs)}",
@@ -147,97 +142,63 @@ class PgRestorer(Restorer):
             # Grants name roles just as owners do; without the owners they fail the same way.
             argv += ["--no-owner", "--no-privileges"]
         argv.append(str(archive))
-        logger.info("running %s", self.redactor.redact(" ".join(argv)))
-        try:
-            process = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                env=self._child_env(target.server),
+
+        def failed(failure: ChildFailure) -> RestoreError:
+            if failure.returncode is None:
+                return RestoreError(failure.message)
+            return RestoreError(
+                f"pg_restore into {target.where} exited with {failure.returncode}: {failure.detail}"
             )
-        except OSError as exc:
-            raise RestoreError(f"cannot start pg_restore: {exc.strerror}") from None
-        stderr = StderrTail(cast(Any, process.stderr))
-        stderr.start()
-        returncode = process.wait()
-        stderr.join()
-        if process.stderr is not None:
-            process.stderr.close()
-        if returncode != 0:
-            raise RestoreError(
-                f"pg_restore into {target.where} exited with {returncode}: "
-                f"{one_line(stderr.text(), self.redactor)}"
-            )
+
+        collect(Stage(argv, self._child_env(target.server), "pg_restore", failed, self.redactor))
 
     def apply_globals(self, server: ServerTarget, sql: Iterable[bytes]) -> int:
         """Run the globals SQL with psql, going on past failing statements."""
         argv = [
-            str(self._tool("psql")),
+            str(self._tool(server, "psql")),
             "--no-psqlrc",
             "--quiet",
             "--no-password",
             "--set=ON_ERROR_STOP=0",
             f"--dbname={secret_free_conninfo(server, MAINTENANCE_DATABASES[0])}",
         ]
-        result = self._fed(argv, self._child_env(server), sql, "psql")
-        if result.returncode != 0:
-            raise RestoreError(
+
+        def failed(failure: ChildFailure) -> RestoreError:
+            if failure.returncode is None:
+                return RestoreError(failure.message)
+            return RestoreError(
                 f"psql could not apply the globals on {server.host}:{server.port} (exit "
-                f"{result.returncode}): {one_line(result.stderr, self.redactor)}"
+                f"{failure.returncode}): {failure.detail}"
             )
-        failed = result.stderr.count("ERROR:")
-        if failed:
+
+        stage = Stage(argv, self._child_env(server), "psql", failed, self.redactor)
+        result = collect(stage, sql)
+        # ON_ERROR_STOP=0: psql exits 0 and names each failed statement on stderr.
+        failed_statements = result.stderr.count("ERROR:")
+        if failed_statements:
             logger.warning("globals: %s", one_line(result.stderr, self.redactor))
-        return failed
+        return failed_statements
 
-    def list_archive(self, archive: Iterable[bytes]) -> ArchiveListing:
-        """Run `pg_restore --list` on the stream (read from stdin; nothing on disk)."""
-        argv = [str(self._tool("pg_restore")), "--list"]
-        result = self._fed(argv, self._tool_env(), archive, "pg_restore --list")
-        if result.returncode != 0:
-            raise RestoreError(
-                f"pg_restore --list failed (exit {result.returncode}): "
-                f"{one_line(result.stderr, self.redactor)}"
+    def _tool(self, server: ServerTarget, name: str) -> Path:
+        """Return tool `name` chosen by `client_tools` for the target server's version."""
+        try:
+            tools = client_tools(
+                self._server_info(server), self.pg_bin_dir, self.base_env.get("PATH")
             )
-        lines = result.stdout.decode("utf-8", errors="replace").splitlines()
-        entries = [line for line in lines if line.strip() and not line.startswith(";")]
-        if not entries:
-            raise RestoreError("pg_restore --list found no entries in the archive")
-        return ArchiveListing(
-            entries=len(entries), tables=sum(1 for line in entries if " TABLE DATA " in line)
-        )
+            return tools.path(name)
+        except ClientToolsError as exc:
+            raise RestoreError(str(exc)) from None
 
-    def to_sql(self, archive: Iterable[bytes]) -> Generator[bytes, None, None]:
-        """Stream `pg_restore -f -` of the archive stream as plain SQL."""
-        argv = [str(self._tool("pg_restore")), "--file=-"]
-
-        def failure(returncode: int, stderr: bytes) -> RestoreError:
-            reason = one_line(stderr.decode("utf-8", errors="replace"), self.redactor)
-            return RestoreError(f"pg_restore -f failed (exit {returncode}): {reason}")
-
-        yield from filter_through(argv, self._tool_env(), archive, self.chunk_size, failure)
-
-    def _tool(self, name: str) -> Path:
-        try:
-            binary = find_pg_dump(self.pg_bin_dir, self.base_env.get("PATH"))
-        except DumpError as exc:
-            raise RestoreError(str(exc).replace("pg_dump", name)) from None
-        tool = binary.sibling(name)
-        if not tool.is_file():
-            raise RestoreError(f"no {name} beside {binary.path}")
-        return tool
-
-    def _fed(
-        self, argv: list[str], env: Mapping[str, str], chunks: Iterable[bytes], tool: str
-    ) -> FedResult:
-        try:
-            return run_fed(argv, env, chunks, self.redactor)
-        except OSError as exc:
-            raise RestoreError(f"cannot start {tool}: {exc.strerror}") from None
-
-    def _tool_env(self) -> dict[str, str]:
-        return {**self.base_env, "LC_ALL": "C"}
+    def _server_info(self, server: ServerTarget) -> ServerInfo:
+        with self._maintenance(server) as conn:
+            try:
+                row = conn.execute(SERVER_VERSION).fetchone()
+            except psycopg.Error as exc:
+                reason = one_line(str(exc), self.redactor)
+                raise RestoreError(f"{server.host}:{server.port}: {reason}") from None
+        if row is None:
+            raise RestoreError(f"{server.host}:{server.port} did not report its version")
+        return ServerInfo(int(row[0]), str(row[1]))
 
     def _child_env(self, server: ServerTarget) -> dict[str, str]:
         env = libpq_child_env(self.base_env, server, self.connect_timeout)
@@ -282,13 +243,7 @@ class PgRestorer(Restorer):
             ) from None
 
     def _maintenance(self, server: ServerTarget) -> psycopg.Connection[tuple[Any, ...]]:
-        first, fallback = MAINTENANCE_DATABASES
-        try:
-            return self._connect(server, first)
-        except RestoreError as exc:
-            if f'database "{first}" does not exist' not in str(exc):
-                raise
-        return self._connect(server, fallback)
+        return connect_maintenance(lambda dbname: self._connect(server, dbname))
 
     def _fetch(
         self,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from adapters.gpg.encryptor import GpgEncryptor
+from adapters.gpg.encryptor import GpgEncryptor, GpgRecipients
+from adapters.process import ProcessStream, Stage
 from domain.models.redaction import MASK, Redactor
 from ports.errors import DumpError, EncryptionError, KeyMismatchError
 from tests.support.gpg import KeyPair, dearmor, decrypt, generate_key_pair, revoked_public_key
@@ -35,15 +37,38 @@ def escrow_key(keys_dir: Path) -> KeyPair:
     return generate_key_pair(keys_dir, "Escrow Agent", "escrow@trustee.example", None)
 
 
+Load = Callable[..., GpgRecipients]
+
+
 @pytest.fixture
-def encryptor(tmp_path: Path) -> Iterator[GpgEncryptor]:
-    encryptor = GpgEncryptor(tmp_path / "work", Redactor())
-    yield encryptor
-    encryptor.dispose()
+def encryptor(tmp_path: Path) -> GpgEncryptor:
+    return GpgEncryptor(tmp_path / "work", Redactor())
 
 
-def gpg_children() -> list[tuple[int, str]]:
-    """Return (pid, state) of every gpg child of this process, zombies included, from /proc."""
+@pytest.fixture
+def load(encryptor: GpgEncryptor) -> Iterator[Load]:
+    """Load recipients with the encryptor and close them after the test."""
+    loaded: list[GpgRecipients] = []
+
+    def _load(*args: Any, **kwargs: Any) -> GpgRecipients:
+        recipients = encryptor.load(*args, **kwargs)
+        loaded.append(recipients)
+        return recipients
+
+    yield _load
+    for recipients in loaded:
+        recipients.close()
+
+
+def keyrings(work: Path) -> list[Path]:
+    return sorted(work.glob("gnupg-*")) if work.exists() else []
+
+
+def all_children(with_state: bool = False) -> list[tuple[int, str]]:
+    """Return (pid, command) of every child of this process, zombies included, from /proc.
+
+    With `with_state`, the second item is the process state instead (Z for a zombie).
+    """
     children = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -52,13 +77,20 @@ def gpg_children() -> list[tuple[int, str]]:
             continue
         comm = text[text.index("(") + 1 : text.rindex(")")]
         state, ppid = text[text.rindex(")") + 2 :].split()[:2]
-        if int(ppid) == os.getpid() and comm == "gpg":
-            children.append((int(stat.parent.name), state))
+        if int(ppid) == os.getpid():
+            children.append((int(stat.parent.name), state if with_state else comm))
     return children
 
 
+def gpg_children() -> list[tuple[int, str]]:
+    """Return (pid, state) of every gpg child of this process, zombies included."""
+    states = dict(all_children(with_state=True))
+    return [(pid, states[pid]) for pid, comm in all_children() if comm == "gpg" and pid in states]
+
+
 def feeder_threads() -> list[threading.Thread]:
-    return [thread for thread in threading.enumerate() if thread.name.startswith("gpg-")]
+    """Return the threads of the process package (feeders, stderr tails) still alive."""
+    return [thread for thread in threading.enumerate() if thread.name.startswith("lts-")]
 
 
 def varied_chunks(total: int) -> Iterator[bytes]:
@@ -74,12 +106,12 @@ def varied_chunks(total: int) -> Iterator[bytes]:
 
 
 def test_a_multi_megabyte_stream_decrypts_with_plain_gpg_to_the_same_bytes(
-    encryptor: GpgEncryptor, client_key: KeyPair
+    load: Load, client_key: KeyPair
 ) -> None:
-    encryptor.load_recipients(client_key.public_armored, "Acme Corp")
+    recipients = load(client_key.public_armored, "Acme Corp")
     plain = list(varied_chunks(8 * MIB))
 
-    encrypted = b"".join(encryptor.encrypt(iter(plain)))
+    encrypted = b"".join(recipients.encrypt(iter(plain)))
 
     assert encrypted[:1] != b"-"  # binary OpenPGP, not armour
     assert decrypt(client_key, encrypted) == b"".join(plain)
@@ -87,15 +119,58 @@ def test_a_multi_megabyte_stream_decrypts_with_plain_gpg_to_the_same_bytes(
 
 
 def test_the_encrypted_file_decrypts_from_a_path_too(
-    encryptor: GpgEncryptor, client_key: KeyPair, tmp_path: Path
+    load: Load, client_key: KeyPair, tmp_path: Path
 ) -> None:
-    encryptor.load_recipients(client_key.public_armored, "backup")
+    recipients = load(client_key.public_armored, "backup")
     target = tmp_path / "db.dump.gpg"
     with target.open("wb") as output:
-        for chunk in encryptor.encrypt([b"PGDMP", b"\x00" * 1000]):
+        for chunk in recipients.encrypt([b"PGDMP", b"\x00" * 1000]):
             output.write(chunk)
 
     assert decrypt(client_key.secret_armored, target, PASSPHRASE) == b"PGDMP" + b"\x00" * 1000
+
+
+def test_a_childs_output_is_encrypted_by_gpg_reading_that_child_directly(
+    load: Load, client_key: KeyPair
+) -> None:
+    recipients = load(client_key.public_armored, "backup")
+    env = {"PATH": "/usr/bin:/bin"}
+    producer = Stage(
+        ("sh", "-c", "echo PGDMP-like; exec sleep 1"),
+        env,
+        "pg_dump",
+        lambda f: DumpError(f.message),
+    )
+
+    stream = recipients.encrypt(ProcessStream([producer]))
+    assert isinstance(stream, ProcessStream)
+    assert [stage.tool for stage in stream.stages] == ["pg_dump", "gpg"]
+    first = next(stream)
+    [(gpg_pid, _)] = gpg_children()
+    sleep_pid = next(pid for pid, command in all_children() if command == "sleep")
+    gpg_stdin = str(Path(f"/proc/{gpg_pid}/fd/0").readlink())
+    producer_stdout = str(Path(f"/proc/{sleep_pid}/fd/1").readlink())
+    encrypted = first + b"".join(stream)
+
+    assert gpg_stdin == producer_stdout
+    assert gpg_stdin.startswith("pipe:")
+    assert decrypt(client_key, encrypted) == b"PGDMP-like\n"
+
+
+def test_a_child_that_fails_before_gpg_explains_the_failure(
+    load: Load, client_key: KeyPair
+) -> None:
+    recipients = load(client_key.public_armored, "backup")
+    producer = Stage(
+        ("sh", "-c", "echo partial; echo 'connection reset' >&2; exit 1"),
+        {"PATH": "/usr/bin:/bin"},
+        "pg_dump",
+        lambda failure: DumpError(failure.message),
+    )
+
+    with pytest.raises(DumpError, match=r"^pg_dump exited with 1: connection reset$"):
+        b"".join(recipients.encrypt(ProcessStream([producer])))
+    assert gpg_children() == []
 
 
 @pytest.mark.parametrize(
@@ -111,9 +186,9 @@ def test_the_encrypted_file_decrypts_from_a_path_too(
     ],
 )
 def test_the_key_matches_its_name_email_and_email_local_part(
-    encryptor: GpgEncryptor, client_key: KeyPair, key_name: str
+    load: Load, client_key: KeyPair, key_name: str
 ) -> None:
-    info = encryptor.load_recipients(client_key.public_armored, key_name)
+    info = load(client_key.public_armored, key_name).info
 
     assert info.key_name == key_name
     assert info.fingerprint == client_key.fingerprint
@@ -122,42 +197,38 @@ def test_the_key_matches_its_name_email_and_email_local_part(
 
 
 def test_the_key_matches_its_fingerprint_in_any_case_and_spacing_and_its_long_key_id(
-    encryptor: GpgEncryptor, client_key: KeyPair
+    load: Load, client_key: KeyPair
 ) -> None:
     fingerprint = client_key.fingerprint
     spaced = " ".join(fingerprint[i : i + 4] for i in range(0, 40, 4)).lower()
 
     for key_name in (fingerprint, spaced, "0x" + fingerprint[-16:]):
-        assert encryptor.load_recipients(client_key.public_armored, key_name).fingerprint == (
-            fingerprint
-        )
+        assert load(client_key.public_armored, key_name).info.fingerprint == fingerprint
 
 
 @pytest.mark.parametrize("key_name", ["globex", "acme", "example", "corp", "", "ABCD1234"])
 def test_a_key_of_another_name_is_refused_with_its_fingerprint_and_user_ids(
-    encryptor: GpgEncryptor, client_key: KeyPair, key_name: str
+    encryptor: GpgEncryptor, client_key: KeyPair, key_name: str, tmp_path: Path
 ) -> None:
     with pytest.raises(KeyMismatchError) as raised:
-        encryptor.load_recipients(client_key.public_armored, key_name)
+        encryptor.load(client_key.public_armored, key_name)
 
     message = str(raised.value)
     assert client_key.fingerprint in message
     assert "Acme Corp <backup@acme.example>" in message
     assert f"does not match key-name {key_name!r}" in message
     assert "\n" not in message
-    assert encryptor.homedir is None
+    assert keyrings(tmp_path / "work") == []
 
 
-def test_a_binary_public_key_is_accepted(
-    encryptor: GpgEncryptor, client_key: KeyPair, tmp_path: Path
-) -> None:
+def test_a_binary_public_key_is_accepted(load: Load, client_key: KeyPair, tmp_path: Path) -> None:
     binary = dearmor(client_key.public_armored, tmp_path)
     assert not binary.startswith(b"-----")
 
-    info = encryptor.load_recipients(binary, "backup")
+    recipients = load(binary, "backup")
 
-    assert info.fingerprint == client_key.fingerprint
-    assert decrypt(client_key, b"".join(encryptor.encrypt([b"binary"]))) == b"binary"
+    assert recipients.info.fingerprint == client_key.fingerprint
+    assert decrypt(client_key, b"".join(recipients.encrypt([b"binary"]))) == b"binary"
 
 
 @pytest.mark.parametrize(
@@ -173,7 +244,7 @@ def test_garbage_instead_of_a_key_is_a_one_line_encryption_error(
     encryptor: GpgEncryptor, garbage: bytes
 ) -> None:
     with pytest.raises(EncryptionError) as raised:
-        encryptor.load_recipients(garbage, "acme")
+        encryptor.load(garbage, "acme")
 
     assert not isinstance(raised.value, KeyMismatchError)
     assert str(raised.value).startswith("the public key is not a valid OpenPGP public key")
@@ -184,9 +255,8 @@ def test_a_secret_key_offered_as_public_key_is_refused_without_importing_it(
     encryptor: GpgEncryptor, client_key: KeyPair, tmp_path: Path
 ) -> None:
     with pytest.raises(EncryptionError, match="holds secret key material"):
-        encryptor.load_recipients(client_key.secret_armored, "backup")
+        encryptor.load(client_key.secret_armored, "backup")
 
-    assert encryptor.homedir is None
     assert list((tmp_path / "work").iterdir()) == []
 
 
@@ -198,38 +268,37 @@ def test_two_primary_keys_in_one_public_key_are_refused(
     )
 
     with pytest.raises(EncryptionError, match="holds 2 primary keys") as raised:
-        encryptor.load_recipients(both, "backup")
+        encryptor.load(both, "backup")
 
     assert client_key.fingerprint in str(raised.value)
     assert escrow_key.fingerprint in str(raised.value)
 
 
 def test_both_the_client_and_the_escrow_private_keys_decrypt(
-    encryptor: GpgEncryptor, client_key: KeyPair, escrow_key: KeyPair
+    load: Load, client_key: KeyPair, escrow_key: KeyPair
 ) -> None:
-    info = encryptor.load_recipients(
-        client_key.public_armored, "backup", escrow_key=escrow_key.public_armored
-    )
+    recipients = load(client_key.public_armored, "backup", escrow_key=escrow_key.public_armored)
     plain = os.urandom(MIB + 5)
 
-    encrypted = b"".join(encryptor.encrypt([plain]))
+    encrypted = b"".join(recipients.encrypt([plain]))
 
-    assert info.escrow_fingerprint == escrow_key.fingerprint
+    assert recipients.info.escrow_fingerprint == escrow_key.fingerprint
     assert decrypt(client_key, encrypted) == plain
     assert decrypt(escrow_key, encrypted) == plain
 
 
 def test_an_escrow_key_that_is_garbage_is_refused(
-    encryptor: GpgEncryptor, client_key: KeyPair
+    encryptor: GpgEncryptor, client_key: KeyPair, tmp_path: Path
 ) -> None:
     with pytest.raises(EncryptionError, match=r"^the escrow key is not a valid OpenPGP"):
-        encryptor.load_recipients(client_key.public_armored, "backup", escrow_key=b"junk")
+        encryptor.load(client_key.public_armored, "backup", escrow_key=b"junk")
+    assert keyrings(tmp_path / "work") == []
 
 
 def test_an_upstream_failure_mid_stream_propagates_as_it_is_and_gpg_is_reaped(
-    encryptor: GpgEncryptor, client_key: KeyPair
+    load: Load, client_key: KeyPair
 ) -> None:
-    encryptor.load_recipients(client_key.public_armored, "backup")
+    recipients = load(client_key.public_armored, "backup")
     failure = DumpError("pg_dump of 'sales' failed: connection reset")
 
     def dump() -> Iterator[bytes]:
@@ -238,7 +307,7 @@ def test_an_upstream_failure_mid_stream_propagates_as_it_is_and_gpg_is_reaped(
         raise failure
 
     with pytest.raises(DumpError) as raised:
-        for _ in encryptor.encrypt(dump()):
+        for _ in recipients.encrypt(dump()):
             pass
 
     assert raised.value is failure
@@ -247,9 +316,9 @@ def test_an_upstream_failure_mid_stream_propagates_as_it_is_and_gpg_is_reaped(
 
 
 def test_closing_the_stream_early_kills_gpg_closes_the_input_and_leaves_no_thread(
-    encryptor: GpgEncryptor, client_key: KeyPair
+    load: Load, client_key: KeyPair
 ) -> None:
-    encryptor.load_recipients(client_key.public_armored, "backup")
+    recipients = load(client_key.public_armored, "backup")
     closed = threading.Event()
 
     def endless() -> Iterator[bytes]:
@@ -260,8 +329,8 @@ def test_closing_the_stream_early_kills_gpg_closes_the_input_and_leaves_no_threa
         finally:
             closed.set()
 
-    stream = encryptor.encrypt(endless())
-    next(stream)
+    stream = recipients.encrypt(endless())
+    next(iter(stream))
     assert len(gpg_children()) == 1
 
     stream.close()
@@ -276,28 +345,30 @@ def test_a_failing_gpg_is_an_encryption_error_with_masked_diagnostics(
 ) -> None:
     # The fingerprint plays the part of a secret gpg might echo.
     encryptor = GpgEncryptor(tmp_path / "work", Redactor([client_key.fingerprint]))
-    encryptor.load_recipients(client_key.public_armored, "backup")
-    assert encryptor.homedir is not None
-    (encryptor.homedir / "pubring.kbx").unlink()
+    recipients = encryptor.load(client_key.public_armored, "backup")
+    (recipients.homedir / "pubring.kbx").unlink()
 
     with pytest.raises(EncryptionError, match=r"^gpg failed to encrypt \(exit 2\)") as raised:
-        b"".join(encryptor.encrypt([b"data"]))
+        b"".join(recipients.encrypt([b"data"]))
 
     assert client_key.fingerprint not in str(raised.value)
     assert MASK in str(raised.value)
     assert "\n" not in str(raised.value)
     assert gpg_children() == []
-    encryptor.dispose()
+    recipients.close()
 
 
-def test_encrypting_before_loading_recipients_is_an_encryption_error(
-    encryptor: GpgEncryptor,
+def test_encrypting_with_closed_recipients_is_an_encryption_error(
+    encryptor: GpgEncryptor, client_key: KeyPair
 ) -> None:
-    with pytest.raises(EncryptionError, match="load_recipients"):
-        next(encryptor.encrypt([b"x"]))
+    recipients = encryptor.load(client_key.public_armored, "backup")
+    recipients.close()
+
+    with pytest.raises(EncryptionError, match="closed"):
+        recipients.encrypt([b"x"])
 
 
-def test_dispose_removes_the_keyring_and_the_users_keyring_is_never_touched(
+def test_close_removes_the_keyring_and_the_users_keyring_is_never_touched(
     tmp_path: Path, client_key: KeyPair, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     home = tmp_path / "home"
@@ -308,15 +379,14 @@ def test_dispose_removes_the_keyring_and_the_users_keyring_is_never_touched(
     monkeypatch.setenv("GNUPGHOME", str(gnupghome))
     encryptor = GpgEncryptor(tmp_path / "work", Redactor())
 
-    encryptor.load_recipients(client_key.public_armored, "backup")
-    homedir = encryptor.homedir
-    assert homedir is not None
+    recipients = encryptor.load(client_key.public_armored, "backup")
+    homedir = recipients.homedir
     assert homedir.parent == tmp_path / "work"
     assert homedir.stat().st_mode & 0o777 == 0o700
-    b"".join(encryptor.encrypt([b"secret data"]))
+    b"".join(recipients.encrypt([b"secret data"]))
     assert list(homedir.glob("S.*")) == []  # no agent socket: gpg started no gpg-agent
-    encryptor.dispose()
-    encryptor.dispose()
+    recipients.close()
+    recipients.close()
 
     assert not homedir.exists()
     assert list((tmp_path / "work").iterdir()) == []
@@ -324,16 +394,37 @@ def test_dispose_removes_the_keyring_and_the_users_keyring_is_never_touched(
     assert list(gnupghome.iterdir()) == []
 
 
-def test_loading_new_recipients_replaces_the_previous_keyring(
+def test_recipients_loaded_one_after_another_live_side_by_side_in_keyrings_of_their_own(
     encryptor: GpgEncryptor, client_key: KeyPair, escrow_key: KeyPair
 ) -> None:
-    encryptor.load_recipients(client_key.public_armored, "backup")
-    first = encryptor.homedir
-    info = encryptor.load_recipients(escrow_key.public_armored, "escrow")
+    # The encryptor keeps no state: a second load no longer replaces the first one's keyring.
+    first = encryptor.load(client_key.public_armored, "backup")
+    second = encryptor.load(escrow_key.public_armored, "escrow")
+    try:
+        assert first.homedir != second.homedir
+        assert second.info.fingerprint == escrow_key.fingerprint
+        first.close()
 
-    assert first is not None
-    assert not first.exists()
-    assert info.fingerprint == escrow_key.fingerprint
+        assert not first.homedir.exists()
+        assert decrypt(escrow_key, b"".join(second.encrypt([b"still works"]))) == b"still works"
+    finally:
+        first.close()
+        second.close()
+
+
+def test_close_all_closes_every_recipients_still_open(
+    encryptor: GpgEncryptor, client_key: KeyPair, tmp_path: Path
+) -> None:
+    first = encryptor.load(client_key.public_armored, "backup")
+    second = encryptor.load(client_key.public_armored, "backup")
+    first.close()
+
+    encryptor.close_all()
+    encryptor.close_all()
+
+    assert keyrings(tmp_path / "work") == []
+    with pytest.raises(EncryptionError, match="closed"):
+        second.encrypt([b"x"])
 
 
 def test_an_expired_key_is_refused(encryptor: GpgEncryptor, keys_dir: Path) -> None:
@@ -342,7 +433,7 @@ def test_an_expired_key_is_refused(encryptor: GpgEncryptor, keys_dir: Path) -> N
     )
 
     with pytest.raises(EncryptionError, match="has expired") as raised:
-        encryptor.load_recipients(expired.public_armored, "old")
+        encryptor.load(expired.public_armored, "old")
 
     assert expired.fingerprint in str(raised.value)
 
@@ -351,16 +442,16 @@ def test_a_revoked_key_is_refused(encryptor: GpgEncryptor, keys_dir: Path) -> No
     revoked = revoked_public_key(generate_key_pair(keys_dir, "Gone", "gone@corp.example", None))
 
     with pytest.raises(EncryptionError, match="is revoked"):
-        encryptor.load_recipients(revoked, "gone")
+        encryptor.load(revoked, "gone")
 
 
-def test_encrypting_200_mb_keeps_memory_flat(encryptor: GpgEncryptor, client_key: KeyPair) -> None:
-    encryptor.load_recipients(client_key.public_armored, "backup")
+def test_encrypting_200_mb_keeps_memory_flat(load: Load, client_key: KeyPair) -> None:
+    recipients = load(client_key.public_armored, "backup")
     block = os.urandom(MIB)
 
     before = resident_kib()
     total = 0
-    for chunk in encryptor.encrypt(block for _ in range(200)):
+    for chunk in recipients.encrypt(block for _ in range(200)):
         total += len(chunk)
     growth_mib = (resident_kib() - before) / 1024
 

@@ -189,3 +189,18 @@ def test_importing_the_postgres_adapters_does_not_import_the_azure_sdk():
     result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True)
 
     assert result.returncode == 0, result.stderr
+
+
+def test_server_questions_go_to_template1_when_the_postgres_database_was_dropped(
+    postgres_server: PostgresServer, database: PostgresDatabase
+):
+    away = unique("postgres_away")
+    postgres_server.execute(f'ALTER DATABASE postgres RENAME TO "{away}"', dbname="template1")
+    try:
+        info = database.server_info(postgres_server.target())
+        names = [found.name for found in database.list_databases(postgres_server.target(), [])]
+    finally:
+        postgres_server.execute(f'ALTER DATABASE "{away}" RENAME TO postgres', dbname="template1")
+
+    assert info.major == 15
+    assert away in names

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 from psycopg import sql
+from pydantic import SecretStr
 
-from adapters.postgres.credentials import CredentialsByAuth, PasswordCredentials
-from adapters.postgres.dumper import PgDumper
+from adapters.postgres.credentials import Credentials, CredentialsByAuth, PasswordCredentials
+from adapters.postgres.dumper import PgDumper, PgDumpTool
+from adapters.process import Stage
 from domain.models.redaction import Redactor
 from ports.database import ServerInfo, ServerTarget
 from ports.errors import DumpError, DumperTooOldError
@@ -23,6 +25,7 @@ from tests.support.postgres import PostgresServer
 pytestmark = pytest.mark.integration
 
 SERVER_15 = ServerInfo(150018, "15.18")
+SERVER_16 = ServerInfo(160002, "16.2")
 SMALL_CHUNK = 64 * 1024
 
 
@@ -31,10 +34,13 @@ def unique(prefix: str = "lts") -> str:
 
 
 def make_dumper(
-    bin_dir: Path | None, compression: str = "gzip:6", chunk_size: int = SMALL_CHUNK
+    bin_dir: Path | None,
+    compression: str = "gzip:6",
+    chunk_size: int = SMALL_CHUNK,
+    credentials: Credentials | None = None,
 ) -> PgDumper:
     return PgDumper(
-        credentials=CredentialsByAuth({"password": PasswordCredentials()}),
+        credentials=credentials or CredentialsByAuth({"password": PasswordCredentials()}),
         redactor=Redactor(),
         pg_bin_dir=bin_dir,
         compression=compression,
@@ -43,10 +49,9 @@ def make_dumper(
 
 
 @pytest.fixture
-def dumper(postgres_server: PostgresServer) -> PgDumper:
-    dumper = make_dumper(postgres_server.bin_dir)
-    dumper.select(SERVER_15)
-    return dumper
+def dumper(postgres_server: PostgresServer) -> PgDumpTool:
+    """The pg_dump 15 chosen for the test server (named for what the tests call on it)."""
+    return make_dumper(postgres_server.bin_dir).select(SERVER_15)
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +118,7 @@ def write_fake_pg_dump(bin_dir: Path, version: str, body: str) -> None:
 
 
 def test_select_reports_the_pg_dump_version_and_compression(postgres_server):
-    info = make_dumper(postgres_server.bin_dir).select(SERVER_15)
+    info = make_dumper(postgres_server.bin_dir).select(SERVER_15).info
 
     assert info.version.startswith("15.")
     assert info.archive_format == "custom"
@@ -121,9 +126,52 @@ def test_select_reports_the_pg_dump_version_and_compression(postgres_server):
 
 
 def test_select_without_pg_bin_dir_finds_an_installed_pg_dump_new_enough():
-    info = make_dumper(None).select(SERVER_15)
+    info = make_dumper(None).select(SERVER_15).info
 
     assert int(info.version.split(".")[0]) >= 15
+
+
+def test_each_selected_tool_holds_its_own_choice(postgres_server):
+    dumper = make_dumper(None)
+
+    for_15 = dumper.select(SERVER_15)
+    for_16 = dumper.select(SERVER_16)
+    name = unique("choice")
+    postgres_server.create_database(name)
+    dump = b"".join(for_15.dump(postgres_server.target(), name))
+
+    assert for_15.info.version.startswith("15.")
+    assert for_16.info.version.startswith("16.")
+    assert dump.startswith(b"PGDMP")
+    assert "TABLE" not in restore_list(dump, postgres_server.bin_dir)
+
+
+def test_the_password_is_fetched_afresh_for_every_dump(postgres_server):
+    class Counting(Credentials):
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def password(self, target: ServerTarget) -> SecretStr:
+            self.calls += 1
+            return target.secret
+
+    credentials = Counting()
+    tool = make_dumper(postgres_server.bin_dir, credentials=credentials).select(SERVER_15)
+
+    for _ in range(2):
+        assert b"".join(tool.dump(postgres_server.target(), "postgres")).startswith(b"PGDMP")
+    b"".join(tool.dump_globals(postgres_server.target()))
+
+    assert credentials.calls == 3
+
+
+def test_nothing_runs_until_the_dump_stream_is_read(postgres_server, dumper):
+    stream = dumper.dump(postgres_server.target(), "postgres")
+
+    assert child_pids("pg_dump") == []
+    assert next(iter(stream)).startswith(b"PGDMP")
+    stream.close()
+    assert child_pids("pg_dump") == []
 
 
 def test_dump_streams_a_custom_format_archive_that_pg_restore_lists(
@@ -151,10 +199,10 @@ def test_dump_with_pg_dump_16_and_its_method_compression_syntax_restores(postgre
     name = unique("pg16")
     postgres_server.create_database(name)
     postgres_server.execute("CREATE TABLE t (id int)", dbname=name)
-    dumper = make_dumper(bin_dir, compression="gzip:level=5")
+    tool = make_dumper(bin_dir, compression="gzip:level=5").select(SERVER_15)
 
-    info = dumper.select(SERVER_15)
-    dump = b"".join(dumper.dump(postgres_server.target(), name))
+    info = tool.info
+    dump = b"".join(tool.dump(postgres_server.target(), name))
 
     assert info.version.startswith("16.")
     assert info.compression == "gzip:level=5"
@@ -196,8 +244,8 @@ def test_dump_with_a_wrong_password_raises_dump_error_without_the_password(postg
 def test_killing_pg_dump_mid_stream_raises_dump_error_naming_the_signal(
     postgres_server, big_database
 ):
-    dumper = make_dumper(postgres_server.bin_dir, compression="none")
-    stream = dumper.dump(postgres_server.target(), big_database)
+    tool = make_dumper(postgres_server.bin_dir, compression="none").select(SERVER_15)
+    stream = tool.dump(postgres_server.target(), big_database)
     next(stream)
 
     os.kill(only_child("pg_dump"), signal.SIGKILL)
@@ -257,20 +305,18 @@ def test_a_pg_bin_dir_without_pg_dump_is_a_dump_error(tmp_path):
 
 def test_output_that_is_not_a_custom_format_archive_is_a_dump_error(postgres_server, tmp_path):
     write_fake_pg_dump(tmp_path / "bin", "15.18", "echo 'this is not a dump'")
-    dumper = make_dumper(tmp_path / "bin")
-    dumper.select(SERVER_15)
+    tool = make_dumper(tmp_path / "bin").select(SERVER_15)
 
-    with pytest.raises(DumpError, match=r"^pg_dump output does not start with PGDMP"):
-        list(dumper.dump(postgres_server.target(), "postgres"))
+    with pytest.raises(DumpError, match=r"^pg_dump output does not start with PGDMP: not a dump$"):
+        list(tool.dump(postgres_server.target(), "postgres"))
 
 
 def test_empty_output_from_a_successful_pg_dump_is_a_dump_error(postgres_server, tmp_path):
     write_fake_pg_dump(tmp_path / "bin", "15.18", "exit 0")
-    dumper = make_dumper(tmp_path / "bin")
-    dumper.select(SERVER_15)
+    tool = make_dumper(tmp_path / "bin").select(SERVER_15)
 
     with pytest.raises(DumpError, match=r"^pg_dump produced no output$"):
-        list(dumper.dump(postgres_server.target(), "postgres"))
+        list(tool.dump(postgres_server.target(), "postgres"))
 
 
 def test_globals_dump_holds_the_roles_without_their_passwords(
@@ -297,3 +343,32 @@ def test_dump_chunks_are_streamed_before_pg_dump_ends(postgres_server, dumper, b
     # pg_dump is still running: the first chunk came while it was writing the rest.
     assert child_pids("pg_dump") != []
     assert sum(len(chunk) for chunk in stream) > 0
+
+
+def test_a_pg_dumpall_missing_beside_pg_dump_is_a_dump_error(postgres_server, tmp_path):
+    write_fake_pg_dump(tmp_path / "bin", "15.18", "exit 0")
+    tool = make_dumper(tmp_path / "bin").select(SERVER_15)
+
+    with pytest.raises(DumpError, match=r"^no pg_dumpall beside "):
+        tool.dump_globals(postgres_server.target())
+
+
+def test_a_dump_piped_into_another_child_reaches_it_directly_and_is_checked(
+    postgres_server, dumper, backup_target
+):
+    name = unique("piped")
+    postgres_server.create_database(name)
+    postgres_server.execute("CREATE TABLE t AS SELECT 1 AS id", dbname=name)
+    cat = Stage(("cat",), {"PATH": "/usr/bin:/bin"}, "cat", lambda failure: DumpError("cat"))
+
+    piped = dumper.dump(backup_target, name).then(cat)
+    dump = b"".join(piped)
+
+    assert dump.startswith(b"PGDMP")
+    assert "TABLE DATA public t" in restore_list(dump, postgres_server.bin_dir)
+    postgres_server.execute(
+        sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name))
+    )
+    with pytest.raises(DumpError, match=r"^pg_dump exited with 1: .*permission denied"):
+        b"".join(dumper.dump(backup_target, name).then(cat))
+    assert child_pids("pg_dump") == child_pids("cat") == []

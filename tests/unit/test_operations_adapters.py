@@ -10,15 +10,16 @@ from adapters.files.toml_config import TomlFileConfigSource
 from adapters.files.toml_writer import TomlFileConfigWriter
 from adapters.gpg.listing import parse_listing
 from adapters.os.local_files import PrivateLocalFiles
-from ports.errors import ConfigSourceError
-from ports.local_files import LocalFileError
+from adapters.os.paths import make_private_dirs
+from ports.errors import ConfigSourceError, LocalFileError
 
 TRICKY = 'quote " backslash \\ tab \t newline \n del \x7f é'
 
 
 def test_a_new_config_is_written_0600_and_reads_back_unchanged(tmp_path):
     url = f"file://{tmp_path}/configs/acme.toml"
-    writer = TomlFileConfigWriter(url)
+    # The composition root passes the OS adapter's 0700 directory maker (adapters stay independent).
+    writer = TomlFileConfigWriter(url, make_dirs=make_private_dirs)
     assert not writer.holds_config()
     writer.write({"client-name": "acme", "postgresql-secret": SecretStr(TRICKY)})
     path = tmp_path / "configs" / "acme.toml"

@@ -1,0 +1,168 @@
+"""The Restorer contract, run against InMemoryRestorer and PgRestorer (a real PostgreSQL 15 server).
+
+Each adapter comes as a `RestorerCase`: the restorer, the server targets live on, an archive of a
+database with two tables, and how to put an archive file where the restorer reads it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+
+import pytest
+from pydantic import SecretStr
+
+from adapters.memory.local_files import InMemoryLocalFiles
+from adapters.memory.restorer import InMemoryRestorer
+from adapters.postgres.credentials import CredentialsByAuth, PasswordCredentials
+from adapters.postgres.dumper import PgDumper
+from adapters.postgres.restorer import PgRestorer
+from domain.models.redaction import Redactor
+from ports.database import ServerInfo, ServerTarget
+from ports.errors import DecryptionError, RestoreError
+from ports.restorer import RestoreOptions, Restorer, RestoreTarget
+from tests.support.postgres import PostgresServer
+
+
+@dataclass
+class RestorerCase:
+    restorer: Restorer
+    server: ServerTarget
+    archive: bytes
+    tables: int
+    place: Callable[[bytes], PurePath]
+    """Put an archive where `restore` reads it; return its path."""
+
+    def target(self) -> RestoreTarget:
+        return RestoreTarget(self.server, f"restored_{secrets.token_hex(4)}")
+
+
+@pytest.fixture(scope="module")
+def real_archive(postgres_server: PostgresServer) -> bytes:
+    name = f"source_{secrets.token_hex(4)}"
+    postgres_server.create_database(name)
+    postgres_server.execute("CREATE TABLE orders AS SELECT 1 AS id", dbname=name)
+    postgres_server.execute("CREATE TABLE customers (id int)", dbname=name)
+    dumper = PgDumper(
+        credentials=CredentialsByAuth({"password": PasswordCredentials()}),
+        redactor=Redactor(),
+        pg_bin_dir=postgres_server.bin_dir,
+    )
+    tool = dumper.select(ServerInfo(150018, "15.18"))
+    return b"".join(tool.dump(postgres_server.target(), name))
+
+
+def memory_case() -> RestorerCase:
+    files = InMemoryLocalFiles()
+
+    def place(data: bytes) -> PurePath:
+        path = PurePath(f"/work/scratch-{secrets.token_hex(4)}.dump")
+        files.files[path] = data
+        return path
+
+    server = ServerTarget("db.example", 5432, "admin", "password", SecretStr("pw-1234"), "require")
+    return RestorerCase(
+        InMemoryRestorer(files, tables=2), server, b"PGDMPsales:0;PGDMPsales:1;", 2, place
+    )
+
+
+def postgres_case(server: PostgresServer, archive: bytes, tmp_path: Path) -> RestorerCase:
+    def place(data: bytes) -> PurePath:
+        path = tmp_path / f"scratch-{secrets.token_hex(4)}.dump"
+        path.write_bytes(data)
+        return path
+
+    restorer = PgRestorer(
+        credentials=CredentialsByAuth({"password": PasswordCredentials()}), redactor=Redactor()
+    )
+    return RestorerCase(restorer, server.target(), archive, 2, place)
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("memory", id="memory"),
+        pytest.param("postgres", id="postgres", marks=pytest.mark.integration),
+    ]
+)
+def case(request: pytest.FixtureRequest, tmp_path: Path) -> RestorerCase:
+    if request.param == "memory":
+        return memory_case()
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return postgres_case(server, request.getfixturevalue("real_archive"), tmp_path)
+
+
+class TestRestorerContract:
+    def test_a_missing_database_does_not_exist(self, case: RestorerCase) -> None:
+        assert not case.restorer.inspect(case.target()).exists
+
+    def test_a_created_database_exists_empty_and_a_dropped_one_is_gone(
+        self, case: RestorerCase
+    ) -> None:
+        target = case.target()
+
+        case.restorer.create_database(target)
+        created = case.restorer.inspect(target)
+        case.restorer.drop_database(target)
+
+        assert created.exists
+        assert created.empty
+        assert not case.restorer.inspect(target).exists
+
+    def test_a_restored_archive_brings_its_tables_back(self, case: RestorerCase) -> None:
+        target = case.target()
+        case.restorer.create_database(target)
+        try:
+            case.restorer.restore(target, case.place(case.archive), RestoreOptions(jobs=2))
+
+            assert case.restorer.count_tables(target) == case.tables
+            assert not case.restorer.inspect(target).empty
+        finally:
+            case.restorer.drop_database(target)
+
+    def test_restoring_a_file_that_is_no_archive_is_one_line_restore_error(
+        self, case: RestorerCase
+    ) -> None:
+        target = case.target()
+        case.restorer.create_database(target)
+        try:
+            with pytest.raises(RestoreError) as raised:
+                case.restorer.restore(target, case.place(b"not an archive\n"), RestoreOptions())
+        finally:
+            case.restorer.drop_database(target)
+
+        assert "\n" not in str(raised.value)
+
+    def test_globals_that_apply_cleanly_report_no_failed_statement(
+        self, case: RestorerCase
+    ) -> None:
+        role = f"app_{secrets.token_hex(4)}"
+
+        failed = case.restorer.apply_globals(case.server, [f"CREATE ROLE {role};\n".encode()])
+
+        assert failed == 0
+
+    def test_failing_global_statements_are_counted_and_do_not_stop_the_others(
+        self, case: RestorerCase
+    ) -> None:
+        role = f"app_{secrets.token_hex(4)}"
+        sql = f"CREATE ROLE {role};\nCREATE ROLE {role};\nCREATE ROLE {role}_second;\n"
+
+        failed = case.restorer.apply_globals(case.server, [sql.encode()])
+
+        assert failed == 1
+
+    def test_a_globals_stream_failing_at_its_end_raises_its_own_error(
+        self, case: RestorerCase
+    ) -> None:
+        damaged = DecryptionError("gpg failed to decrypt (exit 2): bad MDC")
+
+        def decrypted() -> Iterator[bytes]:
+            yield b"SELECT 1;\n" * 1000
+            raise damaged
+
+        with pytest.raises(DecryptionError) as raised:
+            case.restorer.apply_globals(case.server, decrypted())
+
+        assert raised.value is damaged
