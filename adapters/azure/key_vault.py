@@ -1,8 +1,9 @@
 """KeyVaultConfigSource: a client's settings as secrets of an Azure Key Vault.
 
 SPEC sections 5.1, 6.2 and 9: the job logs in to Entra ID as the client's service principal
-(client id and a secret that arrives as a Fernet token on the command line) and reads every
-setting once. The Azure SDK is imported only when the vault is used, so importing this module
+(client id and a secret that arrives as a Fernet token on the command line; the container passes
+a callable that decrypts it, called only when the vault is first used) and reads every setting
+once. The Azure SDK is imported only when the vault is used, so importing this module
 (and the container) never imports Azure. Tested against a loopback HTTPS double of Entra ID and
 Key Vault in tests/integration/test_key_vault_config_source.py, with the real SDK.
 """
@@ -12,27 +13,22 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from functools import partial
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
 from adapters.azure.reasons import network_reason, short_reason
+from adapters.azure.session import LoginGuard, VaultSession
 from domain.models.redaction import Redactor
 from ports.config_source import ConfigSource
 from ports.config_writer import ConfigWriter
 from ports.errors import ConfigSourceError
-from ports.secret_cipher import SecretCipher
 
 if TYPE_CHECKING:
-    from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOptions
     from azure.core.exceptions import HttpResponseError
-    from azure.identity import ClientSecretCredential
-    from azure.keyvault.secrets import SecretClient
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 CLIENT_NAME_KEY = "client-name"
 """The secret that marks a vault as holding one client's settings (SPEC 6.2)."""
@@ -45,15 +41,35 @@ HTTP_NOT_FOUND = 404
 _ACTION = re.compile(r"Action: '([^']+)'")
 _FIREWALL_CODES = frozenset({"ForbiddenByFirewall", "ForbiddenByConnection"})
 
-logger = logging.getLogger(__name__)
+DEFAULT_CLIENT_OPTIONS: Mapping[str, Any] = MappingProxyType(
+    {"connection_timeout": 30, "read_timeout": 60, "retry_total": 3}
+)
+"""The SDK would wait 300 s a call and retry 10 times; these match the master config's `[azure]`."""
 
 
 class KeyVaultConfigSource(ConfigSource, ConfigWriter):
     """Read (and, for onboarding, write) a client's settings as Key Vault secrets.
 
-    The client secret stays a Fernet token until a read or write needs it; every secret the
-    adapter sees (the client secret and every value) is registered with the Redactor. Errors are
+    The client secret is asked for only when a read or write needs it; every secret the adapter
+    sees (the client secret and every value written) is registered with the Redactor. Errors are
     ConfigSourceError with one line that names the vault or the authority, never a secret.
+
+    Args:
+        vault_url: the vault (`KEY_VAULT`, `https://<name>.vault.azure.net`).
+        tenant_id: the Entra ID tenant; None is reported when the vault is used.
+        client_id: the service principal's application id (`CLIENT_ID`).
+        client_secret: returns the service principal's secret; called each time the vault is
+            used, never at construction (its errors, a SecretError for a wrong Fernet key say,
+            pass unchanged).
+        redactor: learns the client secret and the secret values written.
+        authority_host: the Entra ID authority (`--authority_host`).
+        disable_instance_discovery: skip Entra ID's instance discovery (private clouds, the
+            test double).
+        client_options: keyword options of the Azure SDK clients, given to both the token
+            credential and the SecretClient (the same mapping the Entra ID credential of
+            PostgreSQL gets): `connection_timeout`, `read_timeout`, `retry_total`,
+            `connection_verify` and so on. Options left out take DEFAULT_CLIENT_OPTIONS.
+        max_workers: how many secrets are read at once.
     """
 
     def __init__(
@@ -62,30 +78,22 @@ class KeyVaultConfigSource(ConfigSource, ConfigWriter):
         vault_url: str,
         tenant_id: str | None,
         client_id: str,
-        client_secret_token: str,
-        cipher: SecretCipher,
+        client_secret: Callable[[], SecretStr],
         redactor: Redactor,
         authority_host: str = "https://login.microsoftonline.com",
         disable_instance_discovery: bool = False,
-        connection_timeout: float = 30,
-        read_timeout: float = 60,
-        retries: int = 3,
+        client_options: Mapping[str, Any] | None = None,
         max_workers: int = 8,
-        connection_verify: str | bool | None = None,
     ) -> None:
         self.vault_url = vault_url.rstrip("/")
         self.tenant_id = tenant_id
         self.client_id = client_id
-        self.client_secret_token = client_secret_token
-        self.cipher = cipher
+        self.client_secret = client_secret
         self.redactor = redactor
         self.authority_host = authority_host.rstrip("/")
         self.disable_instance_discovery = disable_instance_discovery
-        self.connection_timeout = connection_timeout
-        self.read_timeout = read_timeout
-        self.retries = retries
+        self.client_options: dict[str, Any] = {**DEFAULT_CLIENT_OPTIONS, **(client_options or {})}
         self.max_workers = max(1, max_workers)
-        self.connection_verify = connection_verify
 
     # ------------------------------------------------------------ the port
 
@@ -93,7 +101,7 @@ class KeyVaultConfigSource(ConfigSource, ConfigWriter):
         """Return the values of those `keys` the vault holds, reading each secret once.
 
         Raises:
-            SecretError: The client secret token cannot be decrypted.
+            SecretError: The client secret cannot be had (its token does not decrypt).
             ConfigSourceError: The login or the vault fails.
         """
         names = list(dict.fromkeys(keys))
@@ -109,7 +117,7 @@ class KeyVaultConfigSource(ConfigSource, ConfigWriter):
         """Tell whether the vault already holds a client's settings (the secret `client-name`).
 
         Raises:
-            SecretError: The client secret token cannot be decrypted.
+            SecretError: The client secret cannot be had (its token does not decrypt).
             ConfigSourceError: The login or the vault fails.
         """
         with self._session("read") as session:
@@ -123,7 +131,7 @@ class KeyVaultConfigSource(ConfigSource, ConfigWriter):
         Writing it last means an interrupted write leaves a vault that is visibly incomplete.
 
         Raises:
-            SecretError: The client secret token cannot be decrypted.
+            SecretError: The client secret cannot be had (its token does not decrypt).
             ConfigSourceError: The vault already holds a client (without `overwrite`), or the
                 login or the vault fails.
         """
@@ -147,8 +155,8 @@ class KeyVaultConfigSource(ConfigSource, ConfigWriter):
     # ------------------------------------------------------------ the SDK
 
     @contextmanager
-    def _session(self, verb: str) -> Iterator[_Session]:
-        secret = self.cipher.decrypt(self.client_secret_token)
+    def _session(self, verb: str) -> Iterator[VaultSession]:
+        secret = self.client_secret()
         self.redactor.add(secret)
         _quiet_sdk_loggers()
         if not self.tenant_id:
@@ -160,24 +168,17 @@ class KeyVaultConfigSource(ConfigSource, ConfigWriter):
         from azure.identity import ClientSecretCredential
         from azure.keyvault.secrets import SecretClient
 
-        transport: dict[str, Any] = {
-            "connection_timeout": self.connection_timeout,
-            "read_timeout": self.read_timeout,
-            "retry_total": self.retries,
-        }
-        if self.connection_verify is not None:
-            transport["connection_verify"] = self.connection_verify
         credential = ClientSecretCredential(
             self.tenant_id,
             self.client_id,
             secret.get_secret_value(),
             authority=self.authority_host,
             disable_instance_discovery=self.disable_instance_discovery,
-            **transport,
+            **self.client_options,
         )
-        guard = _LoginGuard(credential)
-        client = SecretClient(self.vault_url, guard, **transport)
-        session = _Session(self, verb, client, guard)
+        guard = LoginGuard(credential)
+        client = SecretClient(self.vault_url, guard, **self.client_options)
+        session = VaultSession(client, guard, partial(self._error, verb), self.max_workers)
         try:
             yield session
         finally:
@@ -208,9 +209,9 @@ class KeyVaultConfigSource(ConfigSource, ConfigWriter):
             return "no vault answers at this address (HTTP 404)"
         network = network_reason(error)
         if network == "timed out" and isinstance(error, ServiceResponseError):
-            return f"no answer within {self.read_timeout:g} s"
+            return f"no answer within {self.client_options['read_timeout']:g} s"
         if network == "timed out" and isinstance(error, ServiceRequestError):
-            return f"no connection within {self.connection_timeout:g} s"
+            return f"no connection within {self.client_options['connection_timeout']:g} s"
         if network is not None:
             return network
         reason = short_reason(error, self.redactor)
@@ -231,123 +232,6 @@ class KeyVaultConfigSource(ConfigSource, ConfigWriter):
             f"{self.client_id} may not {verb} secrets (HTTP 403{action}); grant it the {role} "
             f"role or the secret permission {permission}"
         )
-
-
-class _Session:
-    """One login and one SecretClient, used by one read or write."""
-
-    def __init__(
-        self,
-        source: KeyVaultConfigSource,
-        verb: str,
-        client: SecretClient,
-        guard: _LoginGuard,
-    ) -> None:
-        self.source = source
-        self.verb = verb
-        self.client = client
-        self.guard = guard
-
-    def get(self, name: str) -> str | None:
-        """Return the value of secret `name`, or None when the vault has no such secret."""
-        from azure.core.exceptions import ResourceNotFoundError
-
-        try:
-            value = self.client.get_secret(name).value
-        except ResourceNotFoundError as error:
-            # A 404 without Key Vault's error code comes from something that is no vault.
-            if error.error is not None and error.error.code == "SecretNotFound":
-                return None
-            raise self._translate(error) from None
-        except Exception as error:  # noqa: BLE001 - every SDK failure becomes one line
-            raise self._translate(error) from None
-        # The caller knows which keys hold secrets and registers those (ClientConfig.secret_keys).
-        return value
-
-    def exists(self, name: str) -> bool:
-        """Tell whether the vault holds secret `name`, without keeping its value."""
-        from azure.core.exceptions import ResourceNotFoundError
-
-        try:
-            self.client.get_secret(name)
-        except ResourceNotFoundError as error:
-            if error.error is not None and error.error.code == "SecretNotFound":
-                return False
-            raise self._translate(error) from None
-        except Exception as error:  # noqa: BLE001 - every SDK failure becomes one line
-            raise self._translate(error) from None
-        return True
-
-    def set(self, item: tuple[str, str]) -> None:
-        """Store a new version of secret `item[0]` holding `item[1]`."""
-        name, value = item
-        try:
-            self.client.set_secret(name, value)
-        except Exception as error:  # noqa: BLE001 - every SDK failure becomes one line
-            raise self._translate(error) from None
-
-    def run(self, function: Callable[[T], R], items: Sequence[T]) -> list[R]:
-        """Return `[function(item) for item in items]`, computed concurrently.
-
-        The first item goes alone: it meets the vault's authentication challenge and the login,
-        so a bad login fails once instead of once per worker, and the rest reuse its token.
-        """
-        if not items:
-            return []
-        first = function(items[0])
-        if len(items) == 1:
-            return [first]
-        workers = min(self.source.max_workers, len(items) - 1)
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="key-vault") as pool:
-            futures = [pool.submit(function, item) for item in items[1:]]
-            try:
-                rest = [future.result() for future in futures]
-            except BaseException:
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
-        return [first, *rest]
-
-    def _translate(self, error: Exception) -> Exception:
-        return self.source._error(self.verb, error, self.guard.failure)
-
-
-class _LoginGuard:
-    """A credential that remembers its own failure, so a login error is reported as one.
-
-    The SecretClient calls the credential inside its pipeline; without this, a refused login
-    and a refused vault request would be hard to tell apart.
-    """
-
-    def __init__(self, credential: ClientSecretCredential) -> None:
-        self.credential = credential
-        self.failure: Exception | None = None
-
-    def get_token(
-        self,
-        *scopes: str,
-        claims: str | None = None,
-        tenant_id: str | None = None,
-        enable_cae: bool = False,
-        **kwargs: object,
-    ) -> AccessToken:
-        """Return a token from the wrapped credential, remembering a failure."""
-        try:
-            return self.credential.get_token(
-                *scopes, claims=claims, tenant_id=tenant_id, enable_cae=enable_cae, **kwargs
-            )
-        except Exception as error:
-            self.failure = error
-            raise
-
-    def get_token_info(
-        self, *scopes: str, options: TokenRequestOptions | None = None
-    ) -> AccessTokenInfo:
-        """Return a token and its details from the wrapped credential, remembering a failure."""
-        try:
-            return self.credential.get_token_info(*scopes, options=options)
-        except Exception as error:
-            self.failure = error
-            raise
 
 
 def _quiet_sdk_loggers() -> None:

@@ -1,1 +1,1 @@
-"""Kernel CIFS mounts of `//host/share` shares, and the factory that picks a CIFS driver."""
+"""Kernel CIFS mounts of `//host/share` shares (CifsMount), for LocalDirFileShare to use."""

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from ports.errors import ShareUnavailableError
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("lts.cifs")
 
 CREDENTIALS_MODE = 0o600
 CREDENTIALS_NAME = "credentials"

@@ -1,15 +1,16 @@
-"""CifsMountFileShare: mount `//host/share` with the kernel CIFS client, then use it as a directory.
+"""CifsMount: mount `//host/share` with the kernel CIFS client on `<mount_root>/<client>`.
 
 `[share] cifs_driver = "mount"`. The share is mounted at `<mount_root>/<client>` (0700) with
 `mount -t cifs` (through `sudo -n` when `[share] use_sudo` is set; sudoers must allow `mount -t
 cifs` and `umount` for the job's user), the storage key going through a 0600 credentials file
 that is removed as soon as mount returns (SPEC section 9). A mount of the same share already on
-the mount point is reused and left mounted (SPEC section 4). Once mounted, every file operation
-is a LocalDirFileShare's on the mount point.
+the mount point is reused and left mounted (SPEC section 4). CifsMount only mounts: the container
+hands it to a LocalDirFileShare on the mount point (`LocalDirFileShare(mount.mount_point,
+mounter=mount)`), which does every file operation and checks the mounted root.
 
 The kernel mount cannot run in the test environment: tests/integration/test_cifs_mount.py puts
-recording fakes of `mount`, `umount` and `sudo` on the children's PATH and the contract of the
-file operations is LocalDirFileShare's (tests/contract/test_file_share.py).
+recording fakes of `mount`, `umount` and `sudo` on the children's PATH, and the file operations
+are LocalDirFileShare's (tests/contract/test_file_share.py).
 """
 
 from __future__ import annotations
@@ -18,40 +19,24 @@ import contextlib
 import logging
 import os
 import stat
-import subprocess
-import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from pathlib import Path, PurePosixPath
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from adapters.cifs.credentials import credentials_file
 from adapters.cifs.mountinfo import CIFS_FSTYPES, DEFAULT_MOUNTINFO, mounted_at
-from adapters.cifs.unc import UncPath, parse_unc
-from adapters.files.local_share import LocalDirFileShare
-from adapters.postgres.text import one_line
+from adapters.cifs.options import checked_options, mount_options, safe_component
+from adapters.process.env import child_env, inherited_env
+from adapters.process.run import ChildError, run_command
+from adapters.process.text import one_line
 from domain.models.redaction import Redactor
+from domain.models.unc import UncError, UncPath, parse_unc
 from ports.errors import ConfigError, ShareUnavailableError
-from ports.file_share import Entry, FileShare, MountOutcome, ShareTarget, WriteReceipt
+from ports.file_share import MountOutcome, ShareTarget
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("lts.cifs")
 
 MOUNT_POINT_MODE = 0o700
 DEFAULT_TIMEOUT_SECONDS = 120.0
-MAX_OUTPUT_BYTES = 64 * 1024
-BASE_OPTIONS = (
-    "vers=3.1.1",
-    "serverino",
-    # One TCP connection per mount: a hung share of one client never stalls another's.
-    "nosharesock",
-    "actimeo=30",
-    # Azure Files has no symlinks; this makes any the kernel client meets visible as symlinks.
-    "mfsymlinks",
-)
-FIXED_MODES = ("dir_mode=0700", "file_mode=0600")
-_CREDENTIAL_OPTIONS = frozenset(
-    {"user", "username", "pass", "password", "password2", "cred", "credentials"}
-)
-"""Options that would put a credential on the command line or replace the credentials file."""
-_INHERITED_VARIABLES = ("PATH",)
 
 
 def default_runner_env() -> dict[str, str]:
@@ -59,14 +44,16 @@ def default_runner_env() -> dict[str, str]:
 
     Not even USER or PASSWD of the job pass: mount.cifs would read a password from them.
     """
-    values = {name: os.getenv(name) for name in _INHERITED_VARIABLES}
-    env = {name: value for name, value in values.items() if value is not None}
-    env.setdefault("PATH", os.defpath)
-    return {**env, "LC_ALL": "C"}
+    inherited = inherited_env(("PATH",))
+    inherited.setdefault("PATH", os.defpath)
+    return child_env(inherited, LC_ALL="C")
 
 
-class CifsMountFileShare(FileShare):
+class CifsMount:
     """A client's Azure Files (or any SMB 3) share, mounted by the kernel at `mount_root/<client>`.
+
+    It mounts and unmounts and nothing else: a Mounter for LocalDirFileShare (adapters/files).
+    `unmount` only undoes what `mount` did, so a reused mount is left mounted.
 
     Args:
         target: the share, its user (`storage-name`) and key (`storage-key`).
@@ -77,9 +64,15 @@ class CifsMountFileShare(FileShare):
         runner_env: the environment of the mount and umount children
             (default: `default_runner_env()`).
         mountinfo: the mount table to read (tests point it at a file of their own).
-        mount_binary: the mount command; umount_binary: the umount command.
+        mount_binary: the mount command.
+        umount_binary: the umount command.
         timeout_seconds: how long mount or umount may take before it is killed.
         credentials_dir: where the short-lived credentials file is made (default: temp dir).
+
+    Raises:
+        ConfigError: The target has no storage name or key, the client name cannot name a
+            mount point, or `extra_options` carry credentials or blanks.
+        ShareUnavailableError: The UNC is not `//host/share[/path]`.
     """
 
     def __init__(
@@ -100,20 +93,19 @@ class CifsMountFileShare(FileShare):
         if not target.user or target.key is None:
             raise ConfigError("storage-name and storage-key are required for a //host/share")
         redactor.add(target.key)
-        self.unc: UncPath = parse_unc(target.unc)
-        self.mount_point = mount_root.absolute() / _safe_component(target.client)
+        self.unc: UncPath = _parse(target.unc)
+        self.mount_point: Path = mount_root.absolute() / safe_component(target.client)
         self._user = target.user
         self._key = target.key
         self._redactor = redactor
         self._sudo = ("sudo", "-n") if use_sudo else ()
-        self._extra_options = _checked_options(extra_options)
+        self._extra_options = checked_options(extra_options)
         self._env = dict(runner_env) if runner_env is not None else default_runner_env()
         self._mountinfo = mountinfo
         self._mount_binary = mount_binary
         self._umount_binary = umount_binary
         self._timeout = timeout_seconds
         self._credentials_dir = credentials_dir
-        self._files = LocalDirFileShare(self.mount_point)
         self._mounted = False
 
     def mount(self) -> MountOutcome:
@@ -121,7 +113,7 @@ class CifsMountFileShare(FileShare):
 
         Raises:
             ShareUnavailableError: mount failed (its stderr, masked, in one line), another share
-                is mounted there, or the mounted share is not a writable directory.
+                is mounted there, or mount reported success but mounted no CIFS share.
         """
         self._prepare_mount_point()
         existing = mounted_at(self.mount_point, self._mountinfo)
@@ -132,7 +124,6 @@ class CifsMountFileShare(FileShare):
                     f" not {self.unc.source}"
                 )
             logger.info("reusing the mount of %s at %s", self.unc.source, self.mount_point)
-            self._files.mount()
             return MountOutcome.REUSED
         with credentials_file(self._user, self._key, self._credentials_dir) as credentials:
             failure = self._run(self._mount_argv(credentials))
@@ -167,54 +158,9 @@ class CifsMountFileShare(FileShare):
         self._mounted = False
         _remove_empty_dir(self.mount_point)
 
-    def make_dirs(self, path: PurePosixPath) -> None:
-        """Create a directory and its parents on the mounted share."""
-        self._files.make_dirs(path)
-
-    def write_stream(self, path: PurePosixPath, chunks: Iterable[bytes]) -> WriteReceipt:
-        """Write `chunks` atomically to `path` on the mounted share."""
-        return self._files.write_stream(path, chunks)
-
-    def append_line(self, path: PurePosixPath, line: str) -> None:
-        """Append one line to a log file on the mounted share, durably."""
-        self._files.append_line(path, line)
-
-    def read_stream(self, path: PurePosixPath) -> Iterator[bytes]:
-        """Yield a file of the mounted share in chunks."""
-        return self._files.read_stream(path)
-
-    def rename(self, source: PurePosixPath, target: PurePosixPath) -> None:
-        """Rename a file or directory on the mounted share; the target must not exist."""
-        self._files.rename(source, target)
-
-    def list_dir(self, path: PurePosixPath) -> list[Entry]:
-        """List a directory of the mounted share (mfsymlinks show as symlinks)."""
-        return self._files.list_dir(path)
-
-    def exists(self, path: PurePosixPath) -> bool:
-        """Tell whether anything exists at `path` on the mounted share."""
-        return self._files.exists(path)
-
-    def delete_file(self, path: PurePosixPath) -> None:
-        """Delete one file (or symlink) on the mounted share."""
-        self._files.delete_file(path)
-
-    def delete_tree(self, path: PurePosixPath) -> None:
-        """Delete a directory tree on the mounted share without following symlinks."""
-        self._files.delete_tree(path)
-
     def mount_options(self, credentials: Path) -> str:
         """Return the `-o` value: fixed options, the job's uid/gid, credentials, extra options."""
-        options = [
-            *BASE_OPTIONS,
-            f"uid={os.getuid()}",
-            f"gid={os.getgid()}",
-            *FIXED_MODES,
-            f"credentials={credentials}",
-        ]
-        if self._extra_options:
-            options.append(self._extra_options)
-        return ",".join(options)
+        return mount_options(credentials, self._extra_options)
 
     def _mount_argv(self, credentials: Path) -> list[str]:
         return [
@@ -254,7 +200,6 @@ class CifsMountFileShare(FileShare):
                 raise ShareUnavailableError(
                     f"mount reported success but {self.mount_point} holds no CIFS mount"
                 )
-            self._files.mount()
         except ShareUnavailableError:
             self._unmount_after_failed_mount()
             raise
@@ -268,52 +213,30 @@ class CifsMountFileShare(FileShare):
     def _run(self, argv: Sequence[str]) -> str | None:
         """Run mount or umount; return None on success, else why it failed (masked, one line).
 
-        Output goes to a temporary file, not a pipe: a helper that outlives a killed mount
+        Output goes to a file, not a pipe (`to_file`): a helper that outlives a killed mount
         (mount.cifs under sudo, say) would hold a pipe open and block the job past its timeout.
         """
-        logger.info("running %s", self._redactor.redact(" ".join(argv)))
-        with tempfile.TemporaryFile() as output:
-            try:
-                completed = subprocess.run(
-                    list(argv),
-                    stdin=subprocess.DEVNULL,
-                    stdout=output,
-                    stderr=output,
-                    env=self._env,
-                    timeout=self._timeout,
-                    check=False,
-                )
-            except subprocess.TimeoutExpired:
-                return f"{argv[len(self._sudo)]} did not finish within {self._timeout:g} s"
-            except OSError as error:
-                return f"cannot run {argv[0]}: {error.strerror or error}"
-            if completed.returncode == 0:
-                return None
-            output.seek(0)
-            text = output.read(MAX_OUTPUT_BYTES).decode("utf-8", errors="replace")
-        return one_line(text, self._redactor) or f"exit status {completed.returncode}"
-
-
-def _safe_component(client: str) -> str:
-    """Return the client name if it is one plain path component (it names the mount point)."""
-    if not client or client in (".", "..") or "/" in client or "\0" in client:
-        raise ConfigError("the client name cannot name a mount point")
-    return client
-
-
-def _checked_options(options: str) -> str:
-    """Return `[share] mount_options` without blanks, refusing any credential option."""
-    cleaned = ",".join(part.strip() for part in options.split(",") if part.strip())
-    for part in cleaned.split(","):
-        name = part.split("=", 1)[0].strip().lower()
-        if name in _CREDENTIAL_OPTIONS:
-            raise ConfigError(
-                f"[share] mount_options must not set '{name}': credentials come from the client"
-                " config through a credentials file"
+        try:
+            completed = run_command(
+                argv,
+                env=self._env,
+                timeout=self._timeout,
+                to_file=True,
+                shown=self._redactor.redact(" ".join(argv)),
             )
-    if any(character.isspace() for character in cleaned):
-        raise ConfigError("[share] mount_options must not contain blanks inside an option")
-    return cleaned
+        except ChildError as error:
+            return str(error)
+        if completed.ok:
+            return None
+        return one_line(completed.stderr, self._redactor) or f"exit status {completed.returncode}"
+
+
+def _parse(unc: str) -> UncPath:
+    """Return the parts of `storage-unc`, a bad one being a share problem of the client config."""
+    try:
+        return parse_unc(unc)
+    except UncError as error:
+        raise ShareUnavailableError(str(error)) from None
 
 
 def _remove_empty_dir(directory: Path) -> None:

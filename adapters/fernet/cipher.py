@@ -1,9 +1,11 @@
-"""The SecretCipher port on Fernet (`cryptography`), with a key file that allows rotation.
+"""FernetSecretCipher: short secrets encrypted with Fernet (`cryptography`) and a rotating key file.
 
 SPEC section 9: the scheduler passes the service principal's secret on the command line as a
 Fernet token, which the job decrypts with the host's key file. The key file holds one key per
 line; the first encrypts, every one decrypts (`MultiFernet`), so a new key can be put first
-while tokens made with the old one keep working. Tested in tests/unit/test_fernet_cipher.py.
+while tokens made with the old one keep working. FernetTokenSecret hands a token's secret to the
+adapter that needs it (the Key Vault source), decrypted only when that adapter first uses it.
+Tested in tests/unit/test_fernet_cipher.py.
 """
 
 from __future__ import annotations
@@ -12,17 +14,19 @@ import os
 import re
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pydantic import SecretStr
 
-from adapters.os.paths import PRIVATE_FILE_MODE, make_private_dirs
 from ports.errors import SecretError
-from ports.secret_cipher import SecretCipher
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_=-]*$")
 """A Fernet token is url-safe base64 text."""
+
+KEY_FILE_MODE = 0o600
+"""The key file decrypts every client's secret: for the job's user only."""
 
 KEY_FILE_HEADER = (
     "# long-term-storage Fernet keys, one a line: the first encrypts, every one decrypts.\n"
@@ -30,8 +34,8 @@ KEY_FILE_HEADER = (
 )
 
 
-class FernetSecretCipher(SecretCipher):
-    """Encrypts and decrypts short secrets with the Fernet keys in `key_file`.
+class FernetSecretCipher:
+    """Encrypt and decrypt short secrets with the Fernet keys in `key_file`.
 
     The key file is read at the first use, not at construction, so building the container never
     touches it. Every problem raises SecretError with a one-line message that names the file
@@ -83,6 +87,32 @@ class FernetSecretCipher(SecretCipher):
             return self._fernet
 
 
+class FernetTokenSecret:
+    """A secret that arrives as a Fernet token, decrypted each time it is asked for.
+
+    The container passes one as the `client_secret` of KeyVaultConfigSource: the token is
+    decrypted when the vault is first used, so a wrong key file or a damaged token is reported
+    (SecretError) by the node that reads the config, and building the container decrypts nothing.
+    """
+
+    def __init__(self, cipher: FernetSecretCipher, token: str) -> None:
+        self.cipher = cipher
+        self.token = token
+
+    def __call__(self) -> SecretStr:
+        """Return the secret the token holds.
+
+        Raises:
+            SecretError: The key file is missing or bad, or the token is damaged or was made
+                with another key.
+        """
+        return self.cipher.decrypt(self.token)
+
+    def __repr__(self) -> str:
+        # The token is not the secret, but it opens it with the host's key file.
+        return f"{type(self).__name__}(key_file={self.cipher.key_file})"
+
+
 def _read_keys(key_file: Path) -> list[Fernet]:
     """Return the Fernet keys of a key file, in order; blank lines and `#` comments are skipped."""
     try:
@@ -110,12 +140,18 @@ def _read_keys(key_file: Path) -> list[Fernet]:
     return keys
 
 
-def generate_key_file(path: Path) -> None:
+def generate_key_file(path: Path, *, make_dirs: Callable[[Path], None] | None = None) -> None:
     """Write a new key file holding one fresh Fernet key, mode 0600; never overwrite one.
 
     The key is written to a private temporary file beside `path`, flushed, then hard-linked to
     `path`: the link fails when `path` exists (no overwrite, even in a race) and `path` never
-    appears half-written. Missing parent directories are created with mode 0700.
+    appears half-written.
+
+    Args:
+        path: where the key file goes.
+        make_dirs: creates the missing parent directories; the composition root passes
+            `adapters.os.paths.make_private_dirs` (0700 whatever the umask). Without it the
+            parent directory must exist.
 
     Raises:
         SecretError: `path` exists, or the file cannot be written.
@@ -123,13 +159,14 @@ def generate_key_file(path: Path) -> None:
     if path.exists() or path.is_symlink():
         raise SecretError(f"the Fernet key file {path} already exists; refusing to overwrite")
     try:
-        make_private_dirs(path.parent)
+        if make_dirs is not None:
+            make_dirs(path.parent)
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     except OSError as exc:
         raise SecretError(f"cannot write the Fernet key file {path} ({exc.strerror})") from None
     try:
         with os.fdopen(fd, "w", encoding="ascii") as file:
-            os.fchmod(file.fileno(), PRIVATE_FILE_MODE)
+            os.fchmod(file.fileno(), KEY_FILE_MODE)
             file.write(KEY_FILE_HEADER + Fernet.generate_key().decode("ascii") + "\n")
             file.flush()
             os.fsync(file.fileno())

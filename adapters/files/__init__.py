@@ -1,1 +1,1 @@
-"""File adapters: a local directory as a share, the share opener, and the TOML config file."""
+"""File adapters: local-directory shares, the share opener, and TOML client configs."""

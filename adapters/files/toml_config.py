@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 from ports.config_source import ConfigSource
 from ports.errors import ConfigSourceError
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("lts.files")
 
 # tomllib messages may quote a character or key of the file; only the position is kept.
 _POSITION = re.compile(r"line (\d+), column (\d+)")

@@ -3,8 +3,9 @@
 The file is written as a hidden partial file beside its target (created with O_EXCL and mode 0600,
 so no other user can read the secrets in it, whatever the umask), fsynced, and linked to its
 final name only when nothing is there: an existing config is never replaced and a failed write
-leaves nothing. Missing parent directories are created with mode 0700. The result reads back with
-TomlFileConfigSource. Tested in tests/unit/test_toml_config_writer.py on real files.
+leaves nothing. Missing parent directories are made by the function the composition root passes
+(`adapters.os.paths.make_private_dirs`: 0700 whatever the umask). The result reads back with
+TomlFileConfigSource. Tested in tests/unit/test_operations_adapters.py on real files.
 """
 
 from __future__ import annotations
@@ -14,25 +15,33 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from pydantic import SecretStr
 
-from adapters.os.paths import PRIVATE_FILE_MODE, make_private_dirs
 from ports.config_writer import ConfigWriter
 from ports.errors import ConfigSourceError
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+CONFIG_FILE_MODE = 0o600
+"""A client config holds the client's secrets: for the job's user only."""
 HEADER = "# long-term-storage client settings, written by create_client; keep this file 0600.\n"
 
 
 class TomlFileConfigWriter(ConfigWriter):
-    """Write settings as top-level TOML strings into a new 0600 file."""
+    """Write settings as top-level TOML strings into a new 0600 file.
 
-    def __init__(self, url: str) -> None:
+    Args:
+        url: `file:///path/client.toml`.
+        make_dirs: creates the file's missing parent directories; without it the parent
+            directory must exist.
+    """
+
+    def __init__(self, url: str, *, make_dirs: Callable[[Path], None] | None = None) -> None:
         self.url = url
+        self.make_dirs = make_dirs
 
     @property
     def path(self) -> Path:
@@ -59,10 +68,11 @@ class TomlFileConfigWriter(ConfigWriter):
         """
         target = self.path
         text = HEADER + "".join(_line(name, value) for name, value in values.items())
-        try:
-            make_private_dirs(target.parent)
-        except OSError as exc:
-            raise ConfigSourceError(f"cannot make {target.parent}: {exc.strerror}") from None
+        if self.make_dirs is not None:
+            try:
+                self.make_dirs(target.parent)
+            except OSError as exc:
+                raise ConfigSourceError(f"cannot make {target.parent}: {exc.strerror}") from None
         partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.partial")
         try:
             _write_new(partial, text.encode("utf-8"))
@@ -96,7 +106,7 @@ def _write_new(path: Path, data: bytes) -> None:
     fd = os.open(
         path,
         os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-        PRIVATE_FILE_MODE,
+        CONFIG_FILE_MODE,
     )
     try:
         with os.fdopen(fd, "wb") as file:

@@ -16,7 +16,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePath
 
 from adapters.os.paths import PRIVATE_FILE_MODE, make_private_dirs
-from ports.local_files import LocalFile, LocalFileError, LocalFiles
+from ports.errors import LocalFileError
+from ports.local_files import LocalFile, LocalFiles
 
 READ_CHUNK_BYTES = 1024 * 1024
 

@@ -2,7 +2,8 @@
 
 The kernel drops an flock when its holder's file descriptor closes, also when the holder is
 killed with SIGKILL, so a killed run never blocks the next one and no stale-lock clean-up is
-needed. Tested with a real child process in tests/integration/test_lock.py.
+needed. Tested with real child processes in tests/integration/test_lock.py and against the Lock
+contract in tests/contract/test_lock.py.
 """
 
 from __future__ import annotations
@@ -11,49 +12,80 @@ import fcntl
 import os
 import re
 import socket
+import threading
 import time
 from pathlib import Path
 
 from adapters.os.paths import PRIVATE_FILE_MODE, check_component, make_private_dirs
 from ports.clock import Clock
 from ports.errors import ConfigError, LockHeldError
-from ports.lock import Lock
+from ports.lock import HeldLock, Lock
 
-_HOLDER = re.compile(r"pid=(?P<pid>\S+) since=(?P<since>\S+)")
+_HOLDER = re.compile(r"pid=(?P<pid>\d+) since=(?P<since>\S+)")
 _MAX_HOLDER_LINE = 4096
 _HOLDER_WAIT_SECONDS = 1.0
 """How long a refused run waits for a new holder to write its line."""
 
 
+class HeldFlock(HeldLock):
+    """One client's lock file, open and flocked until `release`.
+
+    Attributes:
+        client: whose lock this is.
+        path: the lock file (it stays after release; see FlockLock).
+    """
+
+    def __init__(self, client: str, path: Path, fd: int) -> None:
+        self.client = client
+        self.path = path
+        self._fd: int | None = fd
+        self._releasing = threading.Lock()
+
+    @property
+    def held(self) -> bool:
+        """Tell whether this handle still holds the lock."""
+        return self._fd is not None
+
+    def release(self) -> None:
+        """Unlock and close the lock file; a second call does nothing. The file stays."""
+        # A signal handler (issue 12) may release while the main thread does too.
+        with self._releasing:
+            fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+
 class FlockLock(Lock):
-    """Holds `<lock_root>/<client>.lock` with an exclusive, non-blocking flock.
+    """Take `<lock_root>/<client>.lock` with an exclusive, non-blocking flock.
 
     The lock file holds `pid=<pid> since=<ISO time> host=<host name>` of the holder, so a refused
     run can say who holds it. Lock files are never deleted: deleting one while another process
-    opens it would let two processes lock two different files of the same name.
+    opens it would let two processes lock two different files of the same name. The object keeps
+    no state of a run: each `acquire` returns the handle that holds the lock, and a second
+    `acquire` of a held client is refused even through the same FlockLock (flocks belong to open
+    files, not to processes).
+
+    Args:
+        lock_root: `[paths] lock_root`; created (0700) when missing.
+        clock: the time written as `since=`.
     """
 
     def __init__(self, lock_root: Path, clock: Clock) -> None:
         self.lock_root = lock_root
         self.clock = clock
-        self._fd: int | None = None
-        self._client: str | None = None
 
-    @property
-    def held(self) -> bool:
-        """Tell whether this object holds a lock now."""
-        return self._fd is not None
-
-    def acquire(self, client: str) -> None:
+    def acquire(self, client: str) -> HeldFlock:
         """Take the lock for `client` or raise LockHeldError naming the holder's pid and start.
 
         Raises:
-            LockHeldError: Another process (or another FlockLock) holds the lock.
-            ConfigError: The lock file cannot be created or opened.
-            RuntimeError: This object already holds a lock (release it first).
+            LockHeldError: Another holder (in this process or another) has the lock.
+            ConfigError: The client name is not one safe path component, or the lock file
+                cannot be created or opened.
         """
-        if self._fd is not None:
-            raise RuntimeError(f"this lock already holds the lock for {self._client}")
         check_component(client, "client name")
         path = self.lock_root / f"{client}.lock"
         try:
@@ -83,18 +115,7 @@ class FlockLock(Lock):
         except BaseException:
             os.close(fd)
             raise
-        self._fd = fd
-        self._client = client
-
-    def release(self) -> None:
-        """Unlock and close the lock file if held; a no-op otherwise. The file stays."""
-        fd, self._fd, self._client = self._fd, None, None
-        if fd is None:
-            return
-        try:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
+        return HeldFlock(client, path, fd)
 
 
 def _wait_for_holder(fd: int) -> str:

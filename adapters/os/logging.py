@@ -23,8 +23,9 @@ from domain.models.redaction import Redactor
 from ports.errors import ConfigError
 
 LOGGER_NAME = "lts"
-LIBRARY_LOGGERS = ("azure", "psycopg")
-"""Vendor loggers whose warnings belong in the job's log; their debug output may hold tokens."""
+LIBRARY_LOGGERS = ("azure", "msal", "psycopg", "smbprotocol", "smbclient")
+"""Vendor loggers whose warnings belong in the job's log (masked), never on stderr unmasked;
+their debug output may hold tokens, so they stay at WARNING."""
 
 RUN_SEPARATOR = "*" * 80
 _HANDLER_MARK = "_lts_client_handler"

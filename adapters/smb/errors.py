@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 from smbprotocol.exceptions import SMBException, SMBOSError, SMBResponseException
 
-from adapters.postgres.text import one_line
+from adapters.process.text import one_line
 from domain.models.redaction import Redactor
 from ports.errors import ShareFullError, ShareUnavailableError
 

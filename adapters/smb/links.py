@@ -1,7 +1,7 @@
 r"""Recognise symlinks on an SMB share: reparse points, and Minshall+French symlink files.
 
 Azure Files cannot hold real symlinks over SMB; a kernel CIFS client mounted with `mfsymlinks`
-(as CifsMountFileShare mounts) stores one as a 1067-byte file starting with `XSym\n`. Both
+(as CifsMount mounts) stores one as a 1067-byte file starting with `XSym\n`. Both
 drivers must see the same share the same way, so this driver reports those files as symlinks
 too. Any reparse point (symlink, junction, or other) is treated as a symlink: never followed.
 """

@@ -1,4 +1,4 @@
-"""CifsMountFileShare with recording fakes of `mount`, `umount` and `sudo`, and its factory.
+"""CifsMount with recording fakes of `mount`, `umount` and `sudo`, composed as the container does.
 
 The one allowed stand-in of the suite: a kernel CIFS mount cannot run here (no Azure Files, and
 mounting needs CAP_SYS_ADMIN and a CIFS server the kernel can reach). The fakes are shell scripts
@@ -6,8 +6,8 @@ on the children's PATH. `mount` records its argv, its environment and the conten
 the credentials file while that file exists, then "mounts" by adding a line to a mountinfo file
 the adapter is pointed at, so the mount point stays a plain directory on which the file
 operations (LocalDirFileShare's, tested by the FileShare contract) really run. `umount` removes
-that line. Everything else (the adapter, the credentials file, the mount point, the machine) is
-real.
+that line. Everything else (the mounter, the local-directory share on its mount point, the
+credentials file, the mount point, the machine) is real.
 """
 
 from __future__ import annotations
@@ -20,18 +20,20 @@ from pathlib import Path
 from pathlib import PurePosixPath as P
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
-from adapters.cifs.factory import CifsShareFactory
-from adapters.cifs.mount import CifsMountFileShare
+from adapters.cifs.mount import CifsMount
+from adapters.files.local_share import LocalDirFileShare
 from adapters.files.opener import SchemeShareOpener
-from adapters.memory.basics import InMemoryConfigSource, InMemoryLock
+from adapters.memory.config_source import InMemoryConfigSource
+from adapters.memory.lock import InMemoryLock
 from adapters.smb.share import SmbFileShare
 from domain.framework.definition import node
 from domain.framework.machine import Machine, Step
 from domain.framework.results import Failure
 from domain.machines.mount import ClientContext, MountShareMachine
 from domain.models.redaction import Redactor
+from entrypoints.settings import ShareSettings
 from ports.errors import ConfigError, ShareUnavailableError
 from ports.file_share import Entry, MountOutcome, ShareTarget
 from tests.support.memory_world import STORAGE_KEY, client_values
@@ -65,6 +67,7 @@ if [ -n "$FAKE_MOUNT_SLEEP" ]; then exec sleep "$FAKE_MOUNT_SLEEP"; fi
 if [ -z "$FAKE_MOUNT_NOOP" ]; then
   echo "300 29 0:99 / $4 rw,relatime shared:9 - cifs $3 rw,vers=3.1.1" >> "$FAKE_MOUNTINFO"
 fi
+if [ -n "$FAKE_MOUNT_BREAK_ROOT" ]; then rmdir "$4" && echo "not a directory" > "$4"; fi
 """
 
 FAKE_UMOUNT = r"""#!/bin/bash
@@ -132,17 +135,17 @@ def fakes(tmp_path: Path) -> Fakes:
     return Fakes(bin_dir, log, mountinfo, tmp_path / "mnt")
 
 
-def make_share(
+def make_mount(
     fakes: Fakes,
     *,
     unc: str = UNC,
     redactor: Redactor | None = None,
     timeout_seconds: float = 30,
     **options: object,
-) -> CifsMountFileShare:
+) -> CifsMount:
     switches = {k: str(v) for k, v in options.items() if k.startswith("FAKE_")}
     settings = {k: v for k, v in options.items() if not k.startswith("FAKE_")}
-    return CifsMountFileShare(
+    return CifsMount(
         ShareTarget("acme", unc, USER, SecretStr(STORAGE_KEY)),
         mount_root=fakes.mount_root,
         redactor=redactor or Redactor(),
@@ -151,6 +154,15 @@ def make_share(
         timeout_seconds=timeout_seconds,
         **settings,  # type: ignore[arg-type]
     )
+
+
+def on_mount(mount: CifsMount) -> LocalDirFileShare:
+    """Compose the share as the container does: a local-directory share on the mount point."""
+    return LocalDirFileShare(mount.mount_point, mounter=mount)
+
+
+def make_share(fakes: Fakes, **options: object) -> LocalDirFileShare:
+    return on_mount(make_mount(fakes, **options))  # type: ignore[arg-type]
 
 
 class TestMount:
@@ -235,6 +247,18 @@ class TestMount:
 
         with pytest.raises(ShareUnavailableError, match="holds no CIFS mount"):
             share.mount()
+
+    def test_a_mounted_share_whose_root_fails_the_check_is_unmounted_again(
+        self, fakes: Fakes
+    ) -> None:
+        share = make_share(fakes, FAKE_MOUNT_BREAK_ROOT="1")
+
+        with pytest.raises(ShareUnavailableError, match=r"share root .*acme is not a directory"):
+            share.mount()
+
+        point = fakes.mount_root / "acme"
+        assert fakes.calls("umount") == [f"umount {point}"]
+        assert str(point) not in fakes.mountinfo.read_text()
 
     def test_a_missing_mount_binary_is_a_share_error(self, fakes: Fakes) -> None:
         share = make_share(fakes, mount_binary="no-such-mount-binary")
@@ -362,44 +386,45 @@ class TestUnmount:
         assert fakes.calls("umount") == []
 
 
-class TestFactory:
-    def build(self, driver: str, fakes: Fakes, **overrides: object) -> CifsShareFactory:
-        settings: dict[str, object] = {
-            "driver": driver,
-            "mount_root": fakes.mount_root,
-            "use_sudo": False,
-            "mount_options": "",
-            "redactor": Redactor(),
-            **overrides,
-        }
-        return CifsShareFactory(**settings)  # type: ignore[arg-type]
-
+class TestComposition:
     def target(self) -> ShareTarget:
         return ShareTarget("acme", UNC, USER, SecretStr(STORAGE_KEY))
 
-    def test_the_mount_driver_builds_a_kernel_mount_share_at_the_mount_root(
+    def test_the_mount_driver_is_a_local_share_on_the_mount_point_below_the_mount_root(
         self, fakes: Fakes
     ) -> None:
-        share = self.build("mount", fakes)(self.target())
+        mount = CifsMount(self.target(), mount_root=fakes.mount_root, redactor=Redactor())
 
-        assert isinstance(share, CifsMountFileShare)
-        assert share.mount_point == fakes.mount_root / "acme"
+        share = on_mount(mount)
 
-    def test_the_smb_driver_builds_a_userspace_share(self, fakes: Fakes) -> None:
-        share = self.build("smb", fakes)(self.target())
+        assert mount.mount_point == fakes.mount_root / "acme"
+        assert share.root == mount.mount_point
+        assert share.mounter is mount
 
-        assert isinstance(share, SmbFileShare)
+    def test_the_smb_driver_builds_a_userspace_share(self) -> None:
+        share = SmbFileShare(self.target(), redactor=Redactor())
+
         assert share.unc.source == UNC
 
-    def test_an_unknown_driver_is_a_config_error(self, fakes: Fakes) -> None:
-        with pytest.raises(ConfigError, match="cifs_driver is 'nfs'; expected one of mount, smb"):
-            self.build("nfs", fakes)
+    def test_an_unknown_driver_is_refused_by_the_master_config(self) -> None:
+        # The container chooses the driver by `[share] cifs_driver`; the settings admit only
+        # the drivers it knows.
+        with pytest.raises(ValidationError, match="cifs_driver"):
+            ShareSettings(cifs_driver="nfs")
 
-    def test_the_factory_registers_the_storage_key_for_masking(self, fakes: Fakes) -> None:
+    def test_building_the_mount_registers_the_storage_key_for_masking(self, fakes: Fakes) -> None:
         redactor = Redactor()
-        self.build("mount", fakes, redactor=redactor)(self.target())
+        CifsMount(self.target(), mount_root=fakes.mount_root, redactor=redactor)
 
         assert redactor.redact(STORAGE_KEY) == "*****"
+
+    def test_a_unc_that_is_not_host_and_share_is_a_share_error_without_the_value(
+        self, fakes: Fakes
+    ) -> None:
+        with pytest.raises(ShareUnavailableError) as raised:
+            make_mount(fakes, unc=f"//only-{STORAGE_KEY}")
+
+        assert str(raised.value) == "storage-unc must name a host and a share: //host/share"
 
 
 # ---------------------------------------------------------------- through MountShareMachine
@@ -441,20 +466,23 @@ class Exploding(Machine):
 
 
 def run_machine(fakes: Fakes, inner: Callable[[ClientContext], Machine], **switches: str):
-    """Run a MountShareMachine whose `cifs` opener builds the adapter on the fakes."""
+    """Run a MountShareMachine whose `cifs` opener builds the share on the fakes."""
     redactor = Redactor()
 
-    def cifs(target: ShareTarget) -> CifsMountFileShare:
-        return CifsMountFileShare(
-            target,
-            mount_root=fakes.mount_root,
-            redactor=redactor,
-            runner_env=fakes.env(**switches),
-            mountinfo=fakes.mountinfo,
+    def cifs(target: ShareTarget) -> LocalDirFileShare:
+        return on_mount(
+            CifsMount(
+                target,
+                mount_root=fakes.mount_root,
+                redactor=redactor,
+                runner_env=fakes.env(**switches),
+                mountinfo=fakes.mountinfo,
+            )
         )
 
     values = client_values(**{"storage-unc": UNC, "storage-name": USER, "storage-key": STORAGE_KEY})
     machine = MountShareMachine(
+        job="backup",
         client="acme",
         source=InMemoryConfigSource(values),
         opener=SchemeShareOpener({"cifs": cifs}),

@@ -7,14 +7,15 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from adapters.azure.key_vault import KeyVaultConfigSource
-from adapters.memory.basics import ReversibleSecretCipher
+from adapters.fernet.cipher import FernetSecretCipher, FernetTokenSecret
 from domain.models.redaction import MASK, Redactor
 from ports.errors import ConfigSourceError, SecretError
 from tests.support.azure_double import AzureDouble
@@ -46,37 +47,58 @@ def principal(double: AzureDouble) -> tuple[str, str]:
     return double.add_principal()
 
 
-@pytest.fixture
-def cipher() -> ReversibleSecretCipher:
-    return ReversibleSecretCipher(key="host-key")
+def client_options(double: AzureDouble, **overrides: object) -> dict[str, object]:
+    """Return the Azure client options of the tests: the double's CA, short waits, no retries."""
+    return {
+        "connection_verify": str(double.ca_file),
+        "connection_timeout": 5,
+        "read_timeout": 10,
+        "retry_total": 0,
+        **overrides,
+    }
 
 
 def make_source(
     double: AzureDouble,
     principal: tuple[str, str],
-    cipher: ReversibleSecretCipher,
     redactor: Redactor | None = None,
+    *,
+    client_secret: Callable[[], SecretStr] | None = None,
+    options: dict[str, object] | None = None,
     **overrides: object,
 ) -> KeyVaultConfigSource:
-    options: dict[str, object] = {
+    settings: dict[str, object] = {
         "vault_url": double.vault_url,
         "tenant_id": double.tenant_id,
         "authority_host": double.authority_host,
         "disable_instance_discovery": True,
-        "connection_verify": str(double.ca_file),
-        "connection_timeout": 5,
-        "read_timeout": 10,
-        "retries": 0,
+        "client_options": options if options is not None else client_options(double),
     }
-    options.update(overrides)
+    settings.update(overrides)
     client_id, secret = principal
     return KeyVaultConfigSource(
         client_id=client_id,
-        client_secret_token=cipher.encrypt(SecretStr(secret)),
-        cipher=cipher,
+        client_secret=client_secret or (lambda: SecretStr(secret)),
         redactor=redactor or Redactor(),
-        **options,  # type: ignore[arg-type]
+        **settings,  # type: ignore[arg-type]
     )
+
+
+class CountingSecret:
+    """A client secret that counts how often it was asked for."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+        self.calls = 0
+
+    def __call__(self) -> SecretStr:
+        self.calls += 1
+        return SecretStr(self.secret)
+
+
+def key_file(path: Path) -> Path:
+    path.write_text(Fernet.generate_key().decode() + "\n")
+    return path
 
 
 def free_port() -> int:
@@ -99,8 +121,8 @@ def assert_one_clean_line(error: BaseException, *secrets: str) -> str:
 # ---------------------------------------------------------------- reading
 
 
-def test_read_returns_every_setting_reading_each_secret_exactly_once(double, principal, cipher):
-    source = make_source(double, principal, cipher)
+def test_read_returns_every_setting_reading_each_secret_exactly_once(double, principal):
+    source = make_source(double, principal)
 
     values = source.read([*SETTINGS, *OPTIONAL_ABSENT, "client-name"])
 
@@ -110,28 +132,26 @@ def test_read_returns_every_setting_reading_each_secret_exactly_once(double, pri
     assert double.requests[double.token_path] == 1
 
 
-def test_read_leaves_absent_optional_keys_out(double, principal, cipher):
-    source = make_source(double, principal, cipher)
+def test_read_leaves_absent_optional_keys_out(double, principal):
+    source = make_source(double, principal)
 
     values = source.read(["client-name", *OPTIONAL_ABSENT])
 
     assert values == {"client-name": "acme"}
 
 
-def test_read_of_no_keys_contacts_nobody(double, principal, cipher):
-    source = make_source(double, principal, cipher)
+def test_read_of_no_keys_contacts_nobody(double, principal):
+    source = make_source(double, principal)
 
     assert source.read([]) == {}
     assert sum(double.requests.values()) == 0
 
 
-def test_read_registers_the_client_secret_and_leaves_ordinary_values_readable(
-    double, principal, cipher
-):
+def test_read_registers_the_client_secret_and_leaves_ordinary_values_readable(double, principal):
     # Which values are secrets is the domain's to say (ClientConfig.secret_keys); the adapter
     # masks the one secret it brings itself.
     redactor = Redactor()
-    source = make_source(double, principal, cipher, redactor)
+    source = make_source(double, principal, redactor)
 
     source.read(list(SETTINGS))
 
@@ -139,13 +159,11 @@ def test_read_registers_the_client_secret_and_leaves_ordinary_values_readable(
     assert redactor.redact(SETTINGS["client-name"]) == SETTINGS["client-name"]
 
 
-def test_read_reads_many_keys_concurrently_within_one_delay_per_worker_batch(
-    double, principal, cipher
-):
+def test_read_reads_many_keys_concurrently_within_one_delay_per_worker_batch(double, principal):
     names = [f"setting-{index}" for index in range(8)]
     for name in names:
         double.set_secret(name, f"value-{name}")
-    source = make_source(double, principal, cipher, max_workers=8)
+    source = make_source(double, principal, max_workers=8)
     double.delay = 0.3
 
     started = time.monotonic()
@@ -161,12 +179,12 @@ def test_read_reads_many_keys_concurrently_within_one_delay_per_worker_batch(
 
 
 def test_wrong_client_secret_is_one_line_naming_authority_and_client_without_the_secret(
-    double, principal, cipher, caplog
+    double, principal, caplog
 ):
     caplog.set_level(logging.DEBUG)
     client_id, _ = principal
     wrong = "wrong-Secret-9f8e7d"
-    source = make_source(double, (client_id, wrong), cipher)
+    source = make_source(double, (client_id, wrong))
 
     with pytest.raises(ConfigSourceError) as raised:
         source.read(list(SETTINGS))
@@ -179,8 +197,8 @@ def test_wrong_client_secret_is_one_line_naming_authority_and_client_without_the
     assert double.requests[double.token_path] == 1
 
 
-def test_unknown_client_id_is_a_login_failure(double, cipher):
-    source = make_source(double, ("no-such-app", "some-Secret-123"), cipher)
+def test_unknown_client_id_is_a_login_failure(double):
+    source = make_source(double, ("no-such-app", "some-Secret-123"))
 
     with pytest.raises(ConfigSourceError) as raised:
         source.read(["client-name"])
@@ -190,9 +208,9 @@ def test_unknown_client_id_is_a_login_failure(double, cipher):
     assert "AADSTS700016" in text
 
 
-def test_unreachable_authority_is_a_login_failure(double, principal, cipher):
+def test_unreachable_authority_is_a_login_failure(double, principal):
     authority = f"https://127.0.0.1:{free_port()}"
-    source = make_source(double, principal, cipher, authority_host=authority)
+    source = make_source(double, principal, authority_host=authority)
 
     with pytest.raises(ConfigSourceError) as raised:
         source.read(["client-name"])
@@ -201,9 +219,9 @@ def test_unreachable_authority_is_a_login_failure(double, principal, cipher):
     assert text == f"cannot log in to Entra ID at {authority} as {principal[0]}: connection refused"
 
 
-def test_missing_vault_is_one_line_naming_the_vault(double, principal, cipher):
+def test_missing_vault_is_one_line_naming_the_vault(double, principal):
     double.vault_missing = True
-    source = make_source(double, principal, cipher)
+    source = make_source(double, principal)
 
     with pytest.raises(ConfigSourceError) as raised:
         source.read(list(SETTINGS))
@@ -214,9 +232,9 @@ def test_missing_vault_is_one_line_naming_the_vault(double, principal, cipher):
     )
 
 
-def test_refused_vault_connection_is_one_line_naming_the_vault(double, principal, cipher):
+def test_refused_vault_connection_is_one_line_naming_the_vault(double, principal):
     vault = f"https://127.0.0.1:{free_port()}"
-    source = make_source(double, principal, cipher, vault_url=vault)
+    source = make_source(double, principal, vault_url=vault)
 
     with pytest.raises(ConfigSourceError) as raised:
         source.read(["client-name"])
@@ -226,9 +244,9 @@ def test_refused_vault_connection_is_one_line_naming_the_vault(double, principal
     )
 
 
-def test_unknown_vault_host_is_one_line_naming_the_vault(double, principal, cipher):
+def test_unknown_vault_host_is_one_line_naming_the_vault(double, principal):
     vault = "https://no-such-vault.invalid"
-    source = make_source(double, principal, cipher, vault_url=vault)
+    source = make_source(double, principal, vault_url=vault)
 
     with pytest.raises(ConfigSourceError) as raised:
         source.read(["client-name"])
@@ -238,9 +256,9 @@ def test_unknown_vault_host_is_one_line_naming_the_vault(double, principal, ciph
     )
 
 
-def test_slow_vault_fails_after_the_read_timeout_with_one_line(double, principal, cipher):
+def test_slow_vault_fails_after_the_read_timeout_with_one_line(double, principal):
     double.delay = 10
-    source = make_source(double, principal, cipher, read_timeout=0.5, retries=0)
+    source = make_source(double, principal, options=client_options(double, read_timeout=0.5))
 
     started = time.monotonic()
     with pytest.raises(ConfigSourceError) as raised:
@@ -253,9 +271,9 @@ def test_slow_vault_fails_after_the_read_timeout_with_one_line(double, principal
     assert elapsed < 5
 
 
-def test_forbidden_vault_names_the_missing_permission(double, principal, cipher):
+def test_forbidden_vault_names_the_missing_permission(double, principal):
     double.forbidden.add(principal[0])
-    source = make_source(double, principal, cipher)
+    source = make_source(double, principal)
 
     with pytest.raises(ConfigSourceError) as raised:
         source.read(list(SETTINGS))
@@ -266,41 +284,66 @@ def test_forbidden_vault_names_the_missing_permission(double, principal, cipher)
     assert "getSecret" in text
 
 
-def test_token_made_with_another_key_raises_secret_error_before_any_request(double, principal):
-    source = make_source(double, principal, ReversibleSecretCipher(key="other-host"))
-    source.cipher = ReversibleSecretCipher(key="this-host")
+def test_token_made_with_another_key_raises_secret_error_before_any_request(
+    double, principal, tmp_path
+):
+    # Composed as the container composes it: the token is decrypted when the vault is used.
+    other_host = FernetSecretCipher(key_file(tmp_path / "other.key"))
+    token = other_host.encrypt(SecretStr(principal[1]))
+    this_host = FernetSecretCipher(key_file(tmp_path / "this.key"))
+    source = make_source(double, principal, client_secret=FernetTokenSecret(this_host, token))
 
-    with pytest.raises(SecretError):
+    with pytest.raises(SecretError, match="cannot be decrypted"):
         source.read(list(SETTINGS))
 
     assert sum(double.requests.values()) == 0
 
 
-def test_damaged_token_raises_secret_error(double, principal, cipher):
-    source = make_source(double, principal, cipher)
-    source.client_secret_token = "not base64 at all!"
+def test_damaged_token_raises_secret_error(double, principal, tmp_path):
+    cipher = FernetSecretCipher(key_file(tmp_path / "fernet.key"))
+    source = make_source(
+        double, principal, client_secret=FernetTokenSecret(cipher, "not base64 at all!")
+    )
 
     with pytest.raises(SecretError):
         source.read(["client-name"])
 
+    assert sum(double.requests.values()) == 0
 
-def test_construction_decrypts_nothing(double, principal):
-    KeyVaultConfigSource(
-        vault_url=double.vault_url,
-        tenant_id=double.tenant_id,
-        client_id=principal[0],
-        client_secret_token="damaged",
-        cipher=ReversibleSecretCipher(),
-        redactor=Redactor(),
-    )
+
+def test_construction_asks_for_no_secret_and_contacts_nobody(double, principal):
+    secret = CountingSecret(principal[1])
+
+    source = make_source(double, principal, client_secret=secret)
+
+    assert secret.calls == 0
+    assert sum(double.requests.values()) == 0
+    source.read(["client-name"])
+    assert secret.calls == 1
+
+
+def test_the_client_options_reach_both_the_vault_client_and_the_login(double, principal):
+    # The double's certificate is trusted only through `connection_verify` in the options: the
+    # vault client meets the double first (its challenge), the login only after it.
+    without_ca = client_options(double)
+    del without_ca["connection_verify"]
+
+    with pytest.raises(ConfigSourceError) as raised:
+        make_source(double, principal, options=without_ca).read(["client-name"])
+    values = make_source(double, principal, options=client_options(double)).read(["client-name"])
+
+    text = assert_one_clean_line(raised.value, principal[1])
+    assert text.startswith(f"cannot read Key Vault {double.vault_url}: TLS certificate not trusted")
+    assert values == {"client-name": "acme"}
+    assert double.tokens, "the login went through the options' CA too"
 
 
 # ---------------------------------------------------------------- secrecy
 
 
-def test_neither_the_client_secret_nor_values_reach_the_log(double, principal, cipher, caplog):
+def test_neither_the_client_secret_nor_values_reach_the_log(double, principal, caplog):
     caplog.set_level(logging.DEBUG)
-    source = make_source(double, principal, cipher)
+    source = make_source(double, principal)
 
     source.read([*SETTINGS, *OPTIONAL_ABSENT])
     double.vault_missing = True
@@ -334,11 +377,11 @@ def test_importing_the_adapter_imports_no_azure_module():
 # ---------------------------------------------------------------- writing
 
 
-def test_write_stores_every_value_in_an_empty_vault(principal, cipher):
+def test_write_stores_every_value_in_an_empty_vault(principal):
     with AzureDouble() as empty:
         client_id, secret = empty.add_principal(*principal)
         redactor = Redactor()
-        source = make_source(empty, (client_id, secret), cipher, redactor)
+        source = make_source(empty, (client_id, secret), redactor)
 
         source.write({"client-name": "beta", "postgresql-secret": SecretStr("pw-Beta-123")})
 
@@ -348,8 +391,8 @@ def test_write_stores_every_value_in_an_empty_vault(principal, cipher):
         assert empty.requests["/secrets/postgresql-secret"] == 1
 
 
-def test_write_refuses_a_vault_that_already_holds_a_client(double, principal, cipher):
-    source = make_source(double, principal, cipher)
+def test_write_refuses_a_vault_that_already_holds_a_client(double, principal):
+    source = make_source(double, principal)
 
     with pytest.raises(ConfigSourceError) as raised:
         source.write({"client-name": "beta", "postgresql-host": "other"})
@@ -359,8 +402,8 @@ def test_write_refuses_a_vault_that_already_holds_a_client(double, principal, ci
     assert double.secret_value("postgresql-host") == SETTINGS["postgresql-host"]
 
 
-def test_write_with_overwrite_replaces_a_clients_settings(double, principal, cipher):
-    source = make_source(double, principal, cipher)
+def test_write_with_overwrite_replaces_a_clients_settings(double, principal):
+    source = make_source(double, principal)
 
     source.write({"client-name": "beta", "postgresql-host": "other"}, overwrite=True)
 
@@ -369,9 +412,9 @@ def test_write_with_overwrite_replaces_a_clients_settings(double, principal, cip
     assert source.read(["client-name"]) == {"client-name": "beta"}
 
 
-def test_write_to_a_forbidden_vault_names_the_set_permission(double, principal, cipher):
+def test_write_to_a_forbidden_vault_names_the_set_permission(double, principal):
     double.forbidden.add(principal[0])
-    source = make_source(double, principal, cipher)
+    source = make_source(double, principal)
 
     with pytest.raises(ConfigSourceError) as raised:
         source.write({"postgresql-host": "other"}, overwrite=True)

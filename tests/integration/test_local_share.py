@@ -18,6 +18,7 @@ from pathlib import PurePosixPath as P
 import pytest
 
 from adapters.files.local_share import LocalDirFileShare
+from adapters.files.mounter import Mounter
 from adapters.files.opener import SchemeShareOpener, local_share_from_target
 from adapters.memory.file_share import InMemoryFileShare
 from ports.errors import ShareFullError, ShareUnavailableError
@@ -77,6 +78,35 @@ def tmpfs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
         subprocess.run(["umount", str(point)], check=True)
 
 
+class RecordingMounter(Mounter):
+    """A mounter that "mounts" by creating the root, and records what it was asked to do."""
+
+    def __init__(
+        self,
+        root: Path,
+        outcome: MountOutcome = MountOutcome.MOUNTED,
+        *,
+        make_root: bool = True,
+        error: ShareUnavailableError | None = None,
+    ) -> None:
+        self.root = root
+        self.outcome = outcome
+        self.make_root = make_root
+        self.error = error
+        self.done: list[str] = []
+
+    def mount(self) -> MountOutcome:
+        self.done.append("mount")
+        if self.error is not None:
+            raise self.error
+        if self.make_root:
+            self.root.mkdir(exist_ok=True)
+        return self.outcome
+
+    def unmount(self) -> None:
+        self.done.append("unmount")
+
+
 def resident_bytes() -> int:
     with Path("/proc/self/statm").open() as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -112,6 +142,58 @@ class TestLocalDirFileShareMount:
 
         with pytest.raises(ShareUnavailableError, match="not writable"):
             LocalDirFileShare(read_only).mount()
+
+
+class TestLocalDirFileShareWithAMounter:
+    def test_mount_and_unmount_go_through_the_mounter_and_report_its_outcome(
+        self, tmp_path: Path
+    ) -> None:
+        mounter = RecordingMounter(tmp_path / "point")
+        share = LocalDirFileShare(tmp_path / "point", mounter=mounter)
+
+        assert share.mount() is MountOutcome.MOUNTED
+        share.write_stream(P("file"), [b"on the mounted share"])
+        share.unmount()
+
+        assert mounter.done == ["mount", "unmount"]
+        assert (tmp_path / "point" / "file").read_bytes() == b"on the mounted share"
+
+    def test_a_reused_mount_is_reported_as_reused(self, tmp_path: Path) -> None:
+        mounter = RecordingMounter(tmp_path / "point", MountOutcome.REUSED)
+
+        assert LocalDirFileShare(tmp_path / "point", mounter=mounter).mount() is (
+            MountOutcome.REUSED
+        )
+
+    def test_a_failed_mount_is_the_mounters_error_and_the_root_is_not_checked(
+        self, tmp_path: Path
+    ) -> None:
+        mounter = RecordingMounter(tmp_path / "point", error=ShareUnavailableError("no server"))
+
+        with pytest.raises(ShareUnavailableError, match=r"^no server$"):
+            LocalDirFileShare(tmp_path / "point", mounter=mounter).mount()
+
+        assert mounter.done == ["mount"]
+
+    def test_a_root_that_fails_the_check_after_mounting_is_unmounted_again(
+        self, tmp_path: Path
+    ) -> None:
+        mounter = RecordingMounter(tmp_path / "point", make_root=False)
+
+        with pytest.raises(ShareUnavailableError, match="does not exist"):
+            LocalDirFileShare(tmp_path / "point", mounter=mounter).mount()
+
+        assert mounter.done == ["mount", "unmount"]
+
+    def test_a_reused_mount_whose_root_fails_the_check_is_left_mounted(
+        self, tmp_path: Path
+    ) -> None:
+        mounter = RecordingMounter(tmp_path / "point", MountOutcome.REUSED, make_root=False)
+
+        with pytest.raises(ShareUnavailableError, match="does not exist"):
+            LocalDirFileShare(tmp_path / "point", mounter=mounter).mount()
+
+        assert mounter.done == ["mount"]
 
 
 class TestLocalDirFileShareWrites:

@@ -6,13 +6,15 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from adapters.memory.basics import FixedClock
-from adapters.os.lock import FlockLock
+from adapters.memory.clock import FixedClock
+from adapters.os.lock import FlockLock, _wait_for_holder
 from ports.errors import LockHeldError
 
 pytestmark = pytest.mark.integration
@@ -25,8 +27,7 @@ import sys, time
 from pathlib import Path
 from adapters.os.clock import SystemClock
 from adapters.os.lock import FlockLock
-lock = FlockLock(Path(sys.argv[1]), SystemClock())
-lock.acquire("acme")
+held = FlockLock(Path(sys.argv[1]), SystemClock()).acquire("acme")
 print("locked", flush=True)
 time.sleep(60)
 """
@@ -61,18 +62,15 @@ def test_lock_held_by_another_process_is_refused_and_freed_when_that_process_is_
         child.stdout.close()
     assert child.returncode == -signal.SIGKILL
 
-    lock = FlockLock(tmp_path, CLOCK)
-    lock.acquire("acme")
+    held = FlockLock(tmp_path, CLOCK).acquire("acme")
     try:
         assert (tmp_path / "acme.lock").read_text().startswith(f"pid={os.getpid()} ")
     finally:
-        lock.release()
+        held.release()
 
 
 def test_lock_is_free_for_another_process_after_release(tmp_path):
-    lock = FlockLock(tmp_path, CLOCK)
-    lock.acquire("acme")
-    lock.release()
+    FlockLock(tmp_path, CLOCK).acquire("acme").release()
     child = start_holder(tmp_path)
     try:
         with pytest.raises(LockHeldError, match=f"pid {child.pid}"):
@@ -85,12 +83,6 @@ def test_lock_is_free_for_another_process_after_release(tmp_path):
 
 
 def test_a_refused_run_waits_for_a_new_holders_line_instead_of_naming_the_old_one(tmp_path):
-    import os
-    import threading
-    import time
-
-    from adapters.os.lock import _wait_for_holder
-
     path = tmp_path / "acme.lock"
     path.write_text("pid=999999999 since=2026-01-01T00:00:00+00:00 host=gone\n")
     fd = os.open(path, os.O_RDWR)

@@ -20,7 +20,8 @@ from pathlib import PurePosixPath as P
 import pytest
 from pydantic import SecretStr
 
-from adapters.smb.share import READ_CHUNK_BYTES, SmbFileShare
+from adapters.smb.share import SmbFileShare
+from adapters.smb.transfer import READ_CHUNK_BYTES
 from domain.models.redaction import Redactor
 from ports.errors import DumpError, ShareFullError, ShareUnavailableError
 from ports.file_share import Entry, MountOutcome, ShareTarget

@@ -11,7 +11,8 @@ import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
-from adapters.fernet.cipher import FernetSecretCipher, generate_key_file
+from adapters.fernet.cipher import FernetSecretCipher, FernetTokenSecret, generate_key_file
+from adapters.os.paths import make_private_dirs
 from ports.errors import SecretError
 
 SECRET = "s3cr3t-Client-Secret~value"
@@ -167,12 +168,49 @@ def test_no_error_text_holds_the_secret_or_a_key(tmp_path, key_file, key):
         assert key[:-4] not in text
 
 
+# ---------------------------------------------------------------- FernetTokenSecret
+
+
+def test_a_token_secret_returns_the_secret_of_its_token(key_file):
+    cipher = FernetSecretCipher(key_file)
+    secret = FernetTokenSecret(cipher, cipher.encrypt(SecretStr(SECRET)))
+
+    assert secret().get_secret_value() == SECRET
+
+
+def test_a_token_secret_decrypts_only_when_called(tmp_path):
+    missing = tmp_path / "no-such.key"
+
+    secret = FernetTokenSecret(FernetSecretCipher(missing), "token")
+
+    with pytest.raises(SecretError, match="does not exist"):
+        secret()
+
+
+def test_a_token_secret_made_with_another_key_raises_secret_error(tmp_path, key_file):
+    other = FernetSecretCipher(write_keys(tmp_path / "other.key", Fernet.generate_key().decode()))
+    secret = FernetTokenSecret(FernetSecretCipher(key_file), other.encrypt(SecretStr(SECRET)))
+
+    with pytest.raises(SecretError, match="cannot be decrypted"):
+        secret()
+
+
+def test_a_token_secret_shows_neither_token_nor_secret(key_file):
+    cipher = FernetSecretCipher(key_file)
+    token = cipher.encrypt(SecretStr(SECRET))
+
+    shown = repr(FernetTokenSecret(cipher, token))
+
+    assert token not in shown
+    assert SECRET not in shown
+
+
 # ---------------------------------------------------------------- generate_key_file
 
 
 def test_a_generated_key_file_is_private_and_holds_one_working_key(tmp_path):
     path = tmp_path / "etc" / "lts" / "fernet.key"
-    generate_key_file(path)
+    generate_key_file(path, make_dirs=make_private_dirs)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     keys = [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
@@ -181,6 +219,15 @@ def test_a_generated_key_file_is_private_and_holds_one_working_key(tmp_path):
     cipher = FernetSecretCipher(path)
     assert cipher.decrypt(cipher.encrypt(SecretStr(SECRET))).get_secret_value() == SECRET
     assert sorted(p.name for p in path.parent.iterdir()) == ["fernet.key"]  # no temporary left
+
+
+def test_without_a_way_to_make_directories_a_missing_parent_is_a_secret_error(tmp_path):
+    path = tmp_path / "etc" / "fernet.key"
+
+    with pytest.raises(SecretError, match=r"cannot write the Fernet key file .*fernet\.key \("):
+        generate_key_file(path)
+
+    assert not (tmp_path / "etc").exists()
 
 
 def test_generating_a_key_file_refuses_to_overwrite_an_existing_one(key_file, key):

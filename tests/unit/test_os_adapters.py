@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+import logging
 import os
+import pkgutil
 import stat
 import threading
 import time
@@ -11,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.memory.basics import FixedClock
+from adapters.memory.clock import FixedClock
 from adapters.os.clock import SystemClock
 from adapters.os.console import StdoutConsole
 from adapters.os.exit import ProcessExit
@@ -116,6 +119,30 @@ def test_task_runner_refuses_fewer_than_one_worker():
         ThreadPoolTaskRunner(0)
 
 
+# ---------------------------------------------------------------- the logger tree
+
+TREE_CHECKED = (
+    "adapters.os",
+    "adapters.files",
+    "adapters.azure",
+    "adapters.fernet",
+    "adapters.cifs",
+    "adapters.smb",
+)
+
+
+def test_the_os_files_azure_fernet_cifs_and_smb_adapters_log_only_under_lts():
+    # A logger outside "lts" never reaches the client log nor its masking filter.
+    for package in TREE_CHECKED:
+        module = importlib.import_module(package)
+        for found in pkgutil.walk_packages(module.__path__, prefix=f"{package}."):
+            importlib.import_module(found.name)
+
+    loggers = logging.Logger.manager.loggerDict
+    assert [name for name in loggers if name.startswith(TREE_CHECKED)] == []
+    assert {"lts.files", "lts.cifs", "lts.smb"} <= set(loggers)
+
+
 # ---------------------------------------------------------------- private directories
 
 
@@ -138,9 +165,18 @@ def test_make_private_dirs_leaves_existing_directories_as_they_are(tmp_path):
 # ---------------------------------------------------------------- flock lock (in one process)
 
 
+def lock_is_free(lock_root: Path, client: str = "acme") -> bool:
+    """Tell whether a fresh FlockLock can take `client` now (and let it go again)."""
+    try:
+        held = FlockLock(lock_root, FixedClock(MOMENT)).acquire(client)
+    except LockHeldError:
+        return False
+    held.release()
+    return True
+
+
 def test_lock_writes_the_holders_pid_time_and_host_into_the_lock_file(tmp_path):
-    lock = FlockLock(tmp_path / "locks", FixedClock(MOMENT))
-    lock.acquire("acme")
+    held = FlockLock(tmp_path / "locks", FixedClock(MOMENT)).acquire("acme")
     try:
         content = (tmp_path / "locks" / "acme.lock").read_text()
         assert content.startswith(f"pid={os.getpid()} since=2024-05-31T22:15:00+00:00 host=")
@@ -148,42 +184,56 @@ def test_lock_writes_the_holders_pid_time_and_host_into_the_lock_file(tmp_path):
         assert stat.S_IMODE((tmp_path / "locks").stat().st_mode) == 0o700
         assert stat.S_IMODE((tmp_path / "locks" / "acme.lock").stat().st_mode) == 0o600
     finally:
-        lock.release()
+        held.release()
+
+
+def test_acquire_returns_a_handle_that_holds_the_lock_until_released(tmp_path):
+    held = FlockLock(tmp_path, FixedClock(MOMENT)).acquire("acme")
+
+    holding = [held.held, lock_is_free(tmp_path)]
+    held.release()
+    released = [held.held, lock_is_free(tmp_path)]
+
+    assert (held.client, held.path) == ("acme", tmp_path / "acme.lock")
+    assert holding == [True, False]
+    assert released == [False, True]
 
 
 def test_second_lock_for_the_same_client_is_refused_with_the_holders_pid_and_start(tmp_path):
-    first = FlockLock(tmp_path, FixedClock(MOMENT))
-    second = FlockLock(tmp_path, FixedClock(MOMENT))
-    first.acquire("acme")
+    first = FlockLock(tmp_path, FixedClock(MOMENT)).acquire("acme")
     try:
         with pytest.raises(LockHeldError) as refused:
-            second.acquire("acme")
+            FlockLock(tmp_path, FixedClock(MOMENT)).acquire("acme")
         assert str(refused.value) == (
             f"another run for acme is in progress (pid {os.getpid()}, "
             "since 2024-05-31T22:15:00+00:00)"
         )
-        assert not second.held
+        assert first.held
     finally:
         first.release()
 
 
 def test_locks_of_different_clients_do_not_conflict(tmp_path):
-    first = FlockLock(tmp_path, FixedClock(MOMENT))
-    second = FlockLock(tmp_path, FixedClock(MOMENT))
-    first.acquire("acme")
-    second.acquire("globex")
-    first.release()
-    second.release()
+    lock = FlockLock(tmp_path, FixedClock(MOMENT))
+
+    acme = lock.acquire("acme")
+    globex = FlockLock(tmp_path, FixedClock(MOMENT)).acquire("globex")
+
+    assert acme.held
+    assert globex.held
+    assert "since=2024-05-31T22:15:00+00:00" in (tmp_path / "globex.lock").read_text()
+    acme.release()
+    assert not lock_is_free(tmp_path, "globex")
+    globex.release()
+    assert lock_is_free(tmp_path, "acme")
+    assert lock_is_free(tmp_path, "globex")
 
 
 def test_released_lock_can_be_taken_again_and_its_file_stays(tmp_path):
-    first = FlockLock(tmp_path, FixedClock(MOMENT))
-    first.acquire("acme")
-    first.release()
+    FlockLock(tmp_path, FixedClock(MOMENT)).acquire("acme").release()
     assert (tmp_path / "acme.lock").exists()
     later = MOMENT.replace(hour=23)
-    second = FlockLock(tmp_path, FixedClock(later))
-    second.acquire("acme")
+    second = FlockLock(tmp_path, FixedClock(later)).acquire("acme")
     try:
         assert "since=2024-05-31T23:15:00+00:00" in (tmp_path / "acme.lock").read_text()
     finally:
@@ -191,8 +241,7 @@ def test_released_lock_can_be_taken_again_and_its_file_stays(tmp_path):
 
 
 def test_refusal_of_a_lock_whose_holder_wrote_nothing_says_the_holder_is_unknown(tmp_path):
-    first = FlockLock(tmp_path, FixedClock(MOMENT))
-    first.acquire("acme")
+    first = FlockLock(tmp_path, FixedClock(MOMENT)).acquire("acme")
     try:
         (tmp_path / "acme.lock").write_text("")
         with pytest.raises(LockHeldError, match=r"\(pid unknown, since unknown\)"):
@@ -201,11 +250,18 @@ def test_refusal_of_a_lock_whose_holder_wrote_nothing_says_the_holder_is_unknown
         first.release()
 
 
-def test_release_without_acquire_does_nothing(tmp_path):
-    lock = FlockLock(tmp_path, FixedClock(MOMENT))
-    lock.release()
-    lock.release()
-    assert not lock.held
+def test_releasing_a_handle_twice_does_nothing_the_second_time(tmp_path):
+    held = FlockLock(tmp_path, FixedClock(MOMENT)).acquire("acme")
+    held.release()
+    later = FlockLock(tmp_path, FixedClock(MOMENT)).acquire("acme")
+    try:
+        held.release()
+
+        assert not held.held
+        assert later.held
+        assert not lock_is_free(tmp_path)
+    finally:
+        later.release()
 
 
 def test_lock_refuses_a_client_name_that_is_not_one_safe_path_component(tmp_path):
@@ -214,14 +270,17 @@ def test_lock_refuses_a_client_name_that_is_not_one_safe_path_component(tmp_path
     assert not Path(tmp_path / "etc").exists()
 
 
-def test_lock_already_held_by_the_same_object_must_be_released_first(tmp_path):
+def test_a_client_held_through_one_lock_object_is_refused_through_the_same_object(tmp_path):
+    # FlockLock keeps no state of a run: a second acquire of a held client is a second holder.
     lock = FlockLock(tmp_path, FixedClock(MOMENT))
-    lock.acquire("acme")
+    held = lock.acquire("acme")
     try:
-        with pytest.raises(RuntimeError, match="already holds"):
-            lock.acquire("globex")
+        with pytest.raises(LockHeldError, match=f"pid {os.getpid()}"):
+            lock.acquire("acme")
+        other = lock.acquire("globex")
+        other.release()
     finally:
-        lock.release()
+        held.release()
 
 
 def test_a_lock_root_that_cannot_be_created_gives_a_clear_error(tmp_path):

@@ -163,12 +163,14 @@ def test_a_file_open_to_others_is_read_with_a_warning_without_values(
     url = write_config(tmp_path, CLIENT_TOML)
     (tmp_path / "client.toml").chmod(0o644)
 
-    with caplog.at_level(logging.WARNING, logger="adapters.files.toml_config"):
+    with caplog.at_level(logging.WARNING, logger="lts"):
         values = TomlFileConfigSource(url).read(["postgresql-secret"])
 
     assert values == {"postgresql-secret": SECRET}
     assert "open to group or others (mode 644)" in caplog.text
     assert SECRET not in caplog.text
+    # Under "lts", so the client log and its masking filter get it, never bare stderr.
+    assert [record.name for record in caplog.records] == ["lts.files"]
 
 
 def test_a_private_file_is_read_without_a_warning(

@@ -1,16 +1,18 @@
-"""Parse a `storage-unc` (`//host/share[/path]`) into its parts, for both CIFS drivers.
+"""A `storage-unc` of an SMB share (`//host/share[/path]`) split into its parts.
 
-Tested in tests/integration/test_cifs_mount.py and tests/integration/test_smb_share.py.
+Both CIFS drivers (the kernel mount and userspace SMB) read it the same way.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ports.errors import ShareUnavailableError
-
 _FORBIDDEN_IN_PARTS = frozenset(':*?"<>|\0\r\n')
 """Characters no SMB server accepts in a host, share or folder name (':' would name a stream)."""
+
+
+class UncError(ValueError):
+    """A `storage-unc` is not `//host/share[/path]`; the text never echoes the value."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +37,7 @@ class UncPath:
         """Tell whether a mount source names this share and folder (host and names ignore case)."""
         try:
             other = parse_unc(source)
-        except ShareUnavailableError:
+        except UncError:
             return False
         return other.key == self.key
 
@@ -49,21 +51,19 @@ def parse_unc(unc: str) -> UncPath:
     r"""Split `//host/share[/path]` (or `\\host\share[\path]`) into host, share and folders.
 
     Raises:
-        ShareUnavailableError: `unc` is not of that form; the message does not echo it, since a
+        UncError: `unc` is not of that form; the message does not echo it, since a
             mistyped value could hold a credential.
     """
     text = unc.replace("\\", "/")
     if not text.startswith("//"):
-        raise ShareUnavailableError("storage-unc must look like //host/share")
+        raise UncError("storage-unc must look like //host/share")
     parts = [part for part in text[2:].split("/") if part]
     if len(parts) < 2:
-        raise ShareUnavailableError("storage-unc must name a host and a share: //host/share")
+        raise UncError("storage-unc must name a host and a share: //host/share")
     if any(part in (".", "..") for part in parts):
-        raise ShareUnavailableError("storage-unc must not contain '.' or '..' parts")
+        raise UncError("storage-unc must not contain '.' or '..' parts")
     if any(_FORBIDDEN_IN_PARTS.intersection(part) for part in parts):
         # ':' also catches `//host:port/share`: the port is a driver setting, never in the UNC.
-        raise ShareUnavailableError(
-            'storage-unc holds a character SMB does not allow (one of : * ? " < > |)'
-        )
+        raise UncError('storage-unc holds a character SMB does not allow (one of : * ? " < > |)')
     host, share, *folders = parts
     return UncPath(host, share, tuple(folders))
