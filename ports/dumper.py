@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Protocol
 
 from ports.database import ServerInfo, ServerTarget
+from ports.streams import ByteStream
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,23 +19,33 @@ class DumperInfo:
     compression: str
 
 
-class Dumper(Protocol):
-    """Produce dumps as byte streams, never as files.
+class DumpTool(Protocol):
+    """The pg_dump chosen for one server; it dumps that server's databases.
 
-    `dump` and `dump_globals` return generators: they yield chunks while the child runs and raise
-    DumpError at the end when the child failed (non-zero exit, killed, empty or malformed output),
-    with its stderr (secrets masked) in the message. Closing the generator early kills the child.
-    Passwords reach the child through its environment, never its command line.
+    `dump` and `dump_globals` return streams that raise DumpError at their end when a child
+    failed (non-zero exit, killed, empty or malformed output), with its stderr (secrets masked)
+    in the message. Closing a stream early kills its children. Passwords reach the children
+    through their environment, never their command line. A tool holds no resource: it needs no
+    closing and may dump from several threads at once.
     """
 
+    @property
     @abstractmethod
-    def select(self, server: ServerInfo) -> DumperInfo:
-        """Pick the pg_dump for `server`; raise DumperTooOldError when none is new enough."""
+    def info(self) -> DumperInfo:
+        """Return the tool's version, archive format and compression."""
 
     @abstractmethod
-    def dump(self, target: ServerTarget, database: str) -> Generator[bytes, None, None]:
+    def dump(self, target: ServerTarget, database: str) -> ByteStream:
         """Stream a custom-format dump of `database`."""
 
     @abstractmethod
-    def dump_globals(self, target: ServerTarget) -> Generator[bytes, None, None]:
+    def dump_globals(self, target: ServerTarget) -> ByteStream:
         """Stream roles and tablespaces as SQL, without role passwords."""
+
+
+class Dumper(Protocol):
+    """Choose the dump tool for a server."""
+
+    @abstractmethod
+    def select(self, server: ServerInfo) -> DumpTool:
+        """Pick the pg_dump for `server`; raise DumperTooOldError when none is new enough."""

@@ -1,4 +1,4 @@
-"""Errors adapters raise and the domain may catch.
+"""Every error an adapter raises and the domain may catch, in one place.
 
 Every error here is an expected operational problem: its text is a complete, one-line explanation
 that is safe to print (it never holds a secret). The machine framework shows it as it is, where any
@@ -56,3 +56,23 @@ class EncryptionError(LtsError):
 
 class KeyMismatchError(EncryptionError):
     """The public key does not belong to the configured key name."""
+
+
+class DecryptionError(LtsError):
+    """The private key cannot be loaded or unlocked, or a stream does not decrypt."""
+
+
+class RestoreError(LtsError):
+    """A restore step failed: the target cannot be created or written, or pg_restore failed."""
+
+
+class ArchiveError(LtsError):
+    """An archive cannot be read: `pg_restore --list` or `pg_restore -f -` failed on it."""
+
+
+class LocalFileError(LtsError):
+    """A local file cannot be written or removed, or already exists."""
+
+
+class KeyGenerationError(LtsError):
+    """The key pair cannot be generated or exported."""

@@ -8,12 +8,6 @@ from typing import Protocol
 
 from pydantic import SecretStr
 
-from ports.errors import LtsError
-
-
-class KeyGenerationError(LtsError):
-    """The key pair cannot be generated or exported."""
-
 
 @dataclass(frozen=True, slots=True)
 class GeneratedKey:

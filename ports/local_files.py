@@ -8,12 +8,6 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Protocol
 
-from ports.errors import LtsError
-
-
-class LocalFileError(LtsError):
-    """A local file cannot be written or removed, or already exists."""
-
 
 @dataclass(frozen=True, slots=True)
 class LocalFile:

@@ -1,23 +1,18 @@
-"""The Restorer port: put a dump back into PostgreSQL, or read it (pg_restore, psql)."""
+"""The Restorer port: put a dump back into PostgreSQL (pg_restore, psql) and inspect targets."""
 
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Generator, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Final, Protocol
 
 from ports.database import ServerTarget
-from ports.errors import LtsError
 
 OPERATOR_AUTH: Final = "operator"
 """`ServerTarget.auth` of a target the operator chose: libpq finds the password itself
 (`PGPASSWORD` or `~/.pgpass` of the operator), the job never handles it."""
-
-
-class RestoreError(LtsError):
-    """A restore step failed: the target cannot be created or written, or pg_restore failed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,14 +50,6 @@ class RestoreOptions:
     keep_owners: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class ArchiveListing:
-    """What `pg_restore --list` found in an archive: its table of contents entries."""
-
-    entries: int
-    tables: int
-
-
 class Restorer(Protocol):
     """Restore custom-format dumps with pg_restore and inspect restore targets.
 
@@ -98,11 +85,3 @@ class Restorer(Protocol):
     @abstractmethod
     def count_tables(self, target: RestoreTarget) -> int:
         """Return the number of tables in the target database, outside the system schemas."""
-
-    @abstractmethod
-    def list_archive(self, archive: Iterable[bytes]) -> ArchiveListing:
-        """Read an archive stream with `pg_restore --list`; nothing is written to disk."""
-
-    @abstractmethod
-    def to_sql(self, archive: Iterable[bytes]) -> Generator[bytes, None, None]:
-        """Stream the archive as plain SQL (`pg_restore -f -`)."""

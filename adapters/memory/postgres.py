@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Generator, Mapping, Sequence
 
 from ports.database import Database, DatabaseInfo, ServerInfo, ServerTarget
-from ports.dumper import Dumper, DumperInfo
+from ports.dumper import Dumper, DumperInfo, DumpTool
 from ports.errors import DatabaseError, DumpError, DumperTooOldError
 
 
@@ -64,8 +64,10 @@ class InMemoryDumper(Dumper):
     """Dumps are `PGDMP<name>` repeated; switches make them fail.
 
     `broken` maps a database to the error text its dump raises after its first chunk;
-    `empty` names databases whose dump yields nothing; `globals_error` breaks the globals dump;
-    `too_old` makes `select` refuse. `dumped` records the order databases were dumped in.
+    `empty` names databases whose dump writes nothing (a DumpError, as pg_dump's would be);
+    `tiny` names databases whose dump is only the archive's magic bytes; `globals_error` breaks
+    the globals dump; `too_old` makes `select` refuse. `dumped` records the order databases were
+    dumped in.
     """
 
     def __init__(
@@ -73,35 +75,55 @@ class InMemoryDumper(Dumper):
         *,
         broken: Mapping[str, str] | None = None,
         empty: Collection[str] = (),
+        tiny: Collection[str] = (),
         globals_error: str | None = None,
         too_old: bool = False,
         chunks: int = 3,
     ) -> None:
         self.broken = dict(broken or {})
         self.empty = set(empty)
+        self.tiny = set(tiny)
         self.globals_error = globals_error
         self.too_old = too_old
         self.chunks = chunks
         self.dumped: list[str] = []
 
-    def select(self, server: ServerInfo) -> DumperInfo:
+    def select(self, server: ServerInfo) -> InMemoryDumpTool:
         """Accept the server unless `too_old`."""
         if self.too_old:
             raise DumperTooOldError(f"pg_dump 9.6 is older than the server {server.version}")
-        return DumperInfo(version=f"{server.major}.0", archive_format="custom", compression="none")
+        info = DumperInfo(version=f"{server.major}.0", archive_format="custom", compression="none")
+        return InMemoryDumpTool(self, info)
+
+
+class InMemoryDumpTool(DumpTool):
+    """The tool InMemoryDumper selected: it dumps with its dumper's switches."""
+
+    def __init__(self, dumper: InMemoryDumper, info: DumperInfo) -> None:
+        self._dumper = dumper
+        self._info = info
+
+    @property
+    def info(self) -> DumperInfo:
+        """Return the version the dumper made up for the server."""
+        return self._info
 
     def dump(self, target: ServerTarget, database: str) -> Generator[bytes, None, None]:
         """Yield the fake dump of `database`."""
-        self.dumped.append(database)
-        if database in self.empty:
+        dumper = self._dumper
+        dumper.dumped.append(database)
+        if database in dumper.empty:
+            raise DumpError("pg_dump produced no output")
+        if database in dumper.tiny:
+            yield b"PGDMP"
             return
-        for index in range(self.chunks):
+        for index in range(dumper.chunks):
             yield f"PGDMP{database}:{index};".encode()
-            if database in self.broken:
-                raise DumpError(f"pg_dump failed: {self.broken[database]}")
+            if database in dumper.broken:
+                raise DumpError(f"pg_dump failed: {dumper.broken[database]}")
 
     def dump_globals(self, target: ServerTarget) -> Generator[bytes, None, None]:
         """Yield fake globals SQL."""
         yield b"CREATE ROLE app;\n"
-        if self.globals_error is not None:
-            raise DumpError(f"pg_dumpall failed: {self.globals_error}")
+        if self._dumper.globals_error is not None:
+            raise DumpError(f"pg_dumpall failed: {self._dumper.globals_error}")

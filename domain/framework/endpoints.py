@@ -1,9 +1,15 @@
-"""End points: run a machine and turn its results into stdout lines and an exit code (SPEC 4)."""
+"""End points: run a machine and turn its results into stdout lines and an exit code (SPEC 4).
+
+`EndPoint` runs any machine. `DynamicMountingEndPoint` runs a job's machine inside the machine that
+prepares the client and its share (config, lock, mount) and always lets go of what that machine
+holds, also when it breaks.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from domain.framework.machine import Machine, describe
 from domain.framework.results import failures
@@ -16,13 +22,26 @@ logger = logging.getLogger("lts.endpoint")
 MAX_EXIT_CODE = 100
 """Exit codes wrap at 256; capping keeps 256 failures from reading as success."""
 
+C = TypeVar("C")
+
+
+@runtime_checkable
+class Releasable(Protocol):
+    """A machine that holds something (a mount, a lock) it can let go of after it broke."""
+
+    def release_all(self) -> None:
+        """Let go of whatever is still held; safe to call twice."""
+
 
 class EndPoint:
     """Run a machine; print one `Failure: <node> <message>` line per failure and a summary.
 
     Exits with the number of failures capped at 100 (0 only when nothing failed). Any exception
     that escapes the machine is logged with its traceback, printed as `Critical failure: <text>`,
-    and exits 1. Every printed line passes through the redactor.
+    and exits 1. Every printed line passes through the redactor. Whatever happened, a machine
+    that is Releasable lets go of what it still holds, then every one of `guards` runs (for
+    example closing every keyring an adapter still has open): the last guard against a machine
+    that broke half-way.
     """
 
     def __init__(
@@ -32,11 +51,13 @@ class EndPoint:
         console: Console,
         exit: Exit,
         redactor: Redactor | None = None,
+        guards: Sequence[Callable[[], None]] = (),
     ) -> None:
         self._machine = machine
         self._console = console
         self._exit = exit
         self._redactor = redactor or Redactor()
+        self._guards = tuple(guards)
 
     def execute(self) -> None:
         """Run the machine and exit with its status."""
@@ -54,8 +75,10 @@ class EndPoint:
             self._console.print(redact(f"Critical failure: {describe(exc)}"))
             return 1
         finally:
-            if machine is not None:
-                self._after(machine)
+            if isinstance(machine, Releasable):
+                _guard(machine.release_all)
+            for guard in self._guards:
+                _guard(guard)
         found = failures(results)
         for failure in found:
             logger.error("Failure: %s %s", failure.node, failure.message)
@@ -65,5 +88,37 @@ class EndPoint:
             self._console.print(redact(summary))
         return min(len(found), MAX_EXIT_CODE)
 
-    def _after(self, machine: Machine) -> None:
-        """Run after the machine, whatever happened; end points that hold resources override it."""
+
+class DynamicMountingEndPoint(EndPoint, Generic[C]):
+    """Run a job's machine inside the machine that mounts the client's share (SPEC 4).
+
+    `mount` builds the mounting machine around `job`, the factory of the job's own machine,
+    which it calls with what it prepared (the client's config and mounted share). The mounting
+    machine always unmounts and unlocks, also after failures; as the last guard, this end point
+    has it let go of a mount or lock it still holds when it broke.
+    """
+
+    def __init__(
+        self,
+        *,
+        mount: Callable[[Callable[[C], Machine]], Machine],
+        job: Callable[[C], Machine],
+        console: Console,
+        exit: Exit,
+        redactor: Redactor | None = None,
+        guards: Sequence[Callable[[], None]] = (),
+    ) -> None:
+        super().__init__(
+            machine=lambda: mount(job),
+            console=console,
+            exit=exit,
+            redactor=redactor,
+            guards=guards,
+        )
+
+
+def _guard(release: Callable[[], None]) -> None:
+    try:
+        release()
+    except Exception:
+        logger.exception("a last guard failed")

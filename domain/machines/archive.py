@@ -17,18 +17,19 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from pathlib import PurePosixPath
 
 from domain.framework.definition import node
 from domain.framework.machine import Machine, Step
 from domain.framework.results import Result, failures
+from domain.framework.slot import Slot
 from domain.machines.mount import ClientContext
 from domain.models.operations import ArchiveRequest
+from domain.rules.naming import archive_name_problem
+from domain.services.streams import CountingReader
 from ports.clock import Clock
-from ports.encryptor import Encryptor, RecipientInfo
+from ports.encryptor import Encryptor, Recipients
 from ports.file_share import WriteReceipt
 from ports.local_files import LocalFiles
 
@@ -37,37 +38,13 @@ logger = logging.getLogger("lts.archive")
 ARCHIVE_ROOT = PurePosixPath("archive")
 ARCHIVE_MANIFEST = "ARCHIVE.jsonl"
 ENCRYPTED_SUFFIX = ".gpg"
-_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f\\/:*?"<>|]')
-"""Characters SMB and Azure Files refuse in a name, and control characters."""
-MAX_NAME_LENGTH = 200
-
-
-def archive_name_problem(name: str) -> str | None:
-    """Return why a local file name cannot be an archive name on the share, or None."""
-    if name in ("", ".", ".."):
-        return "has no file name"
-    if len(name) > MAX_NAME_LENGTH:
-        return f"has a name longer than {MAX_NAME_LENGTH} characters"
-    if _UNSAFE_NAME.search(name) or name != name.strip():
-        return 'has a name a share cannot hold (control characters, \\ / : * ? " < > |)'
-    return None
-
-
-class CountingReader:
-    """Pass chunks through while counting their bytes."""
-
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self._chunks = chunks
-        self.bytes = 0
-
-    def __iter__(self) -> Iterator[bytes]:
-        for chunk in self._chunks:
-            self.bytes += len(chunk)
-            yield chunk
 
 
 class ArchiveFileMachine(Machine):
     """Encrypt one local file onto the share's archive folder and record it."""
+
+    recipients = Slot[Recipients]("load_key")
+    receipt = Slot[WriteReceipt]("store_file")
 
     def __init__(
         self,
@@ -86,8 +63,6 @@ class ArchiveFileMachine(Machine):
         self._files = files
         self._clock = clock
         self._folder = PurePosixPath()
-        self._recipients: RecipientInfo | None = None
-        self._receipt: WriteReceipt | None = None
         self._plain_bytes = 0
         self.recorded = False
 
@@ -123,7 +98,7 @@ class ArchiveFileMachine(Machine):
     @node(happy=("store_file",), unhappy=("dispose_key",), on_exception="dispose_key")
     def load_key(self) -> Step:
         """Import the client's public key (and escrow key) into a throw-away keyring."""
-        self._recipients = self._encryptor.load_recipients(
+        self.recipients = self._encryptor.load(
             self._config.public_key, self._config.key_name, self._config.escrow_public_key
         )
         return self.success(self.store_file)
@@ -133,19 +108,16 @@ class ArchiveFileMachine(Machine):
         """Stream the file through gpg onto the share, atomically."""
         self._share.make_dirs(self._folder)
         reader = CountingReader(self._files.read_chunks(self._request.file))
-        cipher = self._encryptor.encrypt(reader)
-        with closing(cipher):
-            self._receipt = self._share.write_stream(self.target, cipher)
+        with closing(self.recipients.encrypt(reader)) as cipher:
+            self.receipt = self._share.write_stream(self.target, cipher)
         self._plain_bytes = reader.bytes
-        logger.info("stored %s: %d bytes", self.target, self._receipt.bytes)
+        logger.info("stored %s: %d bytes", self.target, self.receipt.bytes)
         return self.success(self.record_archive)
 
     @node(happy=("dispose_key",), unhappy=("remove_archived",), on_exception="remove_archived")
     def record_archive(self) -> Step:
         """Append the archived file's line to the folder's ARCHIVE.jsonl."""
-        receipt, recipients = self._receipt, self._recipients
-        if receipt is None or recipients is None:
-            raise RuntimeError("store_file has not run")
+        receipt, recipients = self.receipt, self.recipients.info
         entry = {
             "name": self._request.file.name,
             "file": self.target.name,
@@ -173,20 +145,20 @@ class ArchiveFileMachine(Machine):
     @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
     def dispose_key(self) -> Step:
         """Remove the throw-away keyring."""
-        self._encryptor.dispose()
+        recipients = ArchiveFileMachine.recipients.get(self)
+        if recipients is not None:
+            recipients.close()
         return self.success(self.report_results)
 
     def summary(self, results: list[Result]) -> str:
         """Return one line: where the file went and its sha256, or that it was not archived."""
         head = f"archive {self._config.client_name}: {self._request.file.name}"
         problems = len(failures(results))
-        if not self.recorded or self._receipt is None:
+        receipt = ArchiveFileMachine.receipt.get(self)
+        if not self.recorded or receipt is None:
             return f"{head} not archived, {problems} failures"
         return (
             f"{head} ({self._plain_bytes:,} bytes) stored as {self.target} "
-            f"({self._receipt.bytes:,} bytes, sha256 {self._receipt.sha256}), "
+            f"({receipt.bytes:,} bytes, sha256 {receipt.sha256}), "
             f"{problems} failures"
         )
-
-
-ArchiveMachineFactory = Callable[[ClientContext], ArchiveFileMachine]

@@ -10,23 +10,17 @@ directory is removed. Failure prefix: `<client> <host>` (per database `<client> 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from contextlib import closing
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from pathlib import PurePosixPath
 
 from domain.framework.definition import node
 from domain.framework.fanout import fan_out
-from domain.framework.machine import Step, describe
+from domain.framework.machine import Step
 from domain.framework.results import Result, failures
+from domain.framework.slot import Slot
 from domain.machines.backup_database import BackupDatabaseMachine, PreviousDump
-from domain.machines.catalog import RunCatalog
 from domain.machines.mount import ClientContext
 from domain.machines.pruning import PruneAndUnlockMachine, Pruning
 from domain.machines.retention import RetentionOptions, RetentionPorts
-from domain.machines.share_lock import ShareLock
-from domain.models.client_config import ClientConfig
 from domain.models.manifest import (
     MANIFEST_FILE,
     RESTORE_FILE,
@@ -36,15 +30,19 @@ from domain.models.manifest import (
     Manifest,
 )
 from domain.models.policy import BackupPolicy
-from domain.models.run import PARTIAL_SUFFIX, Period, RunId
+from domain.models.run import RunId, RunPlace
 from domain.rules.naming import GLOBALS_FILE
 from domain.rules.tiering import classify
+from domain.services.catalog import RunCatalog
+from domain.services.configs import server_target
+from domain.services.share_lock import ShareLock
+from domain.services.storing import store_dump
 from ports.clock import Clock
 from ports.console import Console
-from ports.database import Database, DatabaseInfo, ServerInfo, ServerTarget
-from ports.dumper import Dumper, DumperInfo
-from ports.encryptor import Encryptor, RecipientInfo
-from ports.errors import InvalidManifestError, LockHeldError, LtsError, ShareUnavailableError
+from ports.database import Database, DatabaseInfo, ServerInfo
+from ports.dumper import Dumper, DumpTool
+from ports.encryptor import Encryptor, Recipients
+from ports.errors import InvalidManifestError, LockHeldError, ShareUnavailableError
 from ports.file_share import FileShare
 from ports.task_runner import TaskRunner
 
@@ -64,20 +62,13 @@ class BackupPorts:
     console: Console
 
 
-def server_target(config: ClientConfig) -> ServerTarget:
-    """Return how to reach the client's PostgreSQL server."""
-    return ServerTarget(
-        host=config.postgresql_host,
-        port=config.postgresql_port,
-        user=config.login_user,
-        auth=str(config.postgresql_auth),
-        secret=config.postgresql_secret,
-        sslmode=config.sslmode,
-    )
-
-
 class BackupClientMachine(PruneAndUnlockMachine):
     """Dump, encrypt and store every database of a client as one run, then publish it."""
+
+    place = Slot[RunPlace]("start_run")
+    recipients = Slot[Recipients]("load_key")
+    server = Slot[ServerInfo]("inspect_server")
+    tool = Slot[DumpTool]("inspect_server")
 
     def __init__(
         self,
@@ -95,12 +86,6 @@ class BackupClientMachine(PruneAndUnlockMachine):
         self._policy = policy
         self._target = server_target(context.config)
         self._catalog = RunCatalog(context.share)
-        self._started: datetime | None = None
-        self._run_id: RunId | None = None
-        self._period: Period | None = None
-        self._recipients: RecipientInfo | None = None
-        self._server: ServerInfo | None = None
-        self._dumper_info: DumperInfo | None = None
         self._databases: list[DatabaseInfo] = []
         self._previous: dict[str, PreviousDump] = {}
         self._globals: DumpRecord | None = None
@@ -150,22 +135,22 @@ class BackupClientMachine(PruneAndUnlockMachine):
     @node(happy=("load_key",), unhappy=("release_share_lock",), on_exception="release_share_lock")
     def start_run(self) -> Step:
         """Name the run and create its partial directory in its tier and period."""
-        self._started = self._ports.clock.now()
-        self._period = classify(
-            self._started,
+        started = self._ports.clock.now()
+        period = classify(
+            started,
             eoy_month=self._policy.eoy_month,
             timezone=self._policy.timezone,
             offset_months=self._policy.period_offset_months,
         )
-        self._run_id = self._free_run_id(RunId.at(self._started))
-        self._share.make_dirs(self._partial_dir)
-        logger.info("run %s in %s", self._run_id, self._period.folder)
+        self.place = RunPlace(started, period, self._catalog.free_run_id(period, RunId.at(started)))
+        self._share.make_dirs(self.place.partial_dir)
+        logger.info("run %s in %s", self.place.run_id, period.folder)
         return self.success(self.load_key)
 
     @node(happy=("inspect_server",), unhappy=("discard_run",), on_exception="discard_run")
     def load_key(self) -> Step:
         """Import the client's public key into a throw-away keyring and check its name."""
-        self._recipients = self._ports.encryptor.load_recipients(
+        self.recipients = self._ports.encryptor.load(
             self._config.public_key, self._config.key_name, self._config.escrow_public_key
         )
         return self.success(self.inspect_server)
@@ -173,8 +158,8 @@ class BackupClientMachine(PruneAndUnlockMachine):
     @node(happy=("discover_databases",), unhappy=("discard_run",), on_exception="discard_run")
     def inspect_server(self) -> Step:
         """Read the server version and pick a pg_dump that is new enough for it."""
-        self._server = self._ports.database.server_info(self._target)
-        self._dumper_info = self._ports.dumper.select(self._server)
+        self.server = self._ports.database.server_info(self._target)
+        self.tool = self._ports.dumper.select(self.server)
         return self.success(self.discover_databases)
 
     @node(happy=("find_previous_run",), unhappy=("discard_run",), on_exception="discard_run")
@@ -207,30 +192,16 @@ class BackupClientMachine(PruneAndUnlockMachine):
     @node(happy=("dump_databases",), unhappy=("dump_databases",), on_exception="dump_databases")
     def dump_globals(self) -> Step:
         """Store roles and tablespaces (without role passwords), encrypted."""
-        started = self._ports.clock.now()
-        try:
-            stream = self._ports.encryptor.encrypt(self._ports.dumper.dump_globals(self._target))
-            with closing(stream):
-                receipt = self._share.write_stream(self._partial_dir / GLOBALS_FILE, stream)
-        except LtsError as exc:
-            self._globals = DumpRecord(
-                name="globals",
-                file=GLOBALS_FILE,
-                status=DumpStatus.FAILED,
-                error=describe(exc),
-                started=started,
-                finished=self._ports.clock.now(),
-            )
-            return self.failure(self.dump_databases, f"globals: {describe(exc)}")
-        self._globals = DumpRecord(
+        self._globals = store_dump(
             name="globals",
-            file=GLOBALS_FILE,
-            bytes=receipt.bytes,
-            sha256=receipt.sha256,
-            status=DumpStatus.OK,
-            started=started,
-            finished=self._ports.clock.now(),
+            path=self.place.partial_dir / GLOBALS_FILE,
+            source=self.tool.dump_globals(self._target),
+            recipients=self.recipients,
+            share=self._share,
+            clock=self._ports.clock,
         )
+        if self._globals.status is DumpStatus.FAILED:
+            return self.failure(self.dump_databases, f"globals: {self._globals.error}")
         return self.success(self.dump_databases)
 
     @node(happy=("write_manifest",), unhappy=("discard_run",), on_exception="discard_run")
@@ -250,22 +221,23 @@ class BackupClientMachine(PruneAndUnlockMachine):
             (RESTORE_FILE, manifest.restore_text()),
             (MANIFEST_FILE, manifest.to_json()),
         ):
-            self._share.write_stream(self._partial_dir / name, [content])
+            self._share.write_stream(self.place.partial_dir / name, [content])
         return self.success(self.publish_run)
 
     @node(happy=("dispose_key",), unhappy=("discard_run",), on_exception="discard_run")
     def publish_run(self) -> Step:
         """Rename the partial run to its final name: from now on it is a complete backup run."""
-        self._share.rename(self._partial_dir, self._final_dir)
+        self._share.rename(self.place.partial_dir, self.place.final_dir)
         self._published = True
-        logger.info("published %s", self._final_dir)
+        logger.info("published %s", self.place.final_dir)
         return self.success(self.dispose_key)
 
     @node(happy=("dispose_key",), unhappy=("dispose_key",), on_exception="dispose_key")
     def discard_run(self) -> Step:
         """Remove the unpublished run directory, so no half-made run stays behind."""
-        if self._run_id is not None and self._share.exists(self._partial_dir):
-            self._share.delete_tree(self._partial_dir)
+        place = BackupClientMachine.place.get(self)
+        if place is not None and self._share.exists(place.partial_dir):
+            self._share.delete_tree(place.partial_dir)
         return self.success(self.dispose_key)
 
     @node(
@@ -275,7 +247,9 @@ class BackupClientMachine(PruneAndUnlockMachine):
     )
     def dispose_key(self) -> Step:
         """Remove the throw-away keyring."""
-        self._ports.encryptor.dispose()
+        recipients = BackupClientMachine.recipients.get(self)
+        if recipients is not None:
+            recipients.close()
         return self.success(self.end_of_month_retention)
 
     # ------------------------------------------------------------------ helpers
@@ -283,57 +257,32 @@ class BackupClientMachine(PruneAndUnlockMachine):
     def summary(self, results: list[Result]) -> str:
         """Return one line: databases ok and failed, where the run went, failures."""
         ok = sum(1 for r in self._records if r.status is DumpStatus.OK)
-        where = f"{self._period.folder}/{self._run_id}" if self._period and self._run_id else "-"
+        place = BackupClientMachine.place.get(self)
+        where = f"{place.period.folder}/{place.run_id}" if place else "-"
         state = "published" if self._published else "not published"
         return (
             f"backup {self._config.client_name}: {ok} of {len(self._records)} databases ok, "
             f"run {where} {state}, {len(failures(results))} failures"
         )
 
-    @property
-    def _partial_dir(self) -> PurePosixPath:
-        return PurePosixPath(self._require_period().folder, f"{self._run_id}{PARTIAL_SUFFIX}")
-
-    @property
-    def _final_dir(self) -> PurePosixPath:
-        return PurePosixPath(self._require_period().folder, str(self._run_id))
-
-    def _free_run_id(self, run_id: RunId) -> RunId:
-        """Return `run_id`, moved on by seconds past any run (or debris) already named so.
-
-        A rerun in the same second as a killed run must never adopt its partial directory; the
-        manifest keeps the real start time.
-        """
-        folder = self._require_period().folder
-        while any(
-            self._share.exists(PurePosixPath(folder, f"{run_id}{suffix}"))
-            for suffix in ("", PARTIAL_SUFFIX)
-        ):
-            run_id = RunId(run_id.started + timedelta(seconds=1))
-        return run_id
-
-    def _require_period(self) -> Period:
-        if self._period is None:
-            raise RuntimeError("start_run has not run")
-        return self._period
-
     def _database_machine(self, database: DatabaseInfo) -> BackupDatabaseMachine:
         return BackupDatabaseMachine(
             client=self._config.client_name,
             target=self._target,
             database=database,
-            run_dir=self._partial_dir,
+            run_dir=self.place.partial_dir,
             share=self._share,
-            dumper=self._ports.dumper,
-            encryptor=self._ports.encryptor,
+            tool=self.tool,
+            recipients=self.recipients,
             clock=self._ports.clock,
             policy=self._policy,
             previous=self._previous.get(database.name),
         )
 
     def _record_of(self, child: BackupDatabaseMachine) -> DumpRecord:
-        if child.record is not None:
-            return child.record
+        record = BackupDatabaseMachine.record.get(child)
+        if record is not None:
+            return record
         now = self._ports.clock.now()
         return DumpRecord(
             name=child.database,
@@ -345,34 +294,23 @@ class BackupClientMachine(PruneAndUnlockMachine):
         )
 
     def _manifest(self) -> Manifest:
-        if not (
-            self._run_id
-            and self._period
-            and self._started
-            and self._recipients
-            and self._server
-            and self._dumper_info
-        ):
-            raise RuntimeError("write_manifest ran before the run was set up")
+        place, dumper, keys = self.place, self.tool.info, self.recipients.info
         return Manifest(
             client=self._config.client_name,
-            run_id=str(self._run_id),
-            tier=self._period.tier,
-            period=self._period.label,
+            run_id=str(place.run_id),
+            tier=place.period.tier,
+            period=place.period.label,
             eoy_month=self._policy.eoy_month,
-            started=self._started,
+            started=place.started,
             finished=self._ports.clock.now(),
             tool_version=self._policy.tool_version,
-            server_version=self._server.version,
-            pg_dump_version=self._dumper_info.version,
-            archive_format=self._dumper_info.archive_format,
-            compression=self._dumper_info.compression,
-            key_name=self._recipients.key_name,
-            key_fingerprint=self._recipients.fingerprint,
-            escrow_fingerprint=self._recipients.escrow_fingerprint,
+            server_version=self.server.version,
+            pg_dump_version=dumper.version,
+            archive_format=dumper.archive_format,
+            compression=dumper.compression,
+            key_name=keys.key_name,
+            key_fingerprint=keys.fingerprint,
+            escrow_fingerprint=keys.escrow_fingerprint,
             globals=self._globals,
             databases=self._records,
         )
-
-
-BackupMachineFactory = Callable[[ClientContext], BackupClientMachine]

@@ -9,20 +9,20 @@ Failure prefix: `<client> <host> <database>`.
 from __future__ import annotations
 
 import logging
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from domain.framework.definition import node
-from domain.framework.machine import Machine, Step, describe
+from domain.framework.machine import Machine, Step
+from domain.framework.slot import Slot
 from domain.models.manifest import DumpRecord, DumpStatus
 from domain.models.policy import BackupPolicy
 from domain.rules.naming import dump_file
+from domain.services.storing import store_dump
 from ports.clock import Clock
 from ports.database import DatabaseInfo, ServerTarget
-from ports.dumper import Dumper
-from ports.encryptor import Encryptor
-from ports.errors import LtsError
+from ports.dumper import DumpTool
+from ports.encryptor import Recipients
 from ports.file_share import FileShare
 
 logger = logging.getLogger("lts.backup")
@@ -39,6 +39,9 @@ class PreviousDump:
 class BackupDatabaseMachine(Machine):
     """Dump, encrypt and store one database, then check the result."""
 
+    record = Slot[DumpRecord]("dump_database")
+    """What the manifest says of this database: stored, or failed and why."""
+
     def __init__(
         self,
         *,
@@ -47,8 +50,8 @@ class BackupDatabaseMachine(Machine):
         database: DatabaseInfo,
         run_dir: PurePosixPath,
         share: FileShare,
-        dumper: Dumper,
-        encryptor: Encryptor,
+        tool: DumpTool,
+        recipients: Recipients,
         clock: Clock,
         policy: BackupPolicy,
         previous: PreviousDump | None = None,
@@ -59,12 +62,11 @@ class BackupDatabaseMachine(Machine):
         self._database = database
         self._run_dir = run_dir
         self._share = share
-        self._dumper = dumper
-        self._encryptor = encryptor
+        self._tool = tool
+        self._recipients = recipients
         self._clock = clock
         self._policy = policy
         self._previous = previous
-        self.record: DumpRecord | None = None
 
     @property
     def prefix(self) -> str:
@@ -84,32 +86,16 @@ class BackupDatabaseMachine(Machine):
     )
     def dump_database(self) -> Step:
         """Stream pg_dump through gpg onto the share."""
-        started = self._clock.now()
-        file = dump_file(self._database.name)
-        try:
-            stream = self._encryptor.encrypt(self._dumper.dump(self._target, self._database.name))
-            with closing(stream):
-                receipt = self._share.write_stream(self._run_dir / file, stream)
-        except LtsError as exc:
-            self.record = DumpRecord(
-                name=self._database.name,
-                file=file,
-                status=DumpStatus.FAILED,
-                error=describe(exc),
-                started=started,
-                finished=self._clock.now(),
-            )
-            return self.failure(self.report_results, describe(exc))
-        self.record = DumpRecord(
+        self.record = store_dump(
             name=self._database.name,
-            file=file,
-            bytes=receipt.bytes,
-            sha256=receipt.sha256,
-            status=DumpStatus.OK,
-            started=started,
-            finished=self._clock.now(),
+            path=self._run_dir / dump_file(self._database.name),
+            source=self._tool.dump(self._target, self._database.name),
+            recipients=self._recipients,
+            share=self._share,
+            clock=self._clock,
         )
-        logger.info("stored %s: %d bytes", receipt.path, receipt.bytes)
+        if self.record.status is DumpStatus.FAILED:
+            return self.failure(self.report_results, self.record.error)
         return self.success(self.check_dump)
 
     @node(
@@ -117,7 +103,7 @@ class BackupDatabaseMachine(Machine):
     )
     def check_dump(self) -> Step:
         """Refuse a near-empty dump: it cannot hold a database."""
-        record = self._stored()
+        record = self.record
         if record.bytes < self._policy.min_dump_bytes:
             message = f"dump is only {record.bytes} bytes; an empty or near-empty dump is unusable"
             self.record = record.model_copy(update={"status": DumpStatus.FAILED, "error": message})
@@ -127,7 +113,7 @@ class BackupDatabaseMachine(Machine):
     @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
     def compare_with_previous(self) -> Step:
         """Report a dump much smaller than the same database's previous one (it is still kept)."""
-        record = self._stored()
+        record = self.record
         previous = self._previous
         ratio = self._policy.shrink_warning_ratio
         if previous is not None and previous.bytes > 0 and record.bytes < previous.bytes * ratio:
@@ -138,8 +124,3 @@ class BackupDatabaseMachine(Machine):
                 "check that no data was lost",
             )
         return self.success(self.report_results)
-
-    def _stored(self) -> DumpRecord:
-        if self.record is None:
-            raise RuntimeError("dump_database has not stored a dump")
-        return self.record

@@ -10,25 +10,22 @@ Failure prefix: `<client> <database>`. No lock is taken: the share is only read.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from contextlib import closing
 
 from domain.framework.definition import node
 from domain.framework.machine import Machine, Step
 from domain.framework.results import Result, failures
-from domain.machines.catalog import RunCatalog
+from domain.framework.slot import Slot
 from domain.machines.mount import ClientContext
+from domain.machines.private_key import LoadPrivateKeyMachine
 from domain.machines.restore import RestorePorts
-from domain.machines.restore_support import (
-    ChosenDump,
-    HashingReader,
-    choose_dump,
-    read_restore_config,
-)
 from domain.models.redaction import Redactor
-from domain.models.restore_config import RestoreConfig, RestoreConfigError
 from domain.models.restore_request import DecryptRequest
+from domain.services.catalog import RunCatalog
+from domain.services.run_choice import ChosenDump, choose_dump
+from domain.services.streams import HashingReader
 from ports.config_source import ConfigSource
+from ports.decryptor import DecryptionKeys
 from ports.local_files import LocalFile
 
 logger = logging.getLogger("lts.decrypt")
@@ -36,6 +33,10 @@ logger = logging.getLogger("lts.decrypt")
 
 class DecryptDumpMachine(Machine):
     """Decrypt one database's dump of a run into a new 0600 file (or plain SQL)."""
+
+    keys = Slot[DecryptionKeys]("load_private_key")
+    dump = Slot[ChosenDump]("find_run")
+    written = Slot[LocalFile]("decrypt_dump")
 
     def __init__(
         self,
@@ -54,9 +55,6 @@ class DecryptDumpMachine(Machine):
         self._source = restore_source
         self._request = request
         self._redactor = redactor
-        self._restore_config: RestoreConfig | None = None
-        self._dump: ChosenDump | None = None
-        self._written: LocalFile | None = None
 
     @property
     def prefix(self) -> str:
@@ -65,7 +63,7 @@ class DecryptDumpMachine(Machine):
 
     @node(
         entry=True,
-        happy=("read_restore_config",),
+        happy=("load_private_key",),
         unhappy=("report_results",),
         on_exception="report_results",
     )
@@ -75,69 +73,66 @@ class DecryptDumpMachine(Machine):
             return self.failure(
                 self.report_results, f"{self._request.output} already exists; nothing was written"
             )
-        return self.success(self.read_restore_config)
+        return self.success(self.load_private_key)
 
-    @node(happy=("load_key",), unhappy=("report_results",), on_exception="report_results")
-    def read_restore_config(self) -> Step:
-        """Read the private key and its passphrase from the restore vault."""
-        try:
-            self._restore_config = read_restore_config(self._source, self._redactor)
-        except RestoreConfigError as exc:
-            return self.failure(self.report_results, f"invalid restore config: {exc}")
-        return self.success(self.load_key)
-
-    @node(happy=("find_run",), unhappy=("dispose_key",), on_exception="dispose_key")
-    def load_key(self) -> Step:
-        """Import the private key into a throw-away keyring and check the passphrase."""
-        config = self._restore_config
-        if config is None:
-            raise RuntimeError("read_restore_config has not run")
-        self._ports.decryptor.load_key(config.key_bytes, config.private_key_passphrase)
+    @node(
+        happy=("find_run", "report_results"),
+        unhappy=("report_results",),
+        on_exception="report_results",
+    )
+    def load_private_key(self) -> Step:
+        """Read the restore config and load its private key (a child machine)."""
+        loader = LoadPrivateKeyMachine(
+            prefix=self.prefix,
+            source=self._source,
+            decryptor=self._ports.decryptor,
+            redactor=self._redactor,
+        )
+        self.add_results(loader.execute())
+        if loader.loaded is None:
+            return self.success(self.report_results)
+        self.keys = loader.loaded
         return self.success(self.find_run)
 
     @node(happy=("decrypt_dump",), unhappy=("dispose_key",), on_exception="dispose_key")
     def find_run(self) -> Step:
         """Choose the run (or the newest with an ok dump of the database) and its dump."""
-        self._dump = choose_dump(self._catalog, self._request.run, self._request.database)
+        self.dump = choose_dump(self._catalog, self._request.run, self._request.database)
         return self.success(self.decrypt_dump)
 
     @node(happy=("dispose_key",), unhappy=("dispose_key",), on_exception="dispose_key")
     def decrypt_dump(self) -> Step:
         """Stream share -> gpg (-> pg_restore -f -) -> the output file, checked on the way."""
-        dump = self._dump
-        if dump is None:
-            raise RuntimeError("find_run has not run")
+        dump, output, files = self.dump, self._request.output, self._ports.files
         reader = HashingReader(self._share.read_stream(dump.run.path / dump.record.file))
-        plain = self._ports.decryptor.decrypt(reader)
-        with closing(plain):
+        with closing(self.keys.decrypt(reader)) as plain:
             if self._request.sql:
-                with closing(self._ports.restorer.to_sql(plain)) as sql:
-                    self._written = self._ports.files.write_private(self._request.output, sql)
+                with closing(self._ports.archives.to_sql(plain)) as sql:
+                    written = files.write_private(output, sql)
             else:
-                self._written = self._ports.files.write_private(self._request.output, plain)
+                written = files.write_private(output, plain)
         problem = reader.mismatch(dump.record)
         if problem is not None:
-            self._ports.files.remove(self._request.output)
-            self._written = None
+            files.remove(output)
             return self.failure(self.dispose_key, f"{dump.record.file} {problem}")
-        logger.info("wrote %s (%d bytes)", self._written.path, self._written.bytes)
+        self.written = written
+        logger.info("wrote %s (%d bytes)", written.path, written.bytes)
         return self.success(self.dispose_key)
 
     @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
     def dispose_key(self) -> Step:
         """Remove the throw-away keyring holding the private key."""
-        self._ports.decryptor.dispose()
+        self.keys.close()
         return self.success(self.report_results)
 
     def summary(self, results: list[Result]) -> str:
         """Return one line: what was decrypted from which run into which file."""
         head = f"decrypt {self._config.client_name}: {self._request.database}"
-        if self._dump is not None:
-            head += f" from run {self._dump.label}"
-        if self._written is None or failures(results):
+        dump = DecryptDumpMachine.dump.get(self)
+        if dump is not None:
+            head += f" from run {dump.label}"
+        written = DecryptDumpMachine.written.get(self)
+        if written is None or failures(results):
             return f"{head} not written, {len(failures(results))} failures"
         kind = "plain SQL" if self._request.sql else "custom-format dump"
-        return f"{head} written to {self._written.path} ({kind}, {self._written.bytes} bytes)"
-
-
-DecryptMachineFactory = Callable[[ClientContext], DecryptDumpMachine]
+        return f"{head} written to {written.path} ({kind}, {written.bytes} bytes)"

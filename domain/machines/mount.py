@@ -1,10 +1,9 @@
-"""Prepare a client, mount its share, run a job's machine, always unmount (SPEC section 4).
+"""Prepare a client and its share, run a job's machine on it, always let go (SPEC section 4).
 
-`MountShareMachine` reads and validates the client config, takes the client's lock, opens and
-mounts the share, runs the wrapped machine, then unmounts (only what it mounted) and releases the
+`MountShareMachine` is the one share lifecycle every job on a client's share runs in: it reads and
+validates the client config, takes the client's lock (jobs that change the share), opens and
+mounts the share, runs the job's machine, then unmounts (only what it mounted) and releases the
 lock, also after failures and exceptions. Failure prefix: `<client>`.
-`DynamicMountingEndPoint` runs it and, as a last guard, unmounts and unlocks even when the
-machine itself breaks.
 """
 
 from __future__ import annotations
@@ -14,14 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from domain.framework.definition import node
-from domain.framework.endpoints import EndPoint
 from domain.framework.machine import Machine, Step
-from domain.framework.results import Result
+from domain.framework.results import Result, failures
+from domain.framework.slot import Slot
 from domain.models.client_config import ClientConfig, ClientConfigError
 from domain.models.redaction import Redactor
+from domain.services.configs import read_client_config
 from ports.config_source import ConfigSource
 from ports.file_share import FileShare, MountOutcome, ShareOpener, ShareTarget
-from ports.lock import Lock
+from ports.lock import HeldLock, Lock
 
 logger = logging.getLogger("lts.mount")
 
@@ -34,55 +34,53 @@ class ClientContext:
     share: FileShare
 
 
-def read_client_config(source: ConfigSource, client: str, redactor: Redactor) -> ClientConfig:
-    """Read every client config key once, mask its secrets, and validate the whole.
-
-    Raises:
-        ClientConfigError: every problem of the config, at once.
-        ConfigSourceError: the store cannot be read.
-    """
-    raw = source.read(ClientConfig.keys())
-    redactor.add(*(raw.get(key) for key in ClientConfig.secret_keys()))
-    return ClientConfig.from_raw(raw, client)
+JobMachineFactory = Callable[[ClientContext], Machine]
+"""Builds a job's machine for a prepared client (the container passes `<job>_machine`)."""
 
 
 class MountShareMachine(Machine):
-    """Read config, lock, mount, run the wrapped machine, unmount, unlock."""
+    """Read config, lock, mount, run the job's machine, unmount, unlock.
+
+    Args:
+        inner: builds the job's machine.
+        job: the job's name, for the summary when its machine never ran.
+        client: CLIENT_NAME; the config's `client-name` must equal it.
+        source: the client's config source.
+        opener: builds the share adapter for `storage-unc`.
+        redactor: learns the config's secrets.
+        lock: the client's lock, for jobs that change the share; None for read-only jobs.
+    """
+
+    config = Slot[ClientConfig]("read_config")
+    share = Slot[FileShare]("open_share")
 
     def __init__(
         self,
+        inner: JobMachineFactory,
         *,
+        job: str,
         client: str,
         source: ConfigSource,
         opener: ShareOpener,
-        inner: Callable[[ClientContext], Machine],
         redactor: Redactor,
         lock: Lock | None = None,
     ) -> None:
         super().__init__()
+        self._job = job
         self._client = client
         self._source = source
         self._opener = opener
         self._inner_factory = inner
         self._redactor = redactor
         self._lock = lock
-        self._config: ClientConfig | None = None
-        self._share: FileShare | None = None
-        self._inner: Machine | None = None
+        self._held: HeldLock | None = None
         self._mounted = False
-        self._locked = False
+        self.inner: Machine | None = None
 
     @property
     def prefix(self) -> str:
         """Return the client name."""
         return self._client
-
-    @property
-    def config(self) -> ClientConfig:
-        """Return the config read by `read_config`."""
-        if self._config is None:
-            raise RuntimeError("read_config has not run")
-        return self._config
 
     @node(
         entry=True, happy=("take_lock",), unhappy=("report_results",), on_exception="report_results"
@@ -90,7 +88,7 @@ class MountShareMachine(Machine):
     def read_config(self) -> Step:
         """Read every config key once and validate them into one model."""
         try:
-            self._config = read_client_config(self._source, self._client, self._redactor)
+            self.config = read_client_config(self._source, self._client, self._redactor)
         except ClientConfigError as exc:
             return self.failure(self.report_results, f"invalid client config: {exc}")
         return self.success(self.take_lock)
@@ -99,8 +97,7 @@ class MountShareMachine(Machine):
     def take_lock(self) -> Step:
         """Take the client's local lock, so two runs never work on one client at once."""
         if self._lock is not None:
-            self._lock.acquire(self._client)
-            self._locked = True
+            self._held = self._lock.acquire(self._client)
         return self.success(self.open_share)
 
     @node(happy=("mount_share",), unhappy=("release_lock",), on_exception="release_lock")
@@ -113,13 +110,13 @@ class MountShareMachine(Machine):
             user=config.storage_name,
             key=config.storage_key,
         )
-        self._share = self._opener.open(target)
+        self.share = self._opener.open(target)
         return self.success(self.mount_share)
 
     @node(happy=("run_machine",), unhappy=("release_lock",), on_exception="release_lock")
     def mount_share(self) -> Step:
         """Mount the share, or reuse a mount of the same share that is already there."""
-        outcome = self._opened().mount()
+        outcome = self.share.mount()
         self._mounted = outcome is MountOutcome.MOUNTED
         logger.info("share %s: %s", self.config.storage_unc, outcome)
         return self.success(self.run_machine)
@@ -127,8 +124,8 @@ class MountShareMachine(Machine):
     @node(happy=("unmount_share",), unhappy=("unmount_share",), on_exception="unmount_share")
     def run_machine(self) -> Step:
         """Run the job's machine on the mounted share; its results land before this one."""
-        self._inner = self._inner_factory(ClientContext(self.config, self._opened()))
-        self.add_results(self._inner.execute())
+        self.inner = self._inner_factory(ClientContext(self.config, self.share))
+        self.add_results(self.inner.execute())
         return self.success(self.unmount_share)
 
     @node(happy=("release_lock",), unhappy=("release_lock",), on_exception="release_lock")
@@ -136,45 +133,35 @@ class MountShareMachine(Machine):
         """Unmount the share if this run mounted it."""
         if self._mounted:
             self._mounted = False
-            self._opened().unmount()
+            self.share.unmount()
         return self.success(self.release_lock)
 
     @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
     def release_lock(self) -> Step:
         """Release the client's lock."""
-        if self._locked:
-            self._locked = False
-            if self._lock is not None:
-                self._lock.release()
+        held, self._held = self._held, None
+        if held is not None:
+            held.release()
         return self.success(self.report_results)
 
     def release_all(self) -> None:
-        """Unmount and unlock whatever is still held; used when the machine itself broke."""
-        if self._mounted and self._share is not None:
+        """Unmount and unlock whatever is still held; the end point's last guard."""
+        share = MountShareMachine.share.get(self)
+        if self._mounted and share is not None:
             self._mounted = False
             try:
-                self._share.unmount()
+                share.unmount()
             except Exception:
                 logger.exception("emergency unmount failed")
-        if self._locked and self._lock is not None:
-            self._locked = False
-            self._lock.release()
+        held, self._held = self._held, None
+        if held is not None:
+            held.release()
 
     def summary(self, results: list[Result]) -> str:
-        """Return the wrapped machine's summary, or this machine's when it never ran."""
-        if self._inner is not None:
-            return self._inner.summary(results)
-        return super().summary(results)
-
-    def _opened(self) -> FileShare:
-        if self._share is None:
-            raise RuntimeError("open_share has not run")
-        return self._share
-
-
-class DynamicMountingEndPoint(EndPoint):
-    """An end point around a MountShareMachine that never leaves a mount or a lock behind."""
-
-    def _after(self, machine: Machine) -> None:
-        if isinstance(machine, MountShareMachine):
-            machine.release_all()
+        """Return the job machine's summary, or say that the job never started."""
+        if self.inner is not None:
+            return self.inner.summary(results)
+        count = len(failures(results))
+        return (
+            f"{self._job} {self._client}: not started, {count} failure{'s' if count != 1 else ''}"
+        )

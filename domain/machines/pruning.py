@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from domain.framework.definition import node
 from domain.framework.machine import Machine, Step
 from domain.machines.retention import ApplyRetentionMachine, RetentionOptions, RetentionPorts
-from domain.machines.share_lock import ShareLock
 from domain.models.run import Tier
+from domain.services.share_lock import ShareLock
 from ports.file_share import FileShare
 
 

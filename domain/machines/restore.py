@@ -2,7 +2,7 @@
 
 The dump is decrypted into a 0600 scratch file under the work root (pg_restore --jobs needs a
 seekable file), restored with pg_restore, and the scratch file is removed after success and
-failure alike; the private key lives in a throw-away keyring disposed at the end. A non-empty
+failure alike; the private key lives in a throw-away keyring closed at the end. A non-empty
 target is refused without `--clean`, before anything is decrypted or changed. A target database
 this run created is dropped again when pg_restore fails, so a re-run is never blocked.
 Failure prefix: `<client> <database>`.
@@ -14,7 +14,6 @@ long restore would make the scheduled backup fail.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,25 +23,23 @@ from pydantic import SecretStr
 from domain.framework.definition import node
 from domain.framework.machine import Machine, Step
 from domain.framework.results import Result, failures
-from domain.machines.backup import server_target
-from domain.machines.catalog import RunCatalog
+from domain.framework.slot import Slot
 from domain.machines.mount import ClientContext
-from domain.machines.restore_support import (
-    ChosenDump,
-    HashingReader,
-    choose_dump,
-    read_restore_config,
-)
+from domain.machines.private_key import LoadPrivateKeyMachine
 from domain.models.client_config import ClientConfig
 from domain.models.manifest import DumpStatus
 from domain.models.redaction import Redactor
-from domain.models.restore_config import RestoreConfig, RestoreConfigError
 from domain.models.restore_request import RestoreRequest
 from domain.rules.naming import GLOBALS_FILE
+from domain.services.catalog import RunCatalog
+from domain.services.configs import server_target
+from domain.services.run_choice import ChosenDump, choose_dump
+from domain.services.streams import HashingReader
+from ports.archive_reader import ArchiveReader
 from ports.clock import Clock
 from ports.config_source import ConfigSource
 from ports.database import ServerTarget
-from ports.decryptor import Decryptor
+from ports.decryptor import DecryptionKeys, Decryptor
 from ports.local_files import LocalFile, LocalFiles
 from ports.restorer import OPERATOR_AUTH, RestoreOptions, Restorer, RestoreTarget, TargetState
 
@@ -57,6 +54,7 @@ class RestorePorts:
 
     decryptor: Decryptor
     restorer: Restorer
+    archives: ArchiveReader
     files: LocalFiles
     clock: Clock
 
@@ -79,6 +77,14 @@ def restore_target(config: ClientConfig, request: RestoreRequest) -> RestoreTarg
 class RestoreDatabaseMachine(Machine):
     """Decrypt one database's dump and restore it into a target database with pg_restore."""
 
+    started = Slot[datetime]("load_private_key")
+    keys = Slot[DecryptionKeys]("load_private_key")
+    dump = Slot[ChosenDump]("find_run")
+    state = Slot[TargetState]("check_target")
+    scratch = Slot[LocalFile]("decrypt_dump")
+    tables = Slot[int]("count_tables")
+    finished = Slot[datetime]("count_tables")
+
     def __init__(
         self,
         context: ClientContext,
@@ -97,14 +103,7 @@ class RestoreDatabaseMachine(Machine):
         self._request = request
         self._redactor = redactor
         self._target = restore_target(context.config, request)
-        self._restore_config: RestoreConfig | None = None
-        self._started: datetime | None = None
-        self._finished: datetime | None = None
-        self._dump: ChosenDump | None = None
-        self._state: TargetState | None = None
-        self._plain: LocalFile | None = None
         self._created = False
-        self._tables: int | None = None
 
     @property
     def prefix(self) -> str:
@@ -112,41 +111,42 @@ class RestoreDatabaseMachine(Machine):
         return f"{self._config.client_name} {self._request.database}"
 
     @node(
-        entry=True, happy=("load_key",), unhappy=("report_results",), on_exception="report_results"
+        entry=True,
+        happy=("find_run", "report_results"),
+        unhappy=("report_results",),
+        on_exception="report_results",
     )
-    def read_restore_config(self) -> Step:
-        """Read the private key and its passphrase from the restore vault."""
-        self._started = self._ports.clock.now()
-        try:
-            self._restore_config = read_restore_config(self._source, self._redactor)
-        except RestoreConfigError as exc:
-            return self.failure(self.report_results, f"invalid restore config: {exc}")
-        return self.success(self.load_key)
-
-    @node(happy=("find_run",), unhappy=("dispose_key",), on_exception="dispose_key")
-    def load_key(self) -> Step:
-        """Import the private key into a throw-away keyring and check the passphrase."""
-        config = self._loaded_config()
-        key = self._ports.decryptor.load_key(config.key_bytes, config.private_key_passphrase)
-        logger.info("private key %s loaded", key.fingerprint)
+    def load_private_key(self) -> Step:
+        """Read the restore config and load its private key (a child machine)."""
+        self.started = self._ports.clock.now()
+        loader = LoadPrivateKeyMachine(
+            prefix=self.prefix,
+            source=self._source,
+            decryptor=self._ports.decryptor,
+            redactor=self._redactor,
+        )
+        self.add_results(loader.execute())
+        if loader.loaded is None:
+            return self.success(self.report_results)
+        self.keys = loader.loaded
         return self.success(self.find_run)
 
     @node(happy=("check_target",), unhappy=("dispose_key",), on_exception="dispose_key")
     def find_run(self) -> Step:
         """Choose the run (or the newest with an ok dump of the database) and its dump."""
-        self._dump = choose_dump(self._catalog, self._request.run, self._request.database)
-        logger.info("restoring %s from run %s", self._request.database, self._dump.label)
+        self.dump = choose_dump(self._catalog, self._request.run, self._request.database)
+        logger.info("restoring %s from run %s", self._request.database, self.dump.label)
         return self.success(self.check_target)
 
     @node(happy=("decrypt_dump",), unhappy=("dispose_key",), on_exception="dispose_key")
     def check_target(self) -> Step:
         """Refuse a non-empty target database unless --clean was given; change nothing."""
-        self._state = self._ports.restorer.inspect(self._target)
-        if self._state.exists and not self._state.empty and not self._request.clean:
+        self.state = self._ports.restorer.inspect(self._target)
+        if self.state.exists and not self.state.empty and not self._request.clean:
             return self.failure(
                 self.dispose_key,
                 f"target database {self._target.where} is not empty "
-                f"({self._state.objects} objects); nothing was changed, pass --clean to replace "
+                f"({self.state.objects} objects); nothing was changed, pass --clean to replace "
                 "its contents",
             )
         return self.success(self.decrypt_dump)
@@ -156,11 +156,10 @@ class RestoreDatabaseMachine(Machine):
     )
     def decrypt_dump(self) -> Step:
         """Decrypt the stored dump into a 0600 scratch file, checking it against the manifest."""
-        dump = self._chosen()
+        dump = self.dump
         reader = HashingReader(self._share.read_stream(dump.run.path / dump.record.file))
-        stream = self._ports.decryptor.decrypt(reader)
-        with closing(stream):
-            self._plain = self._ports.files.write_scratch(stream, suffix=".dump")
+        with closing(self.keys.decrypt(reader)) as stream:
+            self.scratch = self._ports.files.write_scratch(stream, suffix=".dump")
         problem = reader.mismatch(dump.record)
         if problem is not None:
             return self.failure(self.remove_plaintext, f"{dump.record.file} {problem}")
@@ -171,15 +170,14 @@ class RestoreDatabaseMachine(Machine):
         """With --globals, run the run's roles and tablespaces SQL on the target server."""
         if not self._request.globals:
             return self.success(self.create_database)
-        dump = self._chosen()
+        dump = self.dump
         record = dump.manifest.globals
         if record is None or record.status is not DumpStatus.OK:
             return self.failure(
                 self.create_database, f"run {dump.run.run_id} has no usable globals"
             )
         reader = HashingReader(self._share.read_stream(dump.run.path / GLOBALS_FILE))
-        stream = self._ports.decryptor.decrypt(reader)
-        with closing(stream):
+        with closing(self.keys.decrypt(reader)) as stream:
             failed = self._ports.restorer.apply_globals(self._target.server, stream)
         problem = reader.mismatch(record)
         if problem is not None:
@@ -193,7 +191,7 @@ class RestoreDatabaseMachine(Machine):
     )
     def create_database(self) -> Step:
         """Create the target database when it does not exist."""
-        if not self._target_state().exists:
+        if not self.state.exists:
             self._ports.restorer.create_database(self._target)
             self._created = True
         return self.success(self.restore_database)
@@ -205,10 +203,10 @@ class RestoreDatabaseMachine(Machine):
         """Run pg_restore --jobs N from the scratch file (no owners unless --keep-owners)."""
         options = RestoreOptions(
             jobs=self._request.jobs,
-            clean=self._request.clean and self._target_state().exists,
+            clean=self._request.clean and self.state.exists,
             keep_owners=self._request.keep_owners,
         )
-        self._ports.restorer.restore(self._target, self._scratch().path, options)
+        self._ports.restorer.restore(self._target, self.scratch.path, options)
         return self.success(self.count_tables)
 
     @node(
@@ -226,62 +224,33 @@ class RestoreDatabaseMachine(Machine):
     )
     def count_tables(self) -> Step:
         """Count the tables now in the target database, for the summary."""
-        self._tables = self._ports.restorer.count_tables(self._target)
-        self._finished = self._ports.clock.now()
+        self.tables = self._ports.restorer.count_tables(self._target)
+        self.finished = self._ports.clock.now()
         return self.success(self.remove_plaintext)
 
     @node(happy=("dispose_key",), unhappy=("dispose_key",), on_exception="dispose_key")
     def remove_plaintext(self) -> Step:
         """Remove the decrypted scratch file: no plaintext dump stays on disk."""
-        if self._plain is not None:
-            self._ports.files.remove(self._plain.path)
-            self._plain = None
+        scratch = RestoreDatabaseMachine.scratch.get(self)
+        if scratch is not None:
+            self._ports.files.remove(scratch.path)
         return self.success(self.dispose_key)
 
     @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
     def dispose_key(self) -> Step:
         """Remove the throw-away keyring holding the private key."""
-        self._ports.decryptor.dispose()
+        self.keys.close()
         return self.success(self.report_results)
-
-    # ------------------------------------------------------------------ helpers
 
     def summary(self, results: list[Result]) -> str:
         """Return one line: run, database, target, tables restored and time, or what failed."""
         failed = len(failures(results))
         head = f"restore {self._config.client_name}: {self._request.database}"
-        if self._dump is not None:
-            head += f" from run {self._dump.label}"
-        if self._tables is None or failed:
+        dump = RestoreDatabaseMachine.dump.get(self)
+        if dump is not None:
+            head += f" from run {dump.label}"
+        tables = RestoreDatabaseMachine.tables.get(self)
+        if tables is None or failed:
             return f"{head} into {self._target.where} not restored, {failed} failures"
-        seconds = (
-            (self._finished - self._started).total_seconds()
-            if self._finished and self._started
-            else 0.0
-        )
-        return (
-            f"{head} into {self._target.where}: {self._tables} tables restored in {seconds:.1f} s"
-        )
-
-    def _loaded_config(self) -> RestoreConfig:
-        if self._restore_config is None:
-            raise RuntimeError("read_restore_config has not run")
-        return self._restore_config
-
-    def _chosen(self) -> ChosenDump:
-        if self._dump is None:
-            raise RuntimeError("find_run has not run")
-        return self._dump
-
-    def _target_state(self) -> TargetState:
-        if self._state is None:
-            raise RuntimeError("check_target has not run")
-        return self._state
-
-    def _scratch(self) -> LocalFile:
-        if self._plain is None:
-            raise RuntimeError("decrypt_dump has not run")
-        return self._plain
-
-
-RestoreMachineFactory = Callable[[ClientContext], RestoreDatabaseMachine]
+        seconds = (self.finished - self.started).total_seconds()
+        return f"{head} into {self._target.where}: {tables} tables restored in {seconds:.1f} s"

@@ -19,7 +19,6 @@ from pathlib import PurePosixPath
 from domain.framework.definition import node
 from domain.framework.fanout import fan_out
 from domain.framework.machine import Machine, Step
-from domain.machines.catalog import RunCatalog, StoredRun
 from domain.models.manifest import DumpStatus
 from domain.models.retention import (
     Deletion,
@@ -29,8 +28,9 @@ from domain.models.retention import (
     RunFacts,
     database_statuses,
 )
-from domain.models.run import PARTIAL_SUFFIX, Tier
+from domain.models.run import PARTIAL_SUFFIX, StoredRun, Tier
 from domain.rules.retention import plan_retention
+from domain.services.catalog import RunCatalog
 from ports.clock import Clock
 from ports.console import Console
 from ports.errors import InvalidManifestError

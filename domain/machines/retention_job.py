@@ -15,7 +15,7 @@ from domain.framework.results import Result, failures
 from domain.machines.mount import ClientContext
 from domain.machines.pruning import PruneAndUnlockMachine, Pruning
 from domain.machines.retention import RetentionOptions, RetentionPorts
-from domain.machines.share_lock import ShareLock
+from domain.services.share_lock import ShareLock
 from ports.errors import LockHeldError
 
 

@@ -10,7 +10,6 @@ No lock is taken: the share is only read.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from contextlib import closing
 from pathlib import PurePosixPath
 
@@ -18,16 +17,20 @@ from domain.framework.definition import node
 from domain.framework.fanout import fan_out
 from domain.framework.machine import Machine, Step, describe
 from domain.framework.results import Failure, Result, failures
-from domain.machines.catalog import RunCatalog, StoredRun
+from domain.framework.slot import Slot
 from domain.machines.mount import ClientContext
+from domain.machines.private_key import LoadPrivateKeyMachine
 from domain.machines.restore import RestorePorts
-from domain.machines.restore_support import HashingReader, find_runs, read_restore_config
 from domain.models.manifest import DumpRecord, DumpStatus, Manifest
 from domain.models.redaction import Redactor
-from domain.models.restore_config import RestoreConfig, RestoreConfigError
 from domain.models.restore_request import VerifyRequest
+from domain.models.run import StoredRun
 from domain.rules.naming import GLOBALS_FILE
+from domain.services.catalog import RunCatalog
+from domain.services.run_choice import find_runs
+from domain.services.streams import HashingReader
 from ports.config_source import ConfigSource
+from ports.decryptor import DecryptionKeys
 from ports.file_share import FileShare
 from ports.task_runner import TaskRunner
 
@@ -45,7 +48,7 @@ class VerifyFileMachine(Machine):
         record: DumpRecord,
         share: FileShare,
         ports: RestorePorts,
-        decrypt: bool,
+        keys: DecryptionKeys | None,
     ) -> None:
         super().__init__()
         self._client = client
@@ -53,7 +56,7 @@ class VerifyFileMachine(Machine):
         self._record = record
         self._share = share
         self._ports = ports
-        self._decrypt = decrypt
+        self._keys = keys
         self.checked = False
         self.decrypted = False
 
@@ -71,8 +74,7 @@ class VerifyFileMachine(Machine):
     def check_file(self) -> Step:
         """Stream the file and compare its size and sha256 with the manifest."""
         reader = HashingReader(self._share.read_stream(self._path))
-        for _ in reader:
-            pass
+        reader.drain()
         self.checked = True
         problem = reader.mismatch(self._record)
         if problem is not None:
@@ -82,16 +84,15 @@ class VerifyFileMachine(Machine):
     @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
     def decrypt_file(self) -> Step:
         """Decrypt the file as a stream; read a database dump with pg_restore --list."""
-        if not self._decrypt:
+        if self._keys is None:
             return self.success(self.report_results)
-        plain = self._ports.decryptor.decrypt(self._share.read_stream(self._path))
-        with closing(plain):
+        with closing(self._keys.decrypt(self._share.read_stream(self._path))) as plain:
             if self._record.file == GLOBALS_FILE:
                 size = sum(len(chunk) for chunk in plain)
                 if size == 0:
                     return self.failure(self.report_results, "decrypts to nothing")
             else:
-                listing = self._ports.restorer.list_archive(plain)
+                listing = self._ports.archives.list_archive(plain)
                 logger.info("%s: %d archive entries", self._path, listing.entries)
         self.decrypted = True
         return self.success(self.report_results)
@@ -99,6 +100,8 @@ class VerifyFileMachine(Machine):
 
 class VerifyRunMachine(Machine):
     """Check every stored file of one run against the run's manifest."""
+
+    manifest = Slot[Manifest]("read_manifest")
 
     def __init__(
         self,
@@ -109,7 +112,7 @@ class VerifyRunMachine(Machine):
         share: FileShare,
         ports: RestorePorts,
         runner: TaskRunner,
-        decrypt: bool,
+        keys: DecryptionKeys | None,
     ) -> None:
         super().__init__()
         self._client = client
@@ -118,8 +121,7 @@ class VerifyRunMachine(Machine):
         self._share = share
         self._ports = ports
         self._runner = runner
-        self._decrypt = decrypt
-        self._manifest: Manifest | None = None
+        self._keys = keys
         self.files: list[VerifyFileMachine] = []
 
     @property
@@ -135,15 +137,13 @@ class VerifyRunMachine(Machine):
     )
     def read_manifest(self) -> Step:
         """Read and validate the run's manifest.json."""
-        self._manifest = self._catalog.manifest(self._run)
+        self.manifest = self._catalog.manifest(self._run)
         return self.success(self.check_files)
 
     @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
     def check_files(self) -> Step:
         """Check every stored (ok) file of the run; their results land before this one."""
-        manifest = self._manifest
-        if manifest is None:
-            raise RuntimeError("read_manifest has not run")
+        manifest = self.manifest
         records = (
             [manifest.globals, *manifest.databases] if manifest.globals else manifest.databases
         )
@@ -154,7 +154,7 @@ class VerifyRunMachine(Machine):
                 record=record,
                 share=self._share,
                 ports=self._ports,
-                decrypt=self._decrypt,
+                keys=self._keys,
             )
             for record in records
             if record.status is DumpStatus.OK
@@ -165,6 +165,8 @@ class VerifyRunMachine(Machine):
 
 class VerifyRunsMachine(Machine):
     """Verify the chosen runs of a client: sizes and sha256, and with the key decryption."""
+
+    runs = Slot[list[StoredRun]]("find_runs")
 
     def __init__(
         self,
@@ -185,9 +187,8 @@ class VerifyRunsMachine(Machine):
         self._request = request
         self._redactor = redactor
         self._source = restore_source
-        self._restore_config: RestoreConfig | None = None
-        self._key_loaded = False
-        self._runs: list[StoredRun] = []
+        self._keys: DecryptionKeys | None = None
+        """The private key, when a restore vault was given and it loaded."""
         self._children: list[VerifyRunMachine] = []
 
     @property
@@ -195,41 +196,31 @@ class VerifyRunsMachine(Machine):
         """Return the client name."""
         return self._config.client_name
 
-    @node(
-        entry=True,
-        happy=("load_key",),
-        unhappy=("find_runs",),
-        on_exception="find_runs",
-    )
-    def read_restore_config(self) -> Step:
-        """Read the restore config when a restore vault was given; sizes are checked anyway."""
+    @node(entry=True, happy=("find_runs",), unhappy=("find_runs",), on_exception="find_runs")
+    def load_private_key(self) -> Step:
+        """With a restore vault, load its private key (a child machine); sizes are checked too."""
         if self._source is None:
-            return self.success(self.load_key)
-        try:
-            self._restore_config = read_restore_config(self._source, self._redactor)
-        except RestoreConfigError as exc:
-            return self.failure(self.find_runs, f"invalid restore config: {exc}")
-        return self.success(self.load_key)
-
-    @node(happy=("find_runs",), unhappy=("find_runs",), on_exception="find_runs")
-    def load_key(self) -> Step:
-        """Import the private key, when there is one, into a throw-away keyring."""
-        config = self._restore_config
-        if config is not None:
-            self._ports.decryptor.load_key(config.key_bytes, config.private_key_passphrase)
-            self._key_loaded = True
+            return self.success(self.find_runs)
+        loader = LoadPrivateKeyMachine(
+            prefix=self.prefix,
+            source=self._source,
+            decryptor=self._ports.decryptor,
+            redactor=self._redactor,
+        )
+        self.add_results(loader.execute())
+        self._keys = loader.loaded
         return self.success(self.find_runs)
 
     @node(happy=("verify_runs",), unhappy=("dispose_key",), on_exception="dispose_key")
     def find_runs(self) -> Step:
         """Choose the runs to verify: one by id, the newest, or all."""
-        self._runs = find_runs(self._catalog, self._request.run)
+        self.runs = find_runs(self._catalog, self._request.run)
         return self.success(self.verify_runs)
 
     @node(happy=("dispose_key",), unhappy=("dispose_key",), on_exception="dispose_key")
     def verify_runs(self) -> Step:
         """Verify each run in turn; their results land before this one."""
-        for run in self._runs:
+        for run in self.runs:
             child = VerifyRunMachine(
                 client=self._config.client_name,
                 run=run,
@@ -237,7 +228,7 @@ class VerifyRunsMachine(Machine):
                 share=self._share,
                 ports=self._ports,
                 runner=self._runner,
-                decrypt=self._key_loaded,
+                keys=self._keys,
             )
             self._children.append(child)
             # Not through the runner: the run's files use it, and a pool waiting on itself hangs.
@@ -251,9 +242,10 @@ class VerifyRunsMachine(Machine):
 
     @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
     def dispose_key(self) -> Step:
-        """Remove the throw-away keyring holding the private key."""
-        self._key_loaded = False
-        self._ports.decryptor.dispose()
+        """Remove the throw-away keyring holding the private key, if one was loaded."""
+        keys, self._keys = self._keys, None
+        if keys is not None:
+            keys.close()
         return self.success(self.report_results)
 
     def summary(self, results: list[Result]) -> str:
@@ -266,6 +258,3 @@ class VerifyRunsMachine(Machine):
             f"verify {self._config.client_name}: {runs} run{'s' if runs != 1 else ''}, "
             f"{checked} files checked, {decrypted} decrypted, {len(failures(results))} problems"
         )
-
-
-VerifyMachineFactory = Callable[[ClientContext], VerifyRunsMachine]

@@ -13,6 +13,9 @@ from pydantic import SecretStr
 ARCHIVE_FOLDER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 """`--folder`: one safe path component; no dot first, so never `.`, `..` or a hidden name."""
 
+PLACEHOLDER_KEY = b"public key, generated later"
+"""The public key of a new client's draft config: any non-empty value passes validation."""
+
 KEY_EMAIL_DOMAIN = "long-term-storage.invalid"
 """The e-mail domain of generated user ids: `.invalid` (RFC 2606) marks it as no mailbox."""
 
@@ -78,6 +81,17 @@ class NewClient:
         }
         # Absent options are left out: a vault cannot hold an empty secret.
         return {key: value for key, value in values.items() if value is not None}
+
+    def draft_values(self) -> dict[str, str]:
+        """Return the backup config as plain values with a placeholder public key.
+
+        The onboarding job validates and mounts with it before any key or config is made, so
+        that a config the backup job would refuse writes nothing.
+        """
+        return {
+            key: value.get_secret_value() if isinstance(value, SecretStr) else value
+            for key, value in self.backup_values(PLACEHOLDER_KEY).items()
+        }
 
     @property
     def key_name(self) -> str:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import PurePosixPath
 
 RUN_ID_FORMAT = "%Y%m%dT%H%M%SZ"
 RUN_ID_PATTERN = re.compile(r"^\d{8}T\d{6}Z$")
@@ -58,3 +59,38 @@ class Period:
     def folder(self) -> str:
         """Return the folder of this period relative to the share root."""
         return f"{self.tier}/{self.label}"
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlace:
+    """Where a run goes: its start, tier and period, and its id."""
+
+    started: datetime
+    period: Period
+    run_id: RunId
+
+    @property
+    def partial_dir(self) -> PurePosixPath:
+        """Return the directory the run is built in."""
+        return PurePosixPath(self.period.folder, f"{self.run_id}{PARTIAL_SUFFIX}")
+
+    @property
+    def final_dir(self) -> PurePosixPath:
+        """Return the directory the run is published as."""
+        return PurePosixPath(self.period.folder, str(self.run_id))
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class StoredRun:
+    """A run directory on the share: published, or `partial` debris of an unfinished run."""
+
+    run_id: RunId
+    tier: Tier
+    period: str
+    partial: bool = False
+
+    @property
+    def path(self) -> PurePosixPath:
+        """Return the run's directory relative to the share root."""
+        name = f"{self.run_id}{PARTIAL_SUFFIX}" if self.partial else str(self.run_id)
+        return PurePosixPath(self.tier, self.period, name)

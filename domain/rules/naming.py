@@ -1,4 +1,4 @@
-"""Safe, reversible file names for database names (SPEC section 7).
+"""Safe file names: reversible ones for database names (SPEC section 7), checked archive names.
 
 A database name may hold spaces, quotes, slashes or any Unicode. Names made only of
 `[A-Za-z0-9_.-]` (not starting with a dot) are kept; any other is percent-encoded byte by byte
@@ -30,3 +30,19 @@ def database_of(stem: str) -> str:
 def dump_file(database: str) -> str:
     """Return the name of a database's encrypted dump file."""
     return file_stem(database) + DUMP_SUFFIX
+
+
+_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f\\/:*?"<>|]')
+"""Characters SMB and Azure Files refuse in a name, and control characters."""
+MAX_NAME_LENGTH = 200
+
+
+def archive_name_problem(name: str) -> str | None:
+    """Return why a local file name cannot be an archive name on the share, or None."""
+    if name in ("", ".", ".."):
+        return "has no file name"
+    if len(name) > MAX_NAME_LENGTH:
+        return f"has a name longer than {MAX_NAME_LENGTH} characters"
+    if _UNSAFE_NAME.search(name) or name != name.strip():
+        return 'has a name a share cannot hold (control characters, \\ / : * ? " < > |)'
+    return None

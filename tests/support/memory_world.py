@@ -6,19 +6,18 @@ import base64
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from adapters.memory.basics import (
-    FixedClock,
-    InMemoryConfigSource,
-    InMemoryLock,
-    RecordingConsole,
-    RecordingExit,
-    SerialTaskRunner,
-)
+from adapters.memory.clock import FixedClock
+from adapters.memory.config_source import InMemoryConfigSource
+from adapters.memory.console import RecordingConsole
 from adapters.memory.encryptor import InMemoryEncryptor
+from adapters.memory.exit import RecordingExit
 from adapters.memory.file_share import InMemoryFileShare, InMemoryShareOpener
+from adapters.memory.lock import InMemoryLock
 from adapters.memory.postgres import InMemoryDatabase, InMemoryDumper
+from adapters.memory.task_runner import SerialTaskRunner
+from domain.framework.endpoints import DynamicMountingEndPoint
 from domain.machines.backup import BackupClientMachine, BackupPorts
-from domain.machines.mount import ClientContext, DynamicMountingEndPoint, MountShareMachine
+from domain.machines.mount import ClientContext, MountShareMachine
 from domain.models.policy import BackupPolicy
 from domain.models.redaction import Redactor
 
@@ -104,19 +103,24 @@ class World:
         )
         return self.backup
 
-    def mount_machine(self) -> MountShareMachine:
+    def mount(self, inner) -> MountShareMachine:
         return MountShareMachine(
+            inner,
+            job="backup",
             client="acme",
             source=self.source,
             opener=self.opener,
-            inner=self.backup_machine,
             redactor=self.redactor,
             lock=self.lock,
         )
 
+    def mount_machine(self) -> MountShareMachine:
+        return self.mount(self.backup_machine)
+
     def run_end_point(self) -> None:
         DynamicMountingEndPoint(
-            machine=self.mount_machine,
+            mount=self.mount,
+            job=self.backup_machine,
             console=self.console,
             exit=self.exit,
             redactor=self.redactor,

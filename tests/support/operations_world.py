@@ -10,23 +10,23 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from adapters.memory.basics import (
-    FixedClock,
-    InMemoryConfigSource,
-    RecordingConsole,
-    RecordingExit,
-)
+from adapters.memory.clock import FixedClock
+from adapters.memory.config_source import InMemoryConfigSource
+from adapters.memory.config_store import InMemoryConfigStore
+from adapters.memory.console import RecordingConsole
+from adapters.memory.decryptor import InMemoryDecryptor
 from adapters.memory.encryptor import InMemoryEncryptor
+from adapters.memory.exit import RecordingExit
 from adapters.memory.file_share import InMemoryFileShare, InMemoryShareOpener
-from adapters.memory.onboarding import InMemoryConfigStore, InMemoryKeyGenerator
+from adapters.memory.key_generator import InMemoryKeyGenerator
+from adapters.memory.local_files import InMemoryLocalFiles
 from adapters.memory.postgres import InMemoryDatabase, InMemoryDumper
-from adapters.memory.restore import InMemoryDecryptor, InMemoryLocalFiles
+from domain.framework.endpoints import DynamicMountingEndPoint
 from domain.framework.machine import Machine
 from domain.machines.archive import ArchiveFileMachine
 from domain.machines.check import CheckClientMachine, CheckPorts
 from domain.machines.create_client import CreateClientMachine, OnboardingPorts
-from domain.machines.mount import ClientContext, DynamicMountingEndPoint, MountShareMachine
-from domain.machines.releasing import ReleasingEndPoint
+from domain.machines.mount import ClientContext, MountShareMachine
 from domain.models.operations import ArchiveRequest, CheckPolicy, NewClient
 from domain.models.redaction import Redactor
 from ports.config_source import ConfigSource
@@ -61,41 +61,60 @@ class CheckWorld:
         self.database = self.database or InMemoryDatabase(self.sizes)
         self.opener = InMemoryShareOpener(self.share, error=self.opener_error)
         self.source = InMemoryConfigSource(self.values, error=self.source_error)  # type: ignore[arg-type]
-        self.restore_source = (
+        self.restore_source: ConfigSource | None = (
             InMemoryConfigSource(self.restore) if self.restore is not None else None
         )
         self.machine: Any = None
 
-    def check_machine(
-        self,
-        source: ConfigSource | None = None,
-        restore_source: ConfigSource | None = None,
-    ) -> CheckClientMachine:
+    def check_machine(self, context: ClientContext) -> CheckClientMachine:
         assert self.database is not None
         machine = self.machine = CheckClientMachine(
-            client="acme",
-            source=source or self.source,
+            context,
             ports=CheckPorts(
                 database=self.database,
                 dumper=self.dumper,
                 encryptor=self.encryptor,
                 decryptor=self.decryptor,
                 clock=self.clock,
-                opener=self.opener,
             ),
             policy=CheckPolicy(exclude_everywhere=frozenset({"postgres"})),
             redactor=self.redactor,
             probe_name=PROBE,
-            restore_source=restore_source or self.restore_source,
+            restore_source=self.restore_source,
         )
         return machine
 
-    def run_end_point(self, machine_factory: Callable[[], Machine] | None = None) -> None:
-        ReleasingEndPoint(
-            machine=machine_factory or self.check_machine,
+    def mount(
+        self,
+        inner: Callable[[ClientContext], Machine],
+        job: str = "check",
+        source: ConfigSource | None = None,
+    ) -> MountShareMachine:
+        return MountShareMachine(
+            inner,
+            job=job,
+            client="acme",
+            source=source or self.source,
+            opener=self.opener,
+            redactor=self.redactor,
+            lock=None,
+        )
+
+    def mount_machine(self) -> MountShareMachine:
+        return self.mount(self.check_machine)
+
+    def run_end_point(
+        self,
+        inner: Callable[[ClientContext], Machine] | None = None,
+        mount: Callable[[Callable[[ClientContext], Machine]], Machine] | None = None,
+    ) -> None:
+        DynamicMountingEndPoint(
+            mount=mount or self.mount,
+            job=inner or self.check_machine,
             console=self.console,
             exit=self.exit,
             redactor=self.redactor,
+            guards=[self.encryptor.close_all, self.decryptor.close_all],
         ).execute()
 
 
@@ -130,24 +149,37 @@ class OnboardingWorld:
     def __post_init__(self) -> None:
         self.machine: Any = None
 
-    def check_machine(self) -> CheckClientMachine:
-        # The check reads back what create_client wrote.
-        return self.check.check_machine(self.backup_store, self.restore_store)
+    def check_machine(self, context: ClientContext) -> CheckClientMachine:
+        # The check's restore config is what create_client wrote.
+        self.check.restore_source = self.restore_store
+        return self.check.check_machine(context)
 
-    def create_machine(self) -> CreateClientMachine:
+    def create_machine(self, context: ClientContext) -> CreateClientMachine:
         machine = self.machine = CreateClientMachine(
+            context,
             new_client=self.client,
             ports=OnboardingPorts(
                 key_generator=self.key_generator,
                 backup_writer=self.backup_store,
                 restore_writer=self.restore_store,
-                opener=self.check.opener,
+                backup_source=self.backup_store,
             ),
             check=self.check_machine,
             backup_config_url="file:///etc/lts/acme.toml",
             redactor=self.check.redactor,
         )
         return machine
+
+    def mount(self, inner: Callable[[ClientContext], Machine]) -> MountShareMachine:
+        """The mounting machine of create_client: it reads the new client's draft settings."""
+        draft = InMemoryConfigSource(self.client.draft_values())
+        return self.check.mount(inner, job="create_client", source=draft)
+
+    def mount_machine(self) -> MountShareMachine:
+        return self.mount(self.create_machine)
+
+    def run_end_point(self) -> None:
+        self.check.run_end_point(self.create_machine, self.mount)
 
 
 @dataclass
@@ -175,19 +207,7 @@ class ArchiveWorld:
         return machine
 
     def mount_machine(self) -> MountShareMachine:
-        return MountShareMachine(
-            client="acme",
-            source=self.check.source,
-            opener=self.check.opener,
-            inner=self.build,
-            redactor=self.check.redactor,
-            lock=None,
-        )
+        return self.check.mount(self.build, job="archive")
 
     def run_end_point(self) -> None:
-        DynamicMountingEndPoint(
-            machine=self.mount_machine,
-            console=self.check.console,
-            exit=self.check.exit,
-            redactor=self.check.redactor,
-        ).execute()
+        self.check.run_end_point(self.build, lambda inner: self.check.mount(inner, job="archive"))

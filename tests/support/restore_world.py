@@ -8,10 +8,15 @@ from datetime import timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
-from adapters.memory.basics import InMemoryConfigSource, SerialTaskRunner
-from adapters.memory.restore import InMemoryDecryptor, InMemoryLocalFiles, InMemoryRestorer
+from adapters.memory.archive_reader import InMemoryArchiveReader
+from adapters.memory.config_source import InMemoryConfigSource
+from adapters.memory.decryptor import InMemoryDecryptor
+from adapters.memory.local_files import InMemoryLocalFiles
+from adapters.memory.restorer import InMemoryRestorer
+from adapters.memory.task_runner import SerialTaskRunner
+from domain.framework.endpoints import EndPoint
 from domain.machines.decrypt import DecryptDumpMachine
-from domain.machines.mount import ClientContext, DynamicMountingEndPoint, MountShareMachine
+from domain.machines.mount import ClientContext, MountShareMachine
 from domain.machines.restore import RestoreDatabaseMachine, RestorePorts
 from domain.machines.verify import VerifyRunsMachine
 from domain.models.restore_request import DecryptRequest, RestoreRequest, VerifyRequest
@@ -45,6 +50,7 @@ class RestoreWorld:
     objects: dict[str, int] = field(default_factory=dict)
     restorer_broken: dict[str, Exception] = field(default_factory=dict)
     files_broken: dict[str, Exception] = field(default_factory=dict)
+    archives_broken: dict[str, Exception] = field(default_factory=dict)
     decryptor: InMemoryDecryptor = field(default_factory=InMemoryDecryptor)
 
     def __post_init__(self) -> None:
@@ -61,21 +67,24 @@ class RestoreWorld:
         self.restorer = InMemoryRestorer(
             self.files, objects=self.objects, broken=self.restorer_broken
         )
+        self.archives = InMemoryArchiveReader(broken=self.archives_broken)
         self.restore_source = InMemoryConfigSource(self.restore)
         self.ports = RestorePorts(
             decryptor=self.decryptor,
             restorer=self.restorer,
+            archives=self.archives,
             files=self.files,
             clock=self.backup.clock,
         )
         self.machine: Any = None
 
-    def mount(self, inner: object) -> MountShareMachine:
+    def mount(self, inner: object, job: str = "restore") -> MountShareMachine:
         return MountShareMachine(
+            inner,  # type: ignore[arg-type]
+            job=job,
             client="acme",
             source=self.backup.source,
             opener=self.backup.opener,
-            inner=inner,  # type: ignore[arg-type]
             redactor=self.redactor,
             lock=None,
         )
@@ -106,7 +115,7 @@ class RestoreWorld:
             self.machine = machine
             return machine
 
-        return self.mount(build)
+        return self.mount(build, "decrypt")
 
     def verify_machine(self, request: VerifyRequest, *, with_key: bool = True):
         def build(context: ClientContext) -> VerifyRunsMachine:
@@ -121,12 +130,12 @@ class RestoreWorld:
             self.machine = machine
             return machine
 
-        return self.mount(build)
+        return self.mount(build, "verify")
 
     def end_point(self, machine: MountShareMachine) -> None:
         self.backup.console.lines.clear()
         self.backup.exit.code = None
-        DynamicMountingEndPoint(
+        EndPoint(
             machine=lambda: machine,
             console=self.backup.console,
             exit=self.backup.exit,

@@ -1,6 +1,7 @@
 """End points: stdout lines, exit codes, the cap, the critical path."""
 
-from adapters.memory.basics import RecordingConsole, RecordingExit
+from adapters.memory.console import RecordingConsole
+from adapters.memory.exit import RecordingExit
 from domain.framework.definition import node
 from domain.framework.endpoints import MAX_EXIT_CODE, EndPoint
 from domain.framework.machine import Machine, Step

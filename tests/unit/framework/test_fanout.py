@@ -3,7 +3,7 @@
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from adapters.memory.basics import SerialTaskRunner
+from adapters.memory.task_runner import SerialTaskRunner
 from domain.framework.definition import LET_THROUGH, node
 from domain.framework.fanout import fan_out
 from domain.framework.machine import Machine, Step

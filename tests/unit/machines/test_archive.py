@@ -7,10 +7,9 @@ import pytest
 
 from adapters.memory.encryptor import InMemoryEncryptor
 from adapters.memory.file_share import InMemoryFileShare
-from adapters.memory.restore import InMemoryLocalFiles
-from domain.machines.archive import archive_name_problem
-from ports.errors import EncryptionError, ShareFullError, ShareUnavailableError
-from ports.local_files import LocalFileError
+from adapters.memory.local_files import InMemoryLocalFiles
+from domain.rules.naming import archive_name_problem
+from ports.errors import EncryptionError, LocalFileError, ShareFullError, ShareUnavailableError
 from tests.support.operations_world import ArchiveWorld, CheckWorld
 
 MOUNT = ["read_config", "take_lock", "open_share", "mount_share"]
@@ -38,7 +37,7 @@ def test_a_file_is_stored_encrypted_and_recorded_with_its_sha256():
     assert InMemoryEncryptor.decrypt(stored) == world.content
     assert world.content not in stored
     entry = json.loads(share.files[MANIFEST].decode())
-    receipt = world.machine._receipt
+    receipt = world.machine.receipt
     assert entry == {
         "name": "report 2026.pdf",
         "file": "report 2026.pdf.gpg",
@@ -183,7 +182,7 @@ def test_a_file_that_can_neither_be_recorded_nor_removed_is_two_failures():
 
 
 def test_a_failing_keyring_disposal_is_one_failure():
-    encryptor = InMemoryEncryptor(dispose_error=EncryptionError("cannot remove keyring"))
+    encryptor = InMemoryEncryptor(close_error=EncryptionError("cannot remove keyring"))
     world = ArchiveWorld(check=CheckWorld(encryptor=encryptor))
     results = run(world)
     assert failed(results) == [("dispose_key", "acme report 2026.pdf cannot remove keyring")]

@@ -8,8 +8,8 @@ import pytest
 
 from adapters.memory.encryptor import InMemoryEncryptor
 from adapters.memory.file_share import InMemoryFileShare
-from adapters.memory.postgres import InMemoryDumper
-from domain.machines.share_lock import SHARE_LOCK_FILE
+from adapters.memory.postgres import InMemoryDumper, InMemoryDumpTool
+from domain.services.share_lock import SHARE_LOCK_FILE
 from ports.errors import DatabaseError, ShareFullError
 from tests.support.memory_world import PG_SECRET, World, client_values
 
@@ -150,16 +150,27 @@ def test_the_end_point_prints_one_failure_line_and_exits_one():
     assert world.console.lines[-1].startswith("backup acme: 2 of 3 databases ok, run ")
 
 
-def test_an_empty_dump_is_a_failure_with_no_file_published_as_ok():
-    world = World(dumper=InMemoryDumper(empty={"hr"}), policy_overrides={"min_dump_bytes": 10})
+def test_a_near_empty_dump_is_a_failure_with_no_file_published_as_ok():
+    world = World(dumper=InMemoryDumper(tiny={"hr"}), policy_overrides={"min_dump_bytes": 10})
     results = run(world)
     failed = [r for r in results if not r.ok]
     assert [(f.node, f.message) for f in failed] == [
         (
             "check_dump",
-            "acme db.acme.test hr dump is only 0 bytes; an empty or near-empty dump is unusable",
+            "acme db.acme.test hr dump is only 9 bytes; an empty or near-empty dump is unusable",
         )
     ]
+    assert {d["name"]: d["status"] for d in manifest(world)["databases"]}["hr"] == "failed"
+
+
+def test_a_dump_that_writes_nothing_is_a_failure_and_stores_no_file():
+    world = World(dumper=InMemoryDumper(empty={"hr"}))
+    results = run(world)
+    failed = [r for r in results if not r.ok]
+    assert [(f.node, f.message) for f in failed] == [
+        ("dump_database", "acme db.acme.test hr pg_dump produced no output")
+    ]
+    assert not any(name.endswith("hr.dump.gpg") for name in world.share.names())
     assert {d["name"]: d["status"] for d in manifest(world)["databases"]}["hr"] == "failed"
 
 
@@ -168,7 +179,6 @@ def test_a_dump_much_smaller_than_the_previous_one_is_reported_but_kept():
     run(world)
     world.clock.advance(timedelta(days=31))
     world.dumper.chunks = 1
-    world.encryptor.disposed = False
     results = run(world)
     failed = [r for r in results if not r.ok]
     assert [f.node for f in failed] == ["compare_with_previous"] * 3
@@ -293,11 +303,15 @@ def test_the_password_never_reaches_stdout_or_failure_lines():
 
 
 def test_a_database_machine_that_breaks_is_recorded_as_failed_in_the_manifest():
-    class Exploding(InMemoryDumper):
+    class ExplodingTool(InMemoryDumpTool):
         def dump(self, target, database):
             if database == "hr":
                 raise RuntimeError("unexpected")
             return super().dump(target, database)
+
+    class Exploding(InMemoryDumper):
+        def select(self, server):
+            return ExplodingTool(self, super().select(server).info)
 
     world = World(dumper=Exploding())
     results = run(world)
@@ -384,7 +398,7 @@ def test_a_failed_discard_still_disposes_the_key_and_releases_the_share_lock():
 
 
 def test_a_failed_key_disposal_is_reported_and_the_share_lock_still_released():
-    world = World(encryptor=InMemoryEncryptor(dispose_error=OSError("busy")))
+    world = World(encryptor=InMemoryEncryptor(close_error=OSError("busy")))
     results = run(world)
     assert [(r.node, r.message) for r in results if not r.ok] == [
         ("dispose_key", "acme db.acme.test unrecognized exception: busy")

@@ -1,15 +1,15 @@
-"""CheckClientMachine and MonthFreshnessMachine with in-memory adapters: every edge."""
+"""CheckClientMachine and its children (keys, freshness) with in-memory adapters: every edge."""
 
 from datetime import timedelta
 from pathlib import PurePosixPath
 
+from adapters.memory.decryptor import InMemoryDecryptor
 from adapters.memory.encryptor import InMemoryEncryptor
 from adapters.memory.file_share import InMemoryFileShare
 from adapters.memory.postgres import InMemoryDatabase, InMemoryDumper
-from adapters.memory.restore import InMemoryDecryptor
-from domain.machines.catalog import StoredRun
-from domain.machines.check import CheckClientMachine, MonthFreshnessMachine, MonthRun
-from domain.models.run import RunId, Tier
+from domain.machines.check import CheckClientMachine
+from domain.machines.freshness import MonthFreshnessMachine, MonthRun
+from domain.models.run import RunId, StoredRun, Tier
 from domain.rules.freshness import Month
 from ports.errors import ConfigSourceError, DatabaseError, EncryptionError, ShareUnavailableError
 from tests.support.memory_world import PG_SECRET, client_values
@@ -17,25 +17,32 @@ from tests.support.operations_world import NOW, PROBE, CheckWorld
 from tests.support.restore_world import PASSPHRASE, restore_values
 from tests.support.seeding import at, seed_run
 
-CONFIG = ["read_config", "check_retention"]
+MOUNT = ["read_config", "take_lock", "open_share", "mount_share"]
+CONFIG = ["check_retention"]
 SERVER = ["connect_server", "check_privileges", "check_pg_dump"]
 KEYS = [
     "load_public_key",
     "check_key_expiry",
     "read_restore_config",
+    "load_key",
     "load_private_key",
     "decrypt_sample",
     "dispose_private_key",
     "dispose_public_key",
+    "check_keys",
 ]
-KEYS_WITHOUT_RESTORE = ["load_public_key", "check_key_expiry", "read_restore_config"]
-SHARE = ["open_share", "mount_share", "probe_share", "remove_probe", "survey_runs"]
-END = ["check_freshness", "unmount_share"]
-CLEAN = [*CONFIG, *SERVER, *KEYS, *SHARE, *END]
+KEYS_WITHOUT_RESTORE = ["load_public_key", "check_key_expiry", "load_private_key"]
+SHARE = ["probe_share", "remove_probe"]
+END = ["survey_runs", "check_freshness", "run_machine", "unmount_share", "release_lock"]
+CLEAN = [*MOUNT, *CONFIG, *SERVER, *KEYS, *SHARE, *END]
 
 
 def run(world):
-    return world.check_machine().execute()
+    return world.mount_machine().execute()
+
+
+def months(world):
+    return world.machine.freshness.months
 
 
 def nodes(results):
@@ -80,10 +87,12 @@ def test_without_a_restore_vault_the_private_key_is_not_checked():
     world = CheckWorld(restore=None)
     results = run(world)
     assert nodes(results) == [
+        *MOUNT,
         *CONFIG,
         *SERVER,
         *KEYS_WITHOUT_RESTORE,
         "dispose_public_key",
+        "check_keys",
         *SHARE,
         *END,
     ]
@@ -140,7 +149,7 @@ def test_an_unreachable_server_is_one_failure_and_the_server_checks_are_skipped(
     error = DatabaseError("cannot connect to db.acme.test:5432 as backup: timeout")
     world = CheckWorld(database=InMemoryDatabase({}, error=error))
     results = run(world)
-    assert nodes(results) == [*CONFIG, "connect_server", *KEYS, *SHARE, *END]
+    assert nodes(results) == [*MOUNT, *CONFIG, "connect_server", *KEYS, *SHARE, *END]
     assert failed(results) == [("connect_server", f"acme {error}")]
 
 
@@ -196,17 +205,18 @@ def test_a_key_that_does_not_match_key_name_is_one_failure_and_skips_the_key_che
     world = CheckWorld(values=client_values(**{"key-name": "globex"}))
     results = run(world)
     assert nodes(results) == [
+        *MOUNT,
         *CONFIG,
         *SERVER,
         "load_public_key",
-        "dispose_public_key",
+        "check_keys",
         *SHARE,
         *END,
     ]
     assert failed(results) == [
         ("load_public_key", "acme the public key does not match key-name 'globex'")
     ]
-    assert world.encryptor.disposed
+    assert world.encryptor.open == []
 
 
 def test_a_key_expiring_within_ninety_days_is_a_failure():
@@ -240,10 +250,14 @@ def test_an_invalid_restore_config_is_one_failure():
     world = CheckWorld(restore=restore_values(**{"private-key": "not base64!"}))
     results = run(world)
     assert nodes(results) == [
+        *MOUNT,
         *CONFIG,
         *SERVER,
-        *KEYS_WITHOUT_RESTORE,
+        *KEYS_WITHOUT_RESTORE[:2],
+        "read_restore_config",
+        "load_private_key",
         "dispose_public_key",
+        "check_keys",
         *SHARE,
         *END,
     ]
@@ -252,26 +266,30 @@ def test_an_invalid_restore_config_is_one_failure():
     ]
 
 
-def test_a_wrong_passphrase_is_one_failure_and_the_keyring_is_disposed():
+def test_a_wrong_passphrase_is_one_failure_and_no_keyring_stays_open():
     world = CheckWorld(restore=restore_values(**{"private-key-passphrase": "wrong"}))
     results = run(world)
     assert nodes(results) == [
+        *MOUNT,
         *CONFIG,
         *SERVER,
-        *KEYS_WITHOUT_RESTORE,
+        *KEYS_WITHOUT_RESTORE[:2],
+        "read_restore_config",
+        "load_key",
         "load_private_key",
-        "dispose_private_key",
         "dispose_public_key",
+        "check_keys",
         *SHARE,
         *END,
     ]
     assert failed(results) == [
         (
-            "load_private_key",
+            "load_key",
             "acme the private-key-passphrase does not unlock the private key",
         )
     ]
-    assert world.decryptor.disposals == 1
+    assert not world.decryptor.loaded
+    assert world.encryptor.open == []
     assert "wrong" not in str(results)
 
 
@@ -296,8 +314,8 @@ def test_a_failing_encryption_of_the_sample_is_one_failure():
 
 def test_failing_keyring_disposals_are_failures_and_the_share_is_still_checked():
     world = CheckWorld(
-        encryptor=InMemoryEncryptor(dispose_error=EncryptionError("cannot remove keyring")),
-        decryptor=InMemoryDecryptor(dispose_error=OSError("busy")),
+        encryptor=InMemoryEncryptor(close_error=EncryptionError("cannot remove keyring")),
+        decryptor=InMemoryDecryptor(close_error=OSError("busy")),
     )
     results = run(world)
     assert nodes(results) == CLEAN
@@ -310,10 +328,10 @@ def test_failing_keyring_disposals_are_failures_and_the_share_is_still_checked()
 # ---------------------------------------------------------------------- share
 
 
-def test_a_share_that_cannot_be_opened_ends_the_check():
+def test_a_share_that_cannot_be_opened_is_one_failure_before_anything_is_checked():
     world = CheckWorld(opener_error=ShareUnavailableError("no share driver for 'ftp://...'"))
     results = run(world)
-    assert nodes(results) == [*CONFIG, *SERVER, *KEYS, "open_share"]
+    assert nodes(results) == [*MOUNT[:3], "release_lock"]
     assert failed(results) == [("open_share", "acme no share driver for 'ftp://...'")]
 
 
@@ -321,7 +339,7 @@ def test_a_share_that_does_not_mount_is_one_failure():
     share = InMemoryFileShare(mount_error=ShareUnavailableError("mount error(13): denied"))
     world = CheckWorld(share=share)
     results = run(world)
-    assert nodes(results) == [*CONFIG, *SERVER, *KEYS, "open_share", "mount_share"]
+    assert nodes(results) == [*MOUNT, "release_lock"]
     assert failed(results) == [("mount_share", "acme mount error(13): denied")]
 
 
@@ -406,9 +424,15 @@ def test_every_month_since_the_first_run_with_a_complete_run_is_fresh():
     world = CheckWorld()
     seed_months(world.share, MONTHS_2026)
     results = run(world)
-    assert nodes(results) == [*CLEAN[:-2], *["find_complete_run"] * 10, *END]
+    assert nodes(results) == [
+        *CLEAN[:-5],
+        "survey_runs",
+        *["find_complete_run"] * 10,
+        "check_months",
+        *END[1:],
+    ]
     assert all(r.ok for r in results)
-    assert [str(m.month) for m in world.machine.months][:2] == ["2026-01", "2026-02"]
+    assert [str(m.month) for m in months(world)][:2] == ["2026-01", "2026-02"]
 
 
 def test_a_missing_month_is_one_failure_naming_the_month():
@@ -446,7 +470,7 @@ def test_the_current_month_is_not_required_until_it_has_passed():
     world = CheckWorld()
     seed_months(world.share, MONTHS_2026)
     results = run(world)
-    assert "2026-11" not in [str(m.month) for m in world.machine.months]
+    assert "2026-11" not in [str(m.month) for m in months(world)]
     assert all(r.ok for r in results)
     world = CheckWorld(now=NOW + timedelta(days=5))
     seed_months(world.share, MONTHS_2026)
@@ -461,7 +485,7 @@ def test_months_older_than_their_retention_are_not_required():
     results = run(world)
     assert all(r.ok for r in results), failed(results)
     # Year-ends are kept ten years, months only 100 days: July and August 2026 are gone.
-    assert [str(m.month) for m in world.machine.months] == [
+    assert [str(m.month) for m in months(world)] == [
         "2025-06",
         "2026-06",
         "2026-09",
@@ -473,7 +497,7 @@ def test_a_share_with_runs_but_no_readable_manifest_is_one_failure():
     world = CheckWorld()
     seed_run(world.share, at(2026, 9), manifest=False)
     results = run(world)
-    assert nodes(results) == [*CLEAN[:-2], "unmount_share"]
+    assert nodes(results) == CLEAN
     assert failed(results) == [
         ("survey_runs", "acme none of the 1 runs on the share has a readable manifest")
     ]
@@ -491,7 +515,7 @@ def test_runs_dated_in_the_future_are_ignored():
     seed_months(world.share, [(2027, 3)])
     results = run(world)
     assert all(r.ok for r in results)
-    assert world.machine.months == []
+    assert months(world) == []
 
 
 def test_a_month_machine_passes_with_one_complete_run_among_others():
@@ -532,18 +556,15 @@ class Exploding(CheckClientMachine, abstract=True):
 def test_the_end_point_releases_keys_and_mount_when_the_machine_breaks():
     world = CheckWorld()
 
-    def broken():
-        machine = world.check_machine()
-        machine.read_config()
-        machine.load_public_key()
-        machine.open_share()
-        machine.mount_share()
+    def broken(context):
+        machine = world.check_machine(context)
+        world.encryptor.load(b"key", "acme")  # a keyring the broken machine leaves open
         machine.__class__ = Exploding
         return machine
 
     world.run_end_point(broken)
     assert world.exit.code == 1
-    assert world.console.lines == ["Critical failure: machine bug"]
+    assert world.console.lines[0] == "Failure: run_machine acme unrecognized exception: machine bug"
     assert world.encryptor.disposed
     assert not world.share.mounted
 

@@ -5,33 +5,30 @@ from pathlib import PurePosixPath
 
 from pydantic import SecretStr
 
+from adapters.memory.config_store import InMemoryConfigStore
 from adapters.memory.file_share import InMemoryFileShare
-from adapters.memory.onboarding import InMemoryConfigStore, InMemoryKeyGenerator
-from domain.machines.releasing import ReleasingEndPoint
+from adapters.memory.key_generator import InMemoryKeyGenerator
 from domain.models.client_config import ClientConfig
 from domain.models.restore_config import RestoreConfig
-from ports.errors import ConfigSourceError, ShareUnavailableError
-from ports.key_generator import KeyGenerationError
+from ports.errors import ConfigSourceError, KeyGenerationError, ShareUnavailableError
 from tests.support.memory_world import PG_SECRET
 from tests.support.operations_world import CheckWorld, OnboardingWorld, new_client
-from tests.unit.machines.test_check import CLEAN
+from tests.unit.machines.test_check import CONFIG, KEYS, MOUNT, SERVER, SHARE
 
 CREATE = [
-    "validate_settings",
     "check_configs_absent",
     "generate_key",
     "write_restore_config",
     "write_backup_config",
-    "open_share",
-    "mount_share",
     "create_folders",
-    "unmount_share",
 ]
-CHECKED = [*CREATE, *CLEAN, "run_check"]
+CHECK = [*CONFIG, *SERVER, *KEYS, *SHARE, "survey_runs", "check_freshness"]
+UNMOUNT = ["run_machine", "unmount_share", "release_lock"]
+CHECKED = [*MOUNT, *CREATE, *CHECK, "run_check", *UNMOUNT]
 
 
 def run(world):
-    return world.create_machine().execute()
+    return world.mount_machine().execute()
 
 
 def failed(results):
@@ -88,11 +85,11 @@ def test_an_escrow_key_is_written_as_base64():
 def test_settings_that_would_make_an_invalid_config_write_nothing():
     world = OnboardingWorld(client=new_client(storage_unc="//acct.file.core.windows.net/share"))
     results = run(world)
-    assert [r.node for r in results] == ["validate_settings"]
+    assert [r.node for r in results] == ["read_config"]
     assert failed(results) == [
         (
-            "validate_settings",
-            "acme the new client config would be invalid: config: storage-name and storage-key "
+            "read_config",
+            "acme invalid client config: config: storage-name and storage-key "
             "are required for a //host/share",
         )
     ]
@@ -103,7 +100,7 @@ def test_settings_that_would_make_an_invalid_config_write_nothing():
 def test_an_existing_backup_config_is_refused_and_nothing_is_written():
     world = OnboardingWorld(backup_store=InMemoryConfigStore({"client-name": "acme"}))
     results = run(world)
-    assert [r.node for r in results] == ["validate_settings", "check_configs_absent"]
+    assert [r.node for r in results] == [*MOUNT, "check_configs_absent", *UNMOUNT]
     assert failed(results) == [
         (
             "check_configs_absent",
@@ -143,7 +140,7 @@ def test_a_failing_key_generation_writes_nothing():
     generator = InMemoryKeyGenerator(error=KeyGenerationError("gpg could not generate a key"))
     world = OnboardingWorld(key_generator=generator)
     results = run(world)
-    assert [r.node for r in results] == CREATE[:3]
+    assert [r.node for r in results] == [*MOUNT, *CREATE[:2], *UNMOUNT]
     assert failed(results) == [("generate_key", "acme gpg could not generate a key")]
     assert world.backup_store.writes == world.restore_store.writes == 0
 
@@ -152,7 +149,7 @@ def test_a_failing_restore_config_write_writes_no_backup_config():
     store = InMemoryConfigStore(write_error=ConfigSourceError("cannot write restore.toml"))
     world = OnboardingWorld(restore_store=store)
     results = run(world)
-    assert [r.node for r in results] == CREATE[:4]
+    assert [r.node for r in results] == [*MOUNT, *CREATE[:3], *UNMOUNT]
     assert failed(results) == [("write_restore_config", "acme cannot write restore.toml")]
     assert world.backup_store.writes == 0
 
@@ -161,27 +158,30 @@ def test_a_failing_backup_config_write_stops_after_the_restore_config():
     store = InMemoryConfigStore(write_error=ConfigSourceError("cannot write acme.toml"))
     world = OnboardingWorld(backup_store=store)
     results = run(world)
-    assert [r.node for r in results] == CREATE[:5]
+    assert [r.node for r in results] == [*MOUNT, *CREATE[:4], *UNMOUNT]
     assert failed(results) == [("write_backup_config", "acme cannot write acme.toml")]
     assert world.restore_store.writes == 1
     assert world.machine.summary(results).endswith("wrote restore config, 1 problem")
 
 
-def test_a_share_that_cannot_be_opened_ends_the_run():
+def test_a_share_that_cannot_be_opened_ends_the_run_before_anything_is_written():
     world = OnboardingWorld(
         check=CheckWorld(opener_error=ShareUnavailableError("no share driver for 'ftp://...'"))
     )
     results = run(world)
-    assert [r.node for r in results] == CREATE[:6]
+    assert [r.node for r in results] == [*MOUNT[:3], "release_lock"]
     assert failed(results) == [("open_share", "acme no share driver for 'ftp://...'")]
+    assert world.key_generator.generated == []
+    assert world.backup_store.writes == world.restore_store.writes == 0
 
 
-def test_a_share_that_does_not_mount_ends_the_run():
+def test_a_share_that_does_not_mount_ends_the_run_before_anything_is_written():
     share = InMemoryFileShare(mount_error=ShareUnavailableError("mount error(2)"))
     world = OnboardingWorld(check=CheckWorld(share=share))
     results = run(world)
-    assert [r.node for r in results] == CREATE[:7]
+    assert [r.node for r in results] == [*MOUNT, "release_lock"]
     assert failed(results) == [("mount_share", "acme mount error(2)")]
+    assert world.backup_store.writes == world.restore_store.writes == 0
 
 
 def test_folders_that_cannot_be_made_are_a_failure_and_the_check_still_runs():
@@ -190,7 +190,7 @@ def test_folders_that_cannot_be_made_are_a_failure_and_the_check_still_runs():
     results = run(world)
     assert [r.node for r in results] == CHECKED
     assert failed(results) == [("create_folders", "acme read-only share")]
-    assert share.unmounts == 2
+    assert share.unmounts == 1
 
 
 def test_a_failing_unmount_is_a_failure_and_the_check_still_runs():
@@ -198,10 +198,7 @@ def test_a_failing_unmount_is_a_failure_and_the_check_still_runs():
     world = OnboardingWorld(check=CheckWorld(share=share))
     results = run(world)
     assert [r.node for r in results] == CHECKED
-    assert failed(results) == [
-        ("unmount_share", "acme busy"),
-        ("unmount_share", "acme busy"),
-    ]
+    assert failed(results) == [("unmount_share", "acme busy")]
 
 
 def test_the_checks_failures_are_part_of_the_result():
@@ -213,12 +210,7 @@ def test_the_checks_failures_are_part_of_the_result():
 
 def test_the_end_point_exits_with_the_number_of_problems_and_never_prints_a_secret():
     world = OnboardingWorld(client=new_client(end_of_year_retention=100))
-    ReleasingEndPoint(
-        machine=world.create_machine,
-        console=world.check.console,
-        exit=world.check.exit,
-        redactor=world.check.redactor,
-    ).execute()
+    world.run_end_point()
     assert world.check.exit.code == 1
     text = "\n".join(world.check.console.lines)
     assert world.check.console.lines[-1].endswith("1 problem")

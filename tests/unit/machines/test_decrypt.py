@@ -4,11 +4,10 @@ import json
 from pathlib import PurePosixPath
 from typing import Any
 
+from adapters.memory.decryptor import InMemoryDecryptor
 from adapters.memory.encryptor import InMemoryEncryptor
-from adapters.memory.restore import InMemoryDecryptor
 from domain.models.restore_request import DecryptRequest, RunChoice
-from ports.local_files import LocalFileError
-from ports.restorer import RestoreError
+from ports.errors import ArchiveError, LocalFileError
 from tests.support.restore_world import FIRST, FIRST_RUN, PASSPHRASE, SECOND_RUN, RestoreWorld
 
 MOUNT = ["read_config", "take_lock", "open_share", "mount_share"]
@@ -17,6 +16,7 @@ HAPPY = [
     "check_output",
     "read_restore_config",
     "load_key",
+    "load_private_key",
     "find_run",
     "decrypt_dump",
     "dispose_key",
@@ -79,7 +79,7 @@ def test_an_existing_output_is_never_overwritten():
 def test_an_invalid_restore_config_stops_before_the_key():
     world = RestoreWorld(restore={"private-key-passphrase": PASSPHRASE})
     results = run(world)
-    assert [r.node for r in results] == [*MOUNT, "check_output", "read_restore_config", *UNMOUNT]
+    assert [r.node for r in results] == [*MOUNT, *HAPPY[:2], "load_private_key", *UNMOUNT]
     assert failed(results) == [
         ("read_restore_config", "acme hr invalid restore config: private-key is missing")
     ]
@@ -88,14 +88,14 @@ def test_an_invalid_restore_config_stops_before_the_key():
 def test_a_wrong_passphrase_writes_nothing():
     world = RestoreWorld(decryptor=InMemoryDecryptor(passphrase="other"))
     results = run(world)
-    assert [r.node for r in results] == [*MOUNT, *HAPPY[:3], "dispose_key", *UNMOUNT]
+    assert [r.node for r in results] == [*MOUNT, *HAPPY[:4], *UNMOUNT]
     assert world.files.files == {}
 
 
 def test_a_missing_database_is_one_failure():
     world = RestoreWorld()
     results = run(world, database="nope")
-    assert [r.node for r in results] == [*MOUNT, *HAPPY[:4], "dispose_key", *UNMOUNT]
+    assert [r.node for r in results] == [*MOUNT, *HAPPY[:5], "dispose_key", *UNMOUNT]
     assert failed(results)[0][0] == "find_run"
 
 
@@ -109,7 +109,7 @@ def test_a_failing_decryption_leaves_no_output():
 
 
 def test_a_failing_pg_restore_leaves_no_sql_output():
-    world = RestoreWorld(restorer_broken={"to_sql": RestoreError("pg_restore -f failed")})
+    world = RestoreWorld(archives_broken={"to_sql": ArchiveError("pg_restore -f failed")})
     results = run(world, sql=True)
     assert failed(results) == [("decrypt_dump", "acme hr pg_restore -f failed")]
     assert world.files.files == {}
@@ -134,7 +134,7 @@ def test_an_unwritable_output_is_one_failure():
 
 def test_a_keyring_that_cannot_be_disposed_is_one_failure():
     world = RestoreWorld(
-        decryptor=InMemoryDecryptor(passphrase=PASSPHRASE, dispose_error=OSError("busy"))
+        decryptor=InMemoryDecryptor(passphrase=PASSPHRASE, close_error=OSError("busy"))
     )
     results = run(world)
     assert failed(results) == [("dispose_key", "acme hr unrecognized exception: busy")]

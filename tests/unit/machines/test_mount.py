@@ -1,15 +1,17 @@
 """MountShareMachine and DynamicMountingEndPoint: config, lock, mount, always unmount."""
 
-from adapters.memory.basics import (
-    InMemoryConfigSource,
-    InMemoryLock,
-    RecordingConsole,
-    RecordingExit,
-)
+import pytest
+
+from adapters.memory.config_source import InMemoryConfigSource
+from adapters.memory.console import RecordingConsole
+from adapters.memory.exit import RecordingExit
 from adapters.memory.file_share import InMemoryFileShare, InMemoryShareOpener
+from adapters.memory.lock import InMemoryLock
 from domain.framework.definition import node
+from domain.framework.endpoints import DynamicMountingEndPoint
 from domain.framework.machine import Machine, Step
-from domain.machines.mount import DynamicMountingEndPoint, MountShareMachine
+from domain.framework.slot import SlotUnsetError
+from domain.machines.mount import MountShareMachine
 from domain.models.redaction import Redactor
 from ports.errors import ConfigSourceError, ShareUnavailableError
 from tests.support.memory_world import PG_SECRET, client_values
@@ -61,10 +63,11 @@ def build(
 ):
     share = share or InMemoryFileShare()
     machine = MountShareMachine(
+        inner,
+        job="backup",
         client="acme",
         source=InMemoryConfigSource(values or client_values(), error=source_error),
         opener=InMemoryShareOpener(share, error=opener_error),
-        inner=inner,
         redactor=redactor or Redactor(),
         lock=InMemoryLock(lock_table if lock_table is not None else {}),
     )
@@ -88,10 +91,11 @@ def test_a_clean_run_mounts_runs_the_inner_machine_then_unmounts_and_unlocks():
 def test_every_config_key_is_read_exactly_once():
     source = InMemoryConfigSource(client_values())
     MountShareMachine(
+        Inner,
+        job="backup",
         client="acme",
         source=source,
         opener=InMemoryShareOpener(InMemoryFileShare()),
-        inner=Inner,
         redactor=Redactor(),
     ).execute()
     assert source.reads
@@ -203,18 +207,37 @@ def test_the_dynamic_mounting_end_point_unmounts_even_when_the_machine_itself_br
     share, table = InMemoryFileShare(), dict[str, str]()
     console, exit_ = RecordingConsole(), RecordingExit()
 
-    def factory():
+    def mount(inner):
         return BrokenMount(
+            inner,
+            job="backup",
             client="acme",
             source=InMemoryConfigSource(client_values()),
             opener=InMemoryShareOpener(share),
-            inner=Inner,
             redactor=Redactor(),
             lock=InMemoryLock(table),
         )
 
-    DynamicMountingEndPoint(machine=factory, console=console, exit=exit_).execute()
+    DynamicMountingEndPoint(mount=mount, job=Inner, console=console, exit=exit_).execute()
     assert console.lines[0].startswith("Critical failure: node BrokenMount.run_machine left by")
     assert exit_.code == 1
     assert (share.mounts, share.unmounts, share.mounted) == (1, 1, False)
     assert table == {}
+
+
+def test_a_job_that_never_started_is_summarised_by_the_job_name():
+    console, exit_ = RecordingConsole(), RecordingExit()
+    table = {"acme": "pid 77, since 2026-11-28T01:00:00+00:00"}
+
+    def mount(inner):
+        return build(inner=inner, lock_table=table)[0]
+
+    DynamicMountingEndPoint(mount=mount, job=Inner, console=console, exit=exit_).execute()
+    assert console.lines[-1] == "backup acme: not started, 1 failure"
+    assert exit_.code == 1
+
+
+def test_an_unset_slot_names_the_node_that_should_have_set_it():
+    machine, _ = build()
+    with pytest.raises(SlotUnsetError, match=r"MountShareMachine.share is read before open_share"):
+        _ = machine.share

@@ -6,12 +6,11 @@ from typing import Any
 
 import pytest
 
+from adapters.memory.decryptor import InMemoryDecryptor
 from adapters.memory.encryptor import InMemoryEncryptor
-from adapters.memory.restore import InMemoryDecryptor
 from domain.models.restore_request import RestoreRequest, RunChoice
-from ports.errors import ConfigSourceError
-from ports.local_files import LocalFileError
-from ports.restorer import OPERATOR_AUTH, RestoreError
+from ports.errors import ConfigSourceError, LocalFileError, RestoreError
+from ports.restorer import OPERATOR_AUTH
 from tests.support.restore_world import (
     FIRST,
     FIRST_RUN,
@@ -27,6 +26,7 @@ UNMOUNT = ["run_machine", "unmount_share", "release_lock"]
 HAPPY = [
     "read_restore_config",
     "load_key",
+    "load_private_key",
     "find_run",
     "check_target",
     "decrypt_dump",
@@ -130,7 +130,7 @@ def test_an_invalid_restore_config_lists_every_problem_and_stops():
         restore=restore_values(**{"private-key": "%%%", "private-key-passphrase": None})
     )
     results = run(world)
-    assert order(results) == [*MOUNT, "read_restore_config", *UNMOUNT]
+    assert order(results) == [*MOUNT, "read_restore_config", "load_private_key", *UNMOUNT]
     assert failed(results) == [
         (
             "read_restore_config",
@@ -152,7 +152,13 @@ def test_an_unreadable_restore_vault_is_one_failure():
 def test_a_wrong_passphrase_stops_before_anything_is_decrypted():
     world = RestoreWorld(decryptor=InMemoryDecryptor(passphrase="another"))
     results = run(world)
-    assert order(results) == [*MOUNT, "read_restore_config", "load_key", "dispose_key", *UNMOUNT]
+    assert order(results) == [
+        *MOUNT,
+        "read_restore_config",
+        "load_key",
+        "load_private_key",
+        *UNMOUNT,
+    ]
     assert failed(results) == [
         ("load_key", "acme sales the private-key-passphrase does not unlock the private key")
     ]
@@ -182,6 +188,7 @@ def test_a_run_or_database_that_is_not_there_is_one_failure(choice, database, me
         *MOUNT,
         "read_restore_config",
         "load_key",
+        "load_private_key",
         "find_run",
         "dispose_key",
         *UNMOUNT,
@@ -215,6 +222,7 @@ def test_a_non_empty_target_without_clean_is_refused_and_nothing_changes():
         *MOUNT,
         "read_restore_config",
         "load_key",
+        "load_private_key",
         "find_run",
         "check_target",
         "dispose_key",
@@ -261,6 +269,7 @@ def test_a_decryption_failure_leaves_no_plaintext():
         *MOUNT,
         "read_restore_config",
         "load_key",
+        "load_private_key",
         "find_run",
         "check_target",
         "decrypt_dump",
@@ -310,7 +319,7 @@ def test_a_database_that_cannot_be_created_is_one_failure_and_no_plaintext_stays
         restorer_broken={"create_database": RestoreError("permission denied to create database")}
     )
     results = run(world)
-    assert order(results) == [*MOUNT, *HAPPY[:7], "remove_plaintext", "dispose_key", *UNMOUNT]
+    assert order(results) == [*MOUNT, *HAPPY[:8], "remove_plaintext", "dispose_key", *UNMOUNT]
     assert world.files.files == {}
 
 
@@ -319,7 +328,7 @@ def test_a_failing_pg_restore_drops_the_database_it_created_and_removes_the_plai
     results = run(world)
     assert order(results) == [
         *MOUNT,
-        *HAPPY[:8],
+        *HAPPY[:9],
         "drop_failed_target",
         "remove_plaintext",
         "dispose_key",
@@ -367,7 +376,7 @@ def test_a_plaintext_that_cannot_be_removed_is_reported_and_the_key_still_dispos
 
 def test_a_keyring_that_cannot_be_disposed_is_one_failure():
     world = RestoreWorld(
-        decryptor=InMemoryDecryptor(passphrase=PASSPHRASE, dispose_error=OSError("busy"))
+        decryptor=InMemoryDecryptor(passphrase=PASSPHRASE, close_error=OSError("busy"))
     )
     results = run(world)
     assert order(results) == [*MOUNT, *HAPPY, *UNMOUNT]

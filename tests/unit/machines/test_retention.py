@@ -3,8 +3,10 @@
 from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
 
-from adapters.memory.basics import FixedClock, RecordingConsole, SerialTaskRunner
+from adapters.memory.clock import FixedClock
+from adapters.memory.console import RecordingConsole
 from adapters.memory.file_share import InMemoryFileShare
+from adapters.memory.task_runner import SerialTaskRunner
 from domain.framework.results import Failure
 from domain.machines.retention import (
     AUDIT_LOG,

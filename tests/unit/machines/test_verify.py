@@ -1,14 +1,13 @@
 """VerifyRunsMachine, VerifyRunMachine and VerifyFileMachine with in-memory adapters."""
 
-from adapters.memory.restore import InMemoryDecryptor
+from adapters.memory.decryptor import InMemoryDecryptor
 from domain.models.restore_request import RunChoice, VerifyRequest
-from ports.errors import ShareUnavailableError
-from ports.restorer import RestoreError
+from ports.errors import ArchiveError, ShareUnavailableError
 from tests.support.restore_world import FIRST, PASSPHRASE, SECOND_RUN, RestoreWorld
 
 MOUNT = ["read_config", "take_lock", "open_share", "mount_share"]
 UNMOUNT = ["run_machine", "unmount_share", "release_lock"]
-START = ["read_restore_config", "load_key", "find_runs"]
+START = ["read_restore_config", "load_key", "load_private_key", "find_runs"]
 FILE = ["check_file", "decrypt_file"]
 RUN = ["read_manifest", *FILE * 4, "check_files"]
 END = ["verify_runs", "dispose_key"]
@@ -107,7 +106,7 @@ def test_a_dump_that_does_not_decrypt_is_one_failure_per_file():
 
 
 def test_a_dump_pg_restore_cannot_list_is_one_failure():
-    world = RestoreWorld(restorer_broken={"list_archive": RestoreError("pg_restore --list failed")})
+    world = RestoreWorld(archives_broken={"list_archive": ArchiveError("pg_restore --list failed")})
     results = run(world)
     assert [m for _, m in failed(results)] == [
         f"acme {SECOND_RUN}/{name}.dump.gpg pg_restore --list failed"
@@ -121,6 +120,7 @@ def test_an_invalid_restore_config_still_checks_sizes():
     assert [r.node for r in results] == [
         *MOUNT,
         "read_restore_config",
+        "load_private_key",
         "find_runs",
         *RUN,
         *END,
@@ -174,7 +174,7 @@ def test_the_end_point_prints_one_line_per_problem_and_exits_with_their_number()
 
 def test_a_keyring_that_cannot_be_disposed_is_one_failure():
     world = RestoreWorld(
-        decryptor=InMemoryDecryptor(passphrase=PASSPHRASE, dispose_error=OSError("busy"))
+        decryptor=InMemoryDecryptor(passphrase=PASSPHRASE, close_error=OSError("busy"))
     )
     results = run(world)
     assert failed(results) == [("dispose_key", "acme unrecognized exception: busy")]

@@ -1,4 +1,4 @@
-"""InMemoryConfigStore and InMemoryKeyGenerator: onboarding's ports as plain data."""
+"""InMemoryConfigStore: a config store onboarding writes and reads back, as a dict."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pydantic import SecretStr
 from ports.config_source import ConfigSource
 from ports.config_writer import ConfigWriter
 from ports.errors import ConfigSourceError
-from ports.key_generator import GeneratedKey, KeyGenerationError, KeyGenerator
 
 CLIENT_NAME_KEY = "client-name"
 
@@ -61,31 +60,3 @@ class InMemoryConfigStore(ConfigSource, ConfigWriter):
         if self.read_error is not None:
             raise self.read_error
         return {key: self.values[key] for key in keys if key in self.values}
-
-
-class InMemoryKeyGenerator(KeyGenerator):
-    """Hands out a fixed fake key pair; `error` makes generation fail."""
-
-    def __init__(
-        self,
-        *,
-        passphrase: str = "key-passphrase",  # noqa: S107 - matches InMemoryDecryptor's default
-        error: KeyGenerationError | None = None,
-    ) -> None:
-        self.passphrase = passphrase
-        self.error = error
-        self.generated: list[GeneratedKey] = []
-
-    def generate(self, user_id: str) -> GeneratedKey:
-        """Return a fake key pair for `user_id`."""
-        if self.error is not None:
-            raise self.error
-        key = GeneratedKey(
-            fingerprint="F" * 40,
-            user_id=user_id,
-            public_key=b"-----BEGIN PGP PUBLIC KEY BLOCK-----\npublic\n",
-            secret_key=SecretStr("-----BEGIN PGP PRIVATE KEY BLOCK-----\nsecret\n"),
-            passphrase=SecretStr(self.passphrase),
-        )
-        self.generated.append(key)
-        return key

@@ -1,4 +1,4 @@
-"""What the restore, decrypt and verify machines share: the restore config, run choice, hashing.
+"""Choose the runs and dumps an operator asked for (`--run RUN_ID|latest|all`, `--database`).
 
 Runs are found through RunCatalog (SPEC section 7 layout); `latest` for one database is the newest
 published run that holds an `ok` dump of it, so a run where that database failed is passed over.
@@ -6,17 +6,13 @@ published run that holds an `ok` dump of it, so a run where that database failed
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from domain.machines.catalog import RunCatalog, StoredRun
 from domain.models.manifest import DumpRecord, DumpStatus, Manifest
-from domain.models.redaction import Redactor
-from domain.models.restore_config import RestoreConfig
 from domain.models.restore_request import RunChoice, RunChoiceKind
-from ports.config_source import ConfigSource
+from domain.models.run import StoredRun
+from domain.services.catalog import RunCatalog
 from ports.errors import LtsError, ShareUnavailableError
 
 logger = logging.getLogger("lts.restore")
@@ -38,18 +34,6 @@ class ChosenDump:
     def label(self) -> str:
         """Return `RUN_ID (tier/period)` for messages and summaries."""
         return f"{self.run.run_id} ({self.run.tier}/{self.run.period})"
-
-
-def read_restore_config(source: ConfigSource, redactor: Redactor) -> RestoreConfig:
-    """Read the restore config once, register its secrets, validate it.
-
-    Raises:
-        RestoreConfigError: a key is missing or invalid (every problem listed).
-        ConfigSourceError: the restore vault or file cannot be read.
-    """
-    raw = source.read(RestoreConfig.keys())
-    redactor.add(*(raw.get(key) for key in RestoreConfig.secret_keys()))
-    return RestoreConfig.from_raw(raw)
 
 
 def find_runs(catalog: RunCatalog, choice: RunChoice) -> list[StoredRun]:
@@ -106,31 +90,3 @@ def _record(manifest: Manifest, database: str) -> DumpRecord | None:
 
 def _newest(runs: list[StoredRun], count: int = 3) -> str:
     return ", ".join(str(run.run_id) for run in reversed(runs[-count:]))
-
-
-class HashingReader:
-    """Pass chunks through while counting bytes and computing their sha256."""
-
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self._chunks = chunks
-        self._digest = hashlib.sha256()
-        self.bytes = 0
-
-    def __iter__(self) -> Iterator[bytes]:
-        for chunk in self._chunks:
-            self._digest.update(chunk)
-            self.bytes += len(chunk)
-            yield chunk
-
-    @property
-    def sha256(self) -> str:
-        """Return the hex digest of what has passed so far."""
-        return self._digest.hexdigest()
-
-    def mismatch(self, record: DumpRecord) -> str | None:
-        """Return why what passed differs from `record`, or None when it matches."""
-        if self.bytes != record.bytes:
-            return f"is {self.bytes} bytes, the manifest says {record.bytes}"
-        if self.sha256 != record.sha256:
-            return f"has sha256 {self.sha256}, the manifest says {record.sha256}"
-        return None

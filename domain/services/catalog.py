@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import PurePosixPath
 from typing import TypeVar
 
 from pydantic import ValidationError
 
 from domain.models.manifest import MANIFEST_FILE, Manifest, ManifestDigest
-from domain.models.run import PARTIAL_SUFFIX, RunId, Tier
+from domain.models.run import PARTIAL_SUFFIX, Period, RunId, StoredRun, Tier
 from ports.errors import InvalidManifestError
 from ports.file_share import FileShare
 
@@ -18,22 +18,6 @@ M = TypeVar("M", Manifest, ManifestDigest)
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 """A manifest is small; a larger file is not one and is not read into memory."""
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class StoredRun:
-    """A run directory on the share: published, or `partial` debris of an unfinished run."""
-
-    run_id: RunId
-    tier: Tier
-    period: str
-    partial: bool = False
-
-    @property
-    def path(self) -> PurePosixPath:
-        """Return the run's directory relative to the share root."""
-        name = f"{self.run_id}{PARTIAL_SUFFIX}" if self.partial else str(self.run_id)
-        return PurePosixPath(self.tier, self.period, name)
 
 
 class RunCatalog:
@@ -60,6 +44,19 @@ class RunCatalog:
                     continue
                 found.append(StoredRun(run_id, tier, period.name, partial))
         return sorted(found)
+
+    def free_run_id(self, period: Period, run_id: RunId) -> RunId:
+        """Return `run_id`, moved on by seconds past any run (or debris) already named so.
+
+        A rerun in the same second as a killed run must never adopt its partial directory; the
+        manifest keeps the real start time.
+        """
+        while any(
+            self._share.exists(PurePosixPath(period.folder, f"{run_id}{suffix}"))
+            for suffix in ("", PARTIAL_SUFFIX)
+        ):
+            run_id = RunId(run_id.started + timedelta(seconds=1))
+        return run_id
 
     def all_runs(self) -> list[StoredRun]:
         """Return the published runs of both tiers, oldest first."""

@@ -1,0 +1,73 @@
+"""What the list job shows of each run: one row, as a table or JSON (SPEC section 5, `list`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from domain.models.manifest import DumpStatus, ManifestDigest
+from domain.models.run import StoredRun
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    """One line of the listing."""
+
+    tier: str
+    period: str
+    run_id: str
+    status: str
+    databases_ok: int
+    databases_failed: int
+    bytes: int
+    held: bool
+    expires: str
+
+
+def describe_run(run: StoredRun, manifest: ManifestDigest | None, held: bool, days: int) -> RunRow:
+    """Return the listing row of a run (manifest None when missing or unreadable)."""
+    expires = (run.run_id.started + timedelta(days=days)).date().isoformat()
+    if run.partial:
+        return RunRow(run.tier, run.period, str(run.run_id), "partial", 0, 0, 0, held, "-")
+    if manifest is None:
+        return RunRow(run.tier, run.period, str(run.run_id), "unreadable", 0, 0, 0, held, expires)
+    ok = sum(1 for r in manifest.databases if r.status is DumpStatus.OK)
+    size = manifest.total_bytes
+    status = "complete" if manifest.complete else "incomplete"
+    return RunRow(
+        run.tier,
+        run.period,
+        str(run.run_id),
+        status,
+        ok,
+        len(manifest.databases) - ok,
+        size,
+        held,
+        expires,
+    )
+
+
+def render_table(rows: list[RunRow], now: datetime) -> str:
+    """Return the rows as an aligned text table."""
+    header = ("TIER", "PERIOD", "RUN", "STATUS", "DB OK", "DB FAILED", "BYTES", "HOLD", "EXPIRES")
+    lines = [header]
+    for row in rows:
+        expired = row.expires != "-" and row.expires < now.date().isoformat()
+        lines.append(
+            (
+                row.tier,
+                row.period,
+                row.run_id,
+                row.status,
+                str(row.databases_ok),
+                str(row.databases_failed),
+                f"{row.bytes:,}",
+                "held" if row.held else "",
+                f"{row.expires} (past)" if expired else row.expires,
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
