@@ -7,10 +7,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
-from domain.models.operations import ARCHIVE_FOLDER_PATTERN
-from entrypoints.args import OneLineParser, add_client_arguments, check_client_arguments
+from domain.models.operations import ARCHIVE_FOLDER_PATTERN, ArchiveRequest
+from entrypoints.args import OneLineParser, add_client_arguments, client_fields
+from entrypoints.requests import ArchiveJob
 
 DESCRIPTION = """\
 Copy one file onto the client's share, encrypted to the client's public key, as
@@ -49,10 +52,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Parse arguments and run the archive job."""
     job_parser = parser()
     args = job_parser.parse_args(argv)
-    check_client_arguments(job_parser, args)
-    from entrypoints.jobs import run_job
+    fields = client_fields(job_parser, args)
+    request = ArchiveJob(
+        **fields,
+        # abspath keeps a symlink's own name, unlike resolve().
+        request=ArchiveRequest(file=Path(os.path.abspath(args.file)), folder=args.folder),  # noqa: PTH100
+    )
+    # Imported after parsing so that --help and argument errors stay fast.
+    from entrypoints.container import run_job
 
-    run_job(args, job="archive")
+    run_job(request)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,20 @@
-"""Argument parsing shared by the jobs: one-line errors, exit status 2 (SPEC sections 5.1, 10)."""
+"""Argument parsing shared by the jobs: one-line errors, exit status 2 (SPEC sections 5.1, 10).
+
+Every client job takes CLIENT_NAME KEY_VAULT CLIENT_ID CLIENT_SECRET and the Entra ID options
+(`add_client_arguments`); the jobs that decrypt add `--restore-vault`
+(`add_restore_vault_arguments`). `client_fields` turns them into the fields of a JobRequest.
+"""
 
 from __future__ import annotations
 
 import argparse
 import re
-from typing import NoReturn
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
 from domain.models.client_config import CLIENT_NAME_PATTERN
+from domain.models.restore_request import RunChoice
+from entrypoints.requests import ConfigStore
 
 NOT_USED = "-"
 """CLIENT_ID and CLIENT_SECRET with a `file://` config source."""
@@ -23,6 +31,20 @@ class OneLineParser(argparse.ArgumentParser):
         # one-line contract (or the terminal), so they are shown escaped.
         shown = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in message)
         self.exit(2, f"{self.prog}: error: {shown}\n")
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: None = None
+    ) -> argparse.Namespace:
+        """Parse, and refuse a positional argument that `--` left without its value.
+
+        argparse hands a positional an empty list, unchecked by its type, when a second `--`
+        swallows it (`acme -- -- x y`); the job must get one clear error instead.
+        """
+        parsed = super().parse_args(args, namespace)
+        for action in self._positionals._group_actions:
+            if action.nargs is None and isinstance(getattr(parsed, action.dest, None), list):
+                self.error(f"{action.metavar or action.dest} is missing (a stray '--'?)")
+        return parsed
 
 
 def client_name(text: str) -> str:
@@ -109,3 +131,127 @@ def check_client_arguments(parser: argparse.ArgumentParser, args: argparse.Names
         parser.error("an https:// KEY_VAULT needs CLIENT_ID and CLIENT_SECRET (not '-')")
     if args.authority_host is not None and not args.authority_host.startswith("https://"):
         parser.error(f"--authority_host must be an https:// URL, not {args.authority_host!r}")
+
+
+_DATABASE = re.compile(r"^[^\x00]{1,63}$")
+
+
+def run_choice(text: str) -> RunChoice:
+    """Parse `--run RUN_ID|latest`."""
+    try:
+        return RunChoice.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def run_choice_or_all(text: str) -> RunChoice:
+    """Parse `--run RUN_ID|latest|all`."""
+    try:
+        return RunChoice.parse(text, allow_all=True)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def database_name(text: str) -> str:
+    """Check a PostgreSQL database name: 1 to 63 characters, no NUL."""
+    if not _DATABASE.match(text) or len(text.encode()) > 63:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a PostgreSQL database name")
+    return text
+
+
+def positive_jobs(text: str) -> int:
+    """Parse `--jobs N`, 1 to 64."""
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"--jobs must be a number 1..64, not {text!r}")
+    return int(text)
+
+
+def port_number(text: str) -> int:
+    """Parse a TCP port."""
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number")
+    return int(text)
+
+
+def add_restore_vault_arguments(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    """Add `--restore-vault URL` and its optional service principal."""
+    parser.add_argument(
+        "--restore-vault",
+        "--restore_vault",
+        dest="restore_vault",
+        type=config_url,
+        required=required,
+        default=None,
+        help="the client's restore config (private-key, private-key-passphrase): "
+        "https://<vault>.vault.azure.net or file:///path/restore.toml",
+    )
+    parser.add_argument(
+        "--restore-client-id",
+        "--restore_client_id",
+        dest="restore_client_id",
+        default=None,
+        help="the service principal that reads the restore vault (default: CLIENT_ID)",
+    )
+    parser.add_argument(
+        "--restore-client-secret",
+        "--restore_client_secret",
+        dest="restore_client_secret",
+        default=None,
+        help="its secret as a Fernet token (default: CLIENT_SECRET)",
+    )
+
+
+def add_run_and_database(parser: argparse.ArgumentParser) -> None:
+    """Add `--database NAME` and `--run RUN_ID|latest`."""
+    parser.add_argument(
+        "--database", required=True, type=database_name, help="the backed-up database's name"
+    )
+    parser.add_argument(
+        "--run",
+        type=run_choice,
+        default=RunChoice.parse("latest"),
+        help="the run id (YYYYMMDDTHHMMSSZ) or latest (default: the newest run with an ok "
+        "dump of the database)",
+    )
+
+
+def check_restore_vault(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse an https:// restore vault without a service principal to read it with."""
+    vault = args.restore_vault
+    if vault is None or not vault.startswith("https://"):
+        return
+    client_id = args.restore_client_id or args.client_id
+    secret = args.restore_client_secret or args.client_secret
+    if NOT_USED in (client_id, secret):
+        parser.error(
+            "an https:// --restore-vault needs --restore-client-id and --restore-client-secret "
+            "(or CLIENT_ID and CLIENT_SECRET)"
+        )
+
+
+def client_fields(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, *, restore_vault: bool = False
+) -> dict[str, Any]:
+    """Check the client (and, for jobs that have it, `--restore-vault`) arguments.
+
+    Returns:
+        The fields of a JobRequest.
+    """
+    check_client_arguments(parser, args)
+    restore = None
+    if restore_vault and args.restore_vault is not None:
+        check_restore_vault(parser, args)
+        restore = ConfigStore(
+            url=args.restore_vault,
+            client_id=args.restore_client_id or args.client_id,
+            client_secret=args.restore_client_secret or args.client_secret,
+        )
+    return {
+        "client_name": args.client_name,
+        "config": ConfigStore(
+            url=args.key_vault, client_id=args.client_id, client_secret=args.client_secret
+        ),
+        "tenant_id": args.tenant_id,
+        "authority_host": args.authority_host,
+        "restore": restore,
+    }

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from entrypoints.args import OneLineParser, add_client_arguments, check_client_arguments
+from entrypoints.args import OneLineParser, add_client_arguments, client_fields
+from entrypoints.requests import BackupJob
 
 DESCRIPTION = """\
 Back up every database of one client: read the client's config from its Key Vault (or a
@@ -31,11 +32,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Parse arguments and run the backup job."""
     job_parser = parser()
     args = job_parser.parse_args(argv)
-    check_client_arguments(job_parser, args)
+    request = BackupJob(**client_fields(job_parser, args), eoy_month=args.eoy_month)
     # Imported after parsing so that --help and argument errors stay fast.
-    from entrypoints.jobs import run_job
+    from entrypoints.container import run_job
 
-    run_job(args, job="backup")
+    run_job(request)
 
 
 if __name__ == "__main__":

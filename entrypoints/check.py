@@ -9,8 +9,13 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from entrypoints.args import OneLineParser, add_client_arguments, check_client_arguments
-from entrypoints.restore_args import add_restore_vault_arguments, check_restore_vault
+from entrypoints.args import (
+    OneLineParser,
+    add_client_arguments,
+    add_restore_vault_arguments,
+    client_fields,
+)
+from entrypoints.requests import CheckJob
 
 DESCRIPTION = """\
 Check one client: the config is complete and valid, retention days are sane, PostgreSQL answers
@@ -35,12 +40,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Parse arguments and run the check job."""
     job_parser = parser()
     args = job_parser.parse_args(argv)
-    check_client_arguments(job_parser, args)
-    check_restore_vault(job_parser, args)
+    fields = client_fields(job_parser, args, restore_vault=True)
+    request = CheckJob(**fields)
     # Imported after parsing so that --help and argument errors stay fast.
-    from entrypoints.jobs import run_job
+    from entrypoints.container import run_job
 
-    run_job(args, job="check")
+    run_job(request)
 
 
 if __name__ == "__main__":

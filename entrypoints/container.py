@@ -1,32 +1,42 @@
-"""The one dependency-injector container: it builds adapters, machines and end points.
+"""The one dependency-injector container, and how an entry point runs a job with it.
 
-It only builds things (no `if`, no `try`): choices go through `providers.Selector` keyed by the
-config source's URL scheme, and shares are chosen by `storage-unc` scheme inside the opener.
-Nothing happens at import time. Tests override providers on an instance.
+`Container(request=...)` wires one job run from its typed request (entrypoints/requests.py). It
+only builds things (no `if`, no `try`): choices go through `providers.Selector` keyed by a config
+store's URL scheme or a master-config value. Nothing happens at import time. Tests override
+providers on an instance. `run_job` and `run_tool` are what every entry point calls.
+
+Longer than 300 lines on purpose: it is one declarative list, read top to bottom in sections
+(settings, host adapters, config stores, shares, PostgreSQL and gpg, the share lifecycle, one
+section per family of jobs, end points); splitting it would scatter the wiring of one job.
 """
 
 from __future__ import annotations
 
-import argparse
+import logging
+from pathlib import Path
 
 from dependency_injector import containers, providers
 
 from adapters.azure.key_vault import KeyVaultConfigSource
-from adapters.cifs.factory import CifsShareFactory
-from adapters.fernet.cipher import FernetSecretCipher
+from adapters.cifs.mount import CifsMount
+from adapters.fernet.cipher import FernetSecretCipher, FernetTokenSecret
+from adapters.files.local_share import LocalDirFileShare
 from adapters.files.opener import SchemeShareOpener, local_share_from_target
 from adapters.files.toml_config import TomlFileConfigSource
 from adapters.files.toml_writer import TomlFileConfigWriter
 from adapters.gpg.decryptor import GpgDecryptor
 from adapters.gpg.encryptor import GpgEncryptor
 from adapters.gpg.keygen import GpgKeyGenerator
+from adapters.memory.config_source import InMemoryConfigSource
 from adapters.os.clock import SystemClock
 from adapters.os.console import StdoutConsole
 from adapters.os.exit import ProcessExit
 from adapters.os.local_files import PrivateLocalFiles
 from adapters.os.lock import FlockLock
 from adapters.os.logging import client_logging
+from adapters.os.paths import make_private_dirs
 from adapters.os.task_runner import ThreadPoolTaskRunner
+from adapters.postgres.archive_reader import PgArchiveReader
 from adapters.postgres.credentials import (
     CredentialsByAuth,
     EntraTokenCredentials,
@@ -35,14 +45,15 @@ from adapters.postgres.credentials import (
 from adapters.postgres.database import PostgresDatabase
 from adapters.postgres.dumper import PgDumper
 from adapters.postgres.restorer import PgRestorer
+from adapters.smb.share import SmbFileShare
+from domain.framework.endpoints import DynamicMountingEndPoint
 from domain.machines.archive import ArchiveFileMachine
 from domain.machines.backup import BackupClientMachine, BackupPorts
 from domain.machines.check import CheckClientMachine, CheckPorts
 from domain.machines.create_client import CreateClientMachine, OnboardingPorts
 from domain.machines.decrypt import DecryptDumpMachine
 from domain.machines.listing import ListRunsMachine
-from domain.machines.mount import DynamicMountingEndPoint, MountShareMachine
-from domain.machines.releasing import ReleasingEndPoint
+from domain.machines.mount import MountShareMachine
 from domain.machines.restore import RestoreDatabaseMachine, RestorePorts
 from domain.machines.retention import RetentionOptions, RetentionPorts
 from domain.machines.retention_job import RetentionClientMachine
@@ -50,72 +61,99 @@ from domain.machines.verify import VerifyRunsMachine
 from domain.models.operations import CheckPolicy
 from domain.models.policy import BackupPolicy
 from domain.models.redaction import Redactor
-from entrypoints.operations_requests import archive_request, probe_name
-from entrypoints.process import (
-    azure_transport,
-    choose,
-    hours,
-    path_text,
-    process_owner,
-    scheme_of,
-    tool_version,
-)
-from entrypoints.requests import decrypt_request, restore_request, restore_scheme, verify_request
-from entrypoints.settings import load_settings
+from entrypoints.azure import azure_options
+from entrypoints.diagram import MACHINES
+from entrypoints.host import probe_name, process_owner, tool_version
+from entrypoints.requests import JobRequest, ToolRequest
+from entrypoints.settings import SettingsError, load_settings
+from entrypoints.tools import DiagramTool, EncryptSecretTool, GenerateKeyTool
+from ports.errors import LtsError
+from ports.file_share import FileShare, ShareTarget
+
+logger = logging.getLogger("lts.job")
+
+
+def kernel_cifs_share(target: ShareTarget, **mount_options: object) -> FileShare:
+    """Return a `//host/share` mounted by the kernel: a local directory once mounted."""
+    mount = CifsMount(target, **mount_options)  # type: ignore[arg-type]
+    return LocalDirFileShare(mount.mount_point, mounter=mount)
+
+
+def given_or(given: Path | None, default: Path) -> Path:
+    """Return a path given on the command line, else the master config's."""
+    return given or default
 
 
 class Container(containers.DeclarativeContainer):
-    """Wires one job run: `Container(args=namespace, job="backup")`."""
+    """Wires one job run: `Container(request=BackupJob(...))`."""
 
-    # ---------------------------------------------------------------- settings and arguments
-    args: providers.Dependency[argparse.Namespace] = providers.Dependency()
-    job = providers.Dependency(instance_of=str)
+    # ---------------------------------------------------------------- request and settings
+    request: providers.Dependency[JobRequest | ToolRequest] = providers.Dependency()
     settings = providers.Singleton(load_settings)
     redactor = providers.Singleton(Redactor)
-    tenant_id = providers.Callable(
-        choose, args.provided.tenant_id, settings.provided.azure.tenant_id
-    )
-    authority_host = providers.Callable(
-        choose, args.provided.authority_host, settings.provided.azure.authority_host
-    )
+    azure = providers.Singleton(azure_options, settings.provided.azure, request)
 
     # ---------------------------------------------------------------- process plumbing
     logging = providers.Resource(
         client_logging,
         log_root=settings.provided.paths.log_root,
-        client=args.provided.client_name,
-        job=job,
+        client=request.provided.client_name,
+        job=request.provided.job,
         level=settings.provided.logging.level,
         backup_count=settings.provided.logging.backup_count,
         json=settings.provided.logging.json_lines,
         redactor=redactor,
     )
 
-    # ---------------------------------------------------------------- OS adapters
+    # ---------------------------------------------------------------- host adapters
     console = providers.Singleton(StdoutConsole)
     exit = providers.Singleton(ProcessExit)
     clock = providers.Singleton(SystemClock)
     cipher = providers.Singleton(FernetSecretCipher, key_file=settings.provided.secrets.key_file)
-    lock = providers.Factory(FlockLock, lock_root=settings.provided.paths.lock_root, clock=clock)
+    lock = providers.Singleton(FlockLock, lock_root=settings.provided.paths.lock_root, clock=clock)
+    local_files = providers.Singleton(
+        PrivateLocalFiles, work_root=settings.provided.paths.work_root
+    )
+    backup_runner = providers.Singleton(
+        ThreadPoolTaskRunner, workers=settings.provided.backup.worker_pool_size
+    )
+    retention_runner = providers.Singleton(
+        ThreadPoolTaskRunner, workers=settings.provided.retention.worker_pool_size
+    )
 
-    # ---------------------------------------------------------------- config sources
+    # ---------------------------------------------------------------- config stores
+    # One Key Vault source, completed below with the vault and principal of either store.
+    key_vault = providers.Factory(
+        KeyVaultConfigSource,
+        tenant_id=azure.provided.tenant_id,
+        authority_host=azure.provided.authority_host,
+        disable_instance_discovery=azure.provided.disable_instance_discovery,
+        client_options=azure.provided.client_options,
+        redactor=redactor,
+    )
     config_source = providers.Selector(
-        providers.Callable(scheme_of, args.provided.key_vault),
-        file=providers.Factory(TomlFileConfigSource, url=args.provided.key_vault),
+        request.provided.config.scheme,
+        file=providers.Factory(TomlFileConfigSource, url=request.provided.config.url),
         https=providers.Factory(
-            KeyVaultConfigSource,
-            vault_url=args.provided.key_vault,
-            tenant_id=tenant_id,
-            client_id=args.provided.client_id,
-            client_secret_token=args.provided.client_secret,
-            cipher=cipher,
-            redactor=redactor,
-            authority_host=authority_host,
-            disable_instance_discovery=settings.provided.azure.disable_instance_discovery,
-            connection_timeout=settings.provided.azure.connection_timeout,
-            read_timeout=settings.provided.azure.read_timeout,
-            retries=settings.provided.azure.retries,
-            connection_verify=providers.Callable(path_text, settings.provided.azure.ca_file),
+            key_vault,
+            vault_url=request.provided.config.url,
+            client_id=request.provided.config.client_id,
+            client_secret=providers.Factory(
+                FernetTokenSecret, cipher=cipher, token=request.provided.config.client_secret
+            ),
+        ),
+    )
+    restore_source = providers.Selector(
+        request.provided.restore_scheme,
+        none=providers.Object(None),
+        file=providers.Factory(TomlFileConfigSource, url=request.provided.restore.url),
+        https=providers.Factory(
+            key_vault,
+            vault_url=request.provided.restore.url,
+            client_id=request.provided.restore.client_id,
+            client_secret=providers.Factory(
+                FernetTokenSecret, cipher=cipher, token=request.provided.restore.client_secret
+            ),
         ),
     )
 
@@ -124,13 +162,16 @@ class Container(containers.DeclarativeContainer):
         SchemeShareOpener,
         openers=providers.Dict(
             file=providers.Object(local_share_from_target),
-            cifs=providers.Singleton(
-                CifsShareFactory,
-                driver=settings.provided.share.cifs_driver,
-                mount_root=settings.provided.paths.mount_root,
-                use_sudo=settings.provided.share.use_sudo,
-                mount_options=settings.provided.share.mount_options,
-                redactor=redactor,
+            cifs=providers.Selector(
+                settings.provided.share.cifs_driver,
+                mount=providers.Factory(
+                    kernel_cifs_share,
+                    mount_root=settings.provided.paths.mount_root,
+                    use_sudo=settings.provided.share.use_sudo,
+                    extra_options=settings.provided.share.mount_options,
+                    redactor=redactor,
+                ).provider,
+                smb=providers.Factory(SmbFileShare, redactor=redactor).provider,
             ),
         ),
     )
@@ -142,284 +183,269 @@ class Container(containers.DeclarativeContainer):
             password=providers.Singleton(PasswordCredentials),
             entra=providers.Singleton(
                 EntraTokenCredentials,
-                tenant_id=tenant_id,
-                authority_host=authority_host,
-                disable_instance_discovery=settings.provided.azure.disable_instance_discovery,
-                client_options=providers.Callable(
-                    azure_transport,
-                    settings.provided.azure.ca_file,
-                    settings.provided.azure.connection_timeout,
-                    settings.provided.azure.read_timeout,
-                    settings.provided.azure.retries,
-                ),
+                tenant_id=azure.provided.tenant_id,
+                authority_host=azure.provided.authority_host,
+                disable_instance_discovery=azure.provided.disable_instance_discovery,
+                client_options=azure.provided.client_options,
             ),
         ),
     )
+    pg_bin_dir = settings.provided.backup.pg_bin_dir
     database = providers.Singleton(PostgresDatabase, credentials=pg_credentials, redactor=redactor)
     dumper = providers.Singleton(
         PgDumper,
         credentials=pg_credentials,
         redactor=redactor,
-        pg_bin_dir=settings.provided.backup.pg_bin_dir,
+        pg_bin_dir=pg_bin_dir,
         compression=settings.provided.backup.compression,
     )
-    encryptor = providers.Factory(
-        GpgEncryptor, work_root=settings.provided.paths.work_root, redactor=redactor
+    restorer = providers.Singleton(
+        PgRestorer, credentials=pg_credentials, redactor=redactor, pg_bin_dir=pg_bin_dir
     )
-    backup_runner = providers.Singleton(
-        ThreadPoolTaskRunner, workers=settings.provided.backup.worker_pool_size
-    )
-    retention_runner = providers.Singleton(
-        ThreadPoolTaskRunner, workers=settings.provided.retention.worker_pool_size
-    )
+    archives = providers.Singleton(PgArchiveReader, redactor=redactor, pg_bin_dir=pg_bin_dir)
+    work_root = settings.provided.paths.work_root
+    encryptor = providers.Singleton(GpgEncryptor, work_root=work_root, redactor=redactor)
+    decryptor = providers.Singleton(GpgDecryptor, work_root=work_root, redactor=redactor)
+    key_generator = providers.Singleton(GpgKeyGenerator, work_root=work_root, redactor=redactor)
 
-    # ---------------------------------------------------------------- machines
-    backup_policy = providers.Factory(
-        BackupPolicy,
-        eoy_month=args.provided.eoy_month,
-        timezone=settings.provided.backup.timezone,
-        period_offset_months=settings.provided.backup.period_offset_months,
-        exclude_everywhere=providers.Callable(
-            frozenset, settings.provided.backup.exclude_everywhere
-        ),
-        min_dump_bytes=settings.provided.backup.min_dump_bytes,
-        shrink_warning_ratio=settings.provided.backup.shrink_warning_ratio,
-        share_lock_max_age=providers.Callable(
-            hours, settings.provided.backup.share_lock_max_age_hours
-        ),
-        tool_version=providers.Callable(tool_version),
-    )
-    backup_ports = providers.Factory(
-        BackupPorts,
-        database=database,
-        dumper=dumper,
-        encryptor=encryptor,
-        clock=clock,
-        runner=backup_runner,
-        retention_runner=retention_runner,
-        console=console,
-    )
-    retention_options = providers.Factory(
-        RetentionOptions,
-        minimum_keep=settings.provided.retention.minimum_keep,
-        partial_max_age=providers.Callable(
-            hours, settings.provided.retention.partial_max_age_hours
-        ),
-        dry_run=providers.Callable(getattr, args, "dry_run", False),
-    )
-    backup_machine = providers.Factory(
-        BackupClientMachine,
-        ports=backup_ports,
-        policy=backup_policy,
-        lock_owner=providers.Callable(process_owner),
-        retention=retention_options,
-    )
-    # Every job on a client's share runs inside MountShareMachine; jobs add inner and lock.
+    # ---------------------------------------------------------------- the share lifecycle
     client_mount = providers.Factory(
         MountShareMachine,
-        client=args.provided.client_name,
+        job=request.provided.job,
+        client=request.provided.client_name,
         source=config_source,
         opener=share_opener,
         redactor=redactor,
     )
-    backup_mount = providers.Factory(client_mount, inner=backup_machine.provider, lock=lock)
+    # Jobs that change the tiers hold the client's lock; read-only ones and archive do not.
+    locked_mount = providers.Factory(client_mount, lock=lock)
+    mounting_end_point = providers.Factory(
+        DynamicMountingEndPoint,
+        mount=client_mount.provider,
+        console=console,
+        exit=exit,
+        redactor=redactor,
+        guards=providers.List(encryptor.provided.close_all, decryptor.provided.close_all),
+    )
 
+    # ---------------------------------------------------------------- backup and retention
     retention_ports = providers.Factory(
         RetentionPorts, clock=clock, runner=retention_runner, console=console
+    )
+    retention_options = providers.Factory(
+        RetentionOptions,
+        minimum_keep=settings.provided.retention.minimum_keep,
+        partial_max_age=settings.provided.retention.partial_max_age,
+    )
+    backup_machine = providers.Factory(
+        BackupClientMachine,
+        ports=providers.Factory(
+            BackupPorts,
+            database=database,
+            dumper=dumper,
+            encryptor=encryptor,
+            clock=clock,
+            runner=backup_runner,
+            retention_runner=retention_runner,
+            console=console,
+        ),
+        policy=providers.Factory(
+            BackupPolicy,
+            eoy_month=request.provided.eoy_month,
+            timezone=settings.provided.backup.timezone,
+            period_offset_months=settings.provided.backup.period_offset_months,
+            exclude_everywhere=providers.Callable(
+                frozenset, settings.provided.backup.exclude_everywhere
+            ),
+            min_dump_bytes=settings.provided.backup.min_dump_bytes,
+            shrink_warning_ratio=settings.provided.backup.shrink_warning_ratio,
+            share_lock_max_age=settings.provided.backup.share_lock_max_age,
+            tool_version=providers.Callable(tool_version),
+        ),
+        lock_owner=providers.Callable(process_owner),
+        retention=retention_options,
     )
     retention_machine = providers.Factory(
         RetentionClientMachine,
         ports=retention_ports,
-        options=retention_options,
+        options=providers.Factory(retention_options, dry_run=request.provided.dry_run),
         lock_owner=providers.Callable(process_owner),
-        share_lock_max_age=providers.Callable(
-            hours, settings.provided.backup.share_lock_max_age_hours
-        ),
+        share_lock_max_age=settings.provided.backup.share_lock_max_age,
     )
-    retention_mount = providers.Factory(client_mount, inner=retention_machine.provider, lock=lock)
     list_machine = providers.Factory(
-        ListRunsMachine,
-        console=console,
-        clock=clock,
-        as_json=providers.Callable(getattr, args, "json", False),
-    )
-    list_mount = providers.Factory(client_mount, inner=list_machine.provider, lock=None)
-
-    # ---------------------------------------------------------------- restore config source
-    restore_client_id = providers.Callable(
-        choose, args.provided.restore_client_id, args.provided.client_id
-    )
-    restore_client_secret = providers.Callable(
-        choose,
-        args.provided.restore_client_secret,
-        args.provided.client_secret,
-    )
-    restore_source = providers.Selector(
-        providers.Callable(restore_scheme, args.provided.restore_vault),
-        none=providers.Object(None),
-        file=providers.Factory(TomlFileConfigSource, url=args.provided.restore_vault),
-        https=providers.Factory(
-            KeyVaultConfigSource,
-            vault_url=args.provided.restore_vault,
-            tenant_id=tenant_id,
-            client_id=restore_client_id,
-            client_secret_token=restore_client_secret,
-            cipher=cipher,
-            redactor=redactor,
-            authority_host=authority_host,
-            disable_instance_discovery=settings.provided.azure.disable_instance_discovery,
-            connection_timeout=settings.provided.azure.connection_timeout,
-            read_timeout=settings.provided.azure.read_timeout,
-            retries=settings.provided.azure.retries,
-            connection_verify=providers.Callable(path_text, settings.provided.azure.ca_file),
-        ),
+        ListRunsMachine, console=console, clock=clock, as_json=request.provided.as_json
     )
 
-    # ---------------------------------------------------------------- restore adapters
-    decryptor = providers.Factory(
-        GpgDecryptor,
-        work_root=settings.provided.paths.work_root,
-        redactor=redactor,
-    )
-    restorer = providers.Singleton(
-        PgRestorer,
-        credentials=pg_credentials,
-        redactor=redactor,
-        pg_bin_dir=settings.provided.backup.pg_bin_dir,
-    )
-    local_files = providers.Singleton(
-        PrivateLocalFiles, work_root=settings.provided.paths.work_root
-    )
-    verify_runner = providers.Singleton(
-        ThreadPoolTaskRunner, workers=settings.provided.backup.worker_pool_size
-    )
+    # ---------------------------------------------------------------- restore, decrypt, verify
     restore_ports = providers.Factory(
         RestorePorts,
         decryptor=decryptor,
         restorer=restorer,
+        archives=archives,
         files=local_files,
         clock=clock,
     )
-
-    # ---------------------------------------------------------------- restore machines
     restore_machine = providers.Factory(
         RestoreDatabaseMachine,
         ports=restore_ports,
         restore_source=restore_source,
-        request=providers.Callable(restore_request, args),
+        request=request.provided.request,
         redactor=redactor,
     )
     decrypt_machine = providers.Factory(
         DecryptDumpMachine,
         ports=restore_ports,
         restore_source=restore_source,
-        request=providers.Callable(decrypt_request, args),
+        request=request.provided.request,
         redactor=redactor,
     )
     verify_machine = providers.Factory(
         VerifyRunsMachine,
         ports=restore_ports,
-        runner=verify_runner,
-        request=providers.Callable(verify_request, args),
+        runner=backup_runner,
+        request=request.provided.request,
         redactor=redactor,
         restore_source=restore_source,
     )
-    # Read-only jobs on the share: no lock (see docs/restore.md).
-    restore_mount = providers.Factory(client_mount, inner=restore_machine.provider, lock=None)
-    decrypt_mount = providers.Factory(client_mount, inner=decrypt_machine.provider, lock=None)
-    verify_mount = providers.Factory(client_mount, inner=verify_machine.provider, lock=None)
 
-    # ---------------------------------------------------------------- onboarding adapters
-    key_generator = providers.Factory(
-        GpgKeyGenerator,
-        work_root=settings.provided.paths.work_root,
-        redactor=redactor,
-    )
-    backup_config_writer = providers.Selector(
-        providers.Callable(scheme_of, args.provided.key_vault),
-        file=providers.Factory(TomlFileConfigWriter, url=args.provided.key_vault),
-        # KeyVaultConfigSource reads and writes: the same vault, the same service principal.
-        https=config_source,
-    )
-    restore_config_writer = providers.Selector(
-        providers.Callable(restore_scheme, args.provided.restore_vault),
-        none=providers.Object(None),
-        file=providers.Factory(TomlFileConfigWriter, url=args.provided.restore_vault),
-        https=restore_source,
-    )
-
-    # ---------------------------------------------------------------- check
-    check_policy = providers.Factory(
-        CheckPolicy,
-        exclude_everywhere=providers.Callable(
-            frozenset, settings.provided.backup.exclude_everywhere
-        ),
-        timezone=settings.provided.backup.timezone,
-        period_offset_months=settings.provided.backup.period_offset_months,
-    )
-    check_ports = providers.Factory(
-        CheckPorts,
-        database=database,
-        dumper=dumper,
-        encryptor=encryptor,
-        decryptor=decryptor,
-        clock=clock,
-        opener=share_opener,
-    )
+    # ---------------------------------------------------------------- check, onboarding, archive
     check_machine = providers.Factory(
         CheckClientMachine,
-        client=args.provided.client_name,
-        source=config_source,
-        ports=check_ports,
-        policy=check_policy,
+        ports=providers.Factory(
+            CheckPorts,
+            database=database,
+            dumper=dumper,
+            encryptor=encryptor,
+            decryptor=decryptor,
+            clock=clock,
+        ),
+        policy=providers.Factory(
+            CheckPolicy,
+            exclude_everywhere=providers.Callable(
+                frozenset, settings.provided.backup.exclude_everywhere
+            ),
+            timezone=settings.provided.backup.timezone,
+            period_offset_months=settings.provided.backup.period_offset_months,
+        ),
         redactor=redactor,
         probe_name=providers.Callable(probe_name),
         restore_source=restore_source,
     )
-
-    # ---------------------------------------------------------------- create_client
-    onboarding_ports = providers.Factory(
-        OnboardingPorts,
-        key_generator=key_generator,
-        backup_writer=backup_config_writer,
-        restore_writer=restore_config_writer,
-        opener=share_opener,
+    backup_config_writer = providers.Selector(
+        request.provided.config.scheme,
+        file=providers.Factory(
+            TomlFileConfigWriter, url=request.provided.config.url, make_dirs=make_private_dirs
+        ),
+        https=config_source,  # a Key Vault source writes too
+    )
+    restore_config_writer = providers.Selector(
+        request.provided.restore_scheme,
+        file=providers.Factory(
+            TomlFileConfigWriter, url=request.provided.restore.url, make_dirs=make_private_dirs
+        ),
+        https=restore_source,
     )
     create_client_machine = providers.Factory(
         CreateClientMachine,
-        new_client=args.provided.new_client,
-        ports=onboarding_ports,
+        new_client=request.provided.new_client,
+        ports=providers.Factory(
+            OnboardingPorts,
+            key_generator=key_generator,
+            backup_writer=backup_config_writer,
+            restore_writer=restore_config_writer,
+            backup_source=config_source,
+        ),
         check=check_machine.provider,
-        backup_config_url=args.provided.key_vault,
+        backup_config_url=request.provided.config.url,
         redactor=redactor,
     )
-
-    # ---------------------------------------------------------------- archive
+    # The new client's settings (with a placeholder key) are validated and mounted first.
+    draft_mount = providers.Factory(
+        client_mount,
+        source=providers.Factory(
+            InMemoryConfigSource, values=request.provided.new_client.draft_values.call()
+        ),
+    )
     archive_machine = providers.Factory(
         ArchiveFileMachine,
-        request=providers.Callable(archive_request, args),
+        request=request.provided.request,
         encryptor=encryptor,
         files=local_files,
         clock=clock,
     )
-    # The archive folder is outside the tiers: no lock (docs/operations.md).
-    archive_mount = providers.Factory(client_mount, inner=archive_machine.provider, lock=None)
 
     # ---------------------------------------------------------------- end points
-    mounting_end_point = providers.Factory(
-        DynamicMountingEndPoint, console=console, exit=exit, redactor=redactor
+    backup_end_point = providers.Factory(
+        mounting_end_point, mount=locked_mount.provider, job=backup_machine.provider
     )
-    releasing_end_point = providers.Factory(
-        ReleasingEndPoint, console=console, exit=exit, redactor=redactor
+    retention_end_point = providers.Factory(
+        mounting_end_point, mount=locked_mount.provider, job=retention_machine.provider
     )
-    backup_end_point = providers.Factory(mounting_end_point, machine=backup_mount.provider)
-    retention_end_point = providers.Factory(mounting_end_point, machine=retention_mount.provider)
-    list_end_point = providers.Factory(mounting_end_point, machine=list_mount.provider)
-    restore_end_point = providers.Factory(mounting_end_point, machine=restore_mount.provider)
-    decrypt_end_point = providers.Factory(mounting_end_point, machine=decrypt_mount.provider)
-    verify_end_point = providers.Factory(mounting_end_point, machine=verify_mount.provider)
-    check_end_point = providers.Factory(releasing_end_point, machine=check_machine.provider)
+    list_end_point = providers.Factory(mounting_end_point, job=list_machine.provider)
+    restore_end_point = providers.Factory(mounting_end_point, job=restore_machine.provider)
+    decrypt_end_point = providers.Factory(mounting_end_point, job=decrypt_machine.provider)
+    verify_end_point = providers.Factory(mounting_end_point, job=verify_machine.provider)
+    check_end_point = providers.Factory(mounting_end_point, job=check_machine.provider)
     create_client_end_point = providers.Factory(
-        releasing_end_point, machine=create_client_machine.provider
+        mounting_end_point, mount=draft_mount.provider, job=create_client_machine.provider
     )
-    archive_end_point = providers.Factory(mounting_end_point, machine=archive_mount.provider)
+    archive_end_point = providers.Factory(mounting_end_point, job=archive_machine.provider)
+
+    # ---------------------------------------------------------------- host tools
+    generate_key_end_point = providers.Factory(
+        GenerateKeyTool,
+        path=providers.Callable(
+            given_or, request.provided.path, settings.provided.secrets.key_file
+        ),
+        console=console,
+        exit=exit,
+    )
+    encrypt_secret_end_point = providers.Factory(
+        EncryptSecretTool,
+        key_file=providers.Callable(
+            given_or, request.provided.key_file, settings.provided.secrets.key_file
+        ),
+        console=console,
+        exit=exit,
+    )
+    diagram_end_point = providers.Factory(
+        DiagramTool,
+        machines=providers.Object(MACHINES),
+        output=request.provided.output,
+        check=request.provided.check,
+        console=console,
+        exit=exit,
+        cwd=providers.Callable(Path.cwd),
+    )
+
+
+def run_job(request: JobRequest, container: Container | None = None) -> None:
+    """Run the job of `request` on its client: log to the client log, execute, exit."""
+    container = container or Container(request=request)
+    try:
+        container.init_resources()
+    except (SettingsError, LtsError, OSError) as exc:
+        # Without settings or a log file the job cannot start; say why in one line.
+        _critical(container, exc)
+        return
+    try:
+        logger.info("job %s: %s", request.job, request.shown)
+        getattr(container, f"{request.job}_end_point")().execute()
+    finally:
+        container.shutdown_resources()
+
+
+def run_tool(request: ToolRequest, container: Container | None = None) -> None:
+    """Run a host tool (generate_key, encrypt_secret, diagram): no client, no client log."""
+    container = container or Container(request=request)
+    try:
+        tool = getattr(container, f"{request.job}_end_point")()
+    except (SettingsError, LtsError, OSError) as exc:
+        _critical(container, exc)
+        return
+    tool.execute()
+
+
+def _critical(container: Container, exc: Exception) -> None:
+    container.console().print(f"Critical failure: {' / '.join(str(exc).splitlines())}")
+    container.exit().exit(1)

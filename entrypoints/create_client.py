@@ -19,8 +19,14 @@ from pydantic import SecretStr
 
 from domain.models.client_config import PostgresAuth
 from domain.models.operations import NewClient
-from entrypoints.args import OneLineParser, add_client_arguments, check_client_arguments
-from entrypoints.restore_args import add_restore_vault_arguments, check_restore_vault, port_number
+from entrypoints.args import (
+    OneLineParser,
+    add_client_arguments,
+    add_restore_vault_arguments,
+    client_fields,
+    port_number,
+)
+from entrypoints.requests import CreateClientJob
 
 DESCRIPTION = """\
 Onboard a client: generate its OpenPGP key pair (with a strong random passphrase), write the
@@ -184,15 +190,15 @@ def new_client(parser: argparse.ArgumentParser, args: argparse.Namespace) -> New
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Parse arguments, read the secrets and run the create_client job."""
+    """Parse arguments and run the createclient job."""
     job_parser = parser()
     args = job_parser.parse_args(argv)
-    check_client_arguments(job_parser, args)
-    check_restore_vault(job_parser, args)
-    args.new_client = new_client(job_parser, args)
-    from entrypoints.jobs import run_job
+    fields = client_fields(job_parser, args, restore_vault=True)
+    request = CreateClientJob(**fields, new_client=new_client(job_parser, args))
+    # Imported after parsing so that --help and argument errors stay fast.
+    from entrypoints.container import run_job
 
-    run_job(args, job="create_client")
+    run_job(request)
 
 
 if __name__ == "__main__":

@@ -10,12 +10,15 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from entrypoints.args import OneLineParser, add_client_arguments, check_client_arguments
-from entrypoints.restore_args import (
+from domain.models.restore_request import DecryptRequest
+from entrypoints.args import (
+    OneLineParser,
+    add_client_arguments,
     add_restore_vault_arguments,
     add_run_and_database,
-    check_restore_vault,
+    client_fields,
 )
+from entrypoints.requests import DecryptJob
 
 DESCRIPTION = """\
 Decrypt one database's dump of a client's backup run into a new local file of mode 0600 (never
@@ -38,12 +41,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Parse arguments and run the decrypt job."""
     job_parser = parser()
     args = job_parser.parse_args(argv)
-    check_client_arguments(job_parser, args)
-    check_restore_vault(job_parser, args)
-    args.output = args.output.absolute()
-    from entrypoints.jobs import run_job
+    fields = client_fields(job_parser, args, restore_vault=True)
+    request = DecryptJob(
+        **fields,
+        request=DecryptRequest(
+            database=args.database, output=args.output.absolute(), run=args.run, sql=args.sql
+        ),
+    )
+    # Imported after parsing so that --help and argument errors stay fast.
+    from entrypoints.container import run_job
 
-    run_job(args, job="decrypt")
+    run_job(request)
 
 
 if __name__ == "__main__":

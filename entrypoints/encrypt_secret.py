@@ -7,19 +7,11 @@ on a terminal, else from stdin, never from the command line.
 from __future__ import annotations
 
 import argparse
-import getpass
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import SecretStr
-
-from adapters.fernet.cipher import FernetSecretCipher
-from adapters.os.console import StdoutConsole
-from adapters.os.exit import ProcessExit
 from entrypoints.args import OneLineParser
-from entrypoints.settings import SettingsError, load_settings
-from ports.errors import SecretError
+from entrypoints.requests import EncryptSecretJob
 
 
 def parser() -> argparse.ArgumentParser:
@@ -39,29 +31,12 @@ def parser() -> argparse.ArgumentParser:
     return result
 
 
-def read_secret() -> str:
-    """Read the secret: a hidden prompt on a terminal, else the first line of stdin."""
-    if sys.stdin.isatty():
-        return getpass.getpass("Secret: ")
-    return sys.stdin.readline().rstrip("\r\n")
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     """Print the token for the secret."""
     args = parser().parse_args(argv)
-    console, exit_ = StdoutConsole(), ProcessExit()
-    try:
-        key_file = args.key_file or load_settings().secrets.key_file
-        secret = read_secret()
-        if not secret:
-            raise SecretError("no secret given (empty input)")
-        token = FernetSecretCipher(key_file=key_file).encrypt(SecretStr(secret))
-    except (SecretError, SettingsError, OSError) as exc:
-        console.print(f"Critical failure: {' / '.join(str(exc).splitlines())}")
-        exit_.exit(1)
-        return
-    console.print(token)
-    exit_.exit(0)
+    from entrypoints.container import run_tool
+
+    run_tool(EncryptSecretJob(key_file=args.key_file))
 
 
 if __name__ == "__main__":

@@ -6,12 +6,8 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from adapters.fernet.cipher import generate_key_file
-from adapters.os.console import StdoutConsole
-from adapters.os.exit import ProcessExit
 from entrypoints.args import OneLineParser
-from entrypoints.settings import SettingsError, load_settings
-from ports.errors import SecretError
+from entrypoints.requests import GenerateKeyJob
 
 
 def parser() -> argparse.ArgumentParser:
@@ -34,16 +30,9 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> None:
     """Write the key file and say where it went."""
     args = parser().parse_args(argv)
-    console, exit_ = StdoutConsole(), ProcessExit()
-    try:
-        path = args.path or load_settings().secrets.key_file
-        generate_key_file(path)
-    except (SecretError, SettingsError, OSError) as exc:
-        console.print(f"Critical failure: {' / '.join(str(exc).splitlines())}")
-        exit_.exit(1)
-        return
-    console.print(f"wrote a new Fernet key to {path}")
-    exit_.exit(0)
+    from entrypoints.container import run_tool
+
+    run_tool(GenerateKeyJob(path=args.path))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from entrypoints.args import OneLineParser, add_client_arguments, check_client_arguments
+from entrypoints.args import OneLineParser, add_client_arguments, client_fields
+from entrypoints.requests import ListJob
 
 
 def parser() -> argparse.ArgumentParser:
@@ -28,10 +29,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Parse arguments and run the list job."""
     job_parser = parser()
     args = job_parser.parse_args(argv)
-    check_client_arguments(job_parser, args)
-    from entrypoints.jobs import run_job
+    fields = client_fields(job_parser, args)
+    request = ListJob(**fields, as_json=args.json)
+    # Imported after parsing so that --help and argument errors stay fast.
+    from entrypoints.container import run_job
 
-    run_job(args, job="list")
+    run_job(request)
 
 
 if __name__ == "__main__":

@@ -10,15 +10,18 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from entrypoints.args import OneLineParser, add_client_arguments, check_client_arguments
-from entrypoints.restore_args import (
+from domain.models.restore_request import RestoreRequest
+from entrypoints.args import (
+    OneLineParser,
+    add_client_arguments,
     add_restore_vault_arguments,
     add_run_and_database,
-    check_restore_vault,
+    client_fields,
     database_name,
     port_number,
     positive_jobs,
 )
+from entrypoints.requests import RestoreJob
 
 DESCRIPTION = """\
 Restore one database of a client's backup run into a target database: decrypt the dump with the
@@ -59,11 +62,26 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Parse arguments and run the restore job."""
     job_parser = parser()
     args = job_parser.parse_args(argv)
-    check_client_arguments(job_parser, args)
-    check_restore_vault(job_parser, args)
-    from entrypoints.jobs import run_job
+    fields = client_fields(job_parser, args, restore_vault=True)
+    request = RestoreJob(
+        **fields,
+        request=RestoreRequest(
+            database=args.database,
+            target_database=args.target_database,
+            run=args.run,
+            target_host=args.target_host,
+            target_port=args.target_port,
+            target_user=args.target_user,
+            jobs=args.jobs,
+            clean=args.clean,
+            keep_owners=args.keep_owners,
+            globals=args.globals,
+        ),
+    )
+    # Imported after parsing so that --help and argument errors stay fast.
+    from entrypoints.container import run_job
 
-    run_job(args, job="restore")
+    run_job(request)
 
 
 if __name__ == "__main__":

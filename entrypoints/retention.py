@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from entrypoints.args import OneLineParser, add_client_arguments, check_client_arguments
+from entrypoints.args import OneLineParser, add_client_arguments, client_fields
+from entrypoints.requests import RetentionJob
 
 
 def parser() -> argparse.ArgumentParser:
@@ -35,10 +36,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Parse arguments and run the retention job."""
     job_parser = parser()
     args = job_parser.parse_args(argv)
-    check_client_arguments(job_parser, args)
-    from entrypoints.jobs import run_job
+    fields = client_fields(job_parser, args)
+    request = RetentionJob(**fields, dry_run=args.dry_run)
+    # Imported after parsing so that --help and argument errors stay fast.
+    from entrypoints.container import run_job
 
-    run_job(args, job="retention")
+    run_job(request)
 
 
 if __name__ == "__main__":

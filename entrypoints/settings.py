@@ -16,6 +16,7 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -115,6 +116,11 @@ class BackupSettings(_Section):
     shrink_warning_ratio: float = Field(default=0.5, ge=0, le=1)
     share_lock_max_age_hours: float = Field(default=48, gt=0)
 
+    @property
+    def share_lock_max_age(self) -> timedelta:
+        """Return the age after which a share lock marker is taken over."""
+        return timedelta(hours=self.share_lock_max_age_hours)
+
     @field_validator("exclude_everywhere", mode="before")
     @classmethod
     def _split_names(cls, value: object) -> object:
@@ -142,6 +148,11 @@ class RetentionSettings(_Section):
     worker_pool_size: int = Field(default=4, ge=1, le=64)
     minimum_keep: int = Field(default=1, ge=1)
     partial_max_age_hours: float = Field(default=24, gt=0)
+
+    @property
+    def partial_max_age(self) -> timedelta:
+        """Return the age after which `.partial` debris is removed."""
+        return timedelta(hours=self.partial_max_age_hours)
 
 
 class ShareSettings(_Section):

@@ -9,13 +9,15 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from domain.models.restore_request import RunChoice
-from entrypoints.args import OneLineParser, add_client_arguments, check_client_arguments
-from entrypoints.restore_args import (
+from domain.models.restore_request import RunChoice, VerifyRequest
+from entrypoints.args import (
+    OneLineParser,
+    add_client_arguments,
     add_restore_vault_arguments,
-    check_restore_vault,
+    client_fields,
     run_choice_or_all,
 )
+from entrypoints.requests import VerifyJob
 
 DESCRIPTION = """\
 Check a client's stored runs against their manifests: every file's size and sha256. With
@@ -42,11 +44,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Parse arguments and run the verify job."""
     job_parser = parser()
     args = job_parser.parse_args(argv)
-    check_client_arguments(job_parser, args)
-    check_restore_vault(job_parser, args)
-    from entrypoints.jobs import run_job
+    fields = client_fields(job_parser, args, restore_vault=True)
+    request = VerifyJob(**fields, request=VerifyRequest(run=args.run))
+    # Imported after parsing so that --help and argument errors stay fast.
+    from entrypoints.container import run_job
 
-    run_job(args, job="verify")
+    run_job(request)
 
 
 if __name__ == "__main__":

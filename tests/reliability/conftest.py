@@ -5,12 +5,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.reliability.world import Cluster, RecordedSite, SecretLedger, make_cluster
+from tests.reliability.world import CAPTURES, Cluster, RecordedSite, SecretLedger, make_cluster
 from tests.support.gpg import KeyPair, generate_key_pair
 from tests.support.postgres import PostgresServer
 
@@ -18,9 +18,37 @@ MakeSite = Callable[..., RecordedSite]
 
 
 @pytest.fixture(scope="session")
-def ledger() -> SecretLedger:
-    """Collect every site and secret of the session; test_zz_secret_scan.py searches them."""
-    return SecretLedger()
+def ledger() -> Iterator[SecretLedger]:
+    """Collect every site and secret of the session, and search them all when it ends.
+
+    The search runs as this session fixture's teardown, after the last test that used the
+    ledger, whatever the order the tests ran in: a leak anywhere fails the session.
+    """
+    found = SecretLedger()
+    yield found
+    scan(found)
+
+
+def scan(ledger: SecretLedger) -> None:
+    """Fail when a secret the suite's jobs were given appears in anything they produced.
+
+    Searched: every registered site's logs, each job's stdout and stderr, the share's file names
+    and unencrypted files, what the wrappers captured (argv, the job's /proc cmdline and
+    environ), and the in-process outputs of the fuzz tests.
+    """
+    if not ledger.sites and not ledger.texts:
+        return
+    assert ledger.secrets, "the tests registered the secrets they used"
+    leaks = ledger.leaks()
+    assert leaks == [], f"secrets leaked: {leaks}"
+    captures = [
+        path
+        for site in ledger.sites
+        if (site.root / CAPTURES).is_dir()
+        for path in (site.root / CAPTURES).iterdir()
+    ]
+    if any(path.name.endswith(".parent-cmdline") for path in captures):
+        assert any(path.name.endswith(".parent-environ") for path in captures)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ SystemExit 2 with exactly one `<job>: error: ...` line on stderr (or `--help`, e
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 from collections.abc import Callable, Sequence
@@ -17,9 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import entrypoints.jobs
+import entrypoints.container
 from entrypoints import backup, retention
 from entrypoints import list as list_job
+from entrypoints.requests import JobRequest
 from tests.reliability.world import SecretLedger
 
 JOBS: dict[str, ModuleType] = {"backup": backup, "retention": retention, "list": list_job}
@@ -94,14 +94,9 @@ def arguments(job: str) -> st.SearchStrategy[list[str]]:
     return st.one_of(st.lists(token, max_size=9), mutated, extended)
 
 
-def call_main(
-    job: str, argv: Sequence[str]
-) -> tuple[int | str | None, str, str, list[argparse.Namespace]]:
+def call_main(job: str, argv: Sequence[str]) -> tuple[int | str | None, str, str, list[JobRequest]]:
     """Run `<job>.main(argv)`; return (exit code or None, stdout, stderr, parsed runs)."""
-    parsed: list[argparse.Namespace] = []
-
-    def record(args: argparse.Namespace, *, job: str) -> None:
-        parsed.append(args)
+    parsed: list[JobRequest] = []
 
     stdout, stderr = io.StringIO(), io.StringIO()
     code: int | str | None = None
@@ -110,7 +105,7 @@ def call_main(
         contextlib.redirect_stdout(stdout),
         contextlib.redirect_stderr(stderr),
     ):
-        patched.setattr(entrypoints.jobs, "run_job", record)
+        patched.setattr(entrypoints.container, "run_job", parsed.append)
         try:
             JOBS[job].main(list(argv))
         except SystemExit as exited:
@@ -124,9 +119,9 @@ def check(job: str, argv: list[str], ledger: SecretLedger) -> None:
     ledger.add_text(f"{job} fuzzed stderr", stderr)
     if code is None:
         assert (stdout, stderr) == ("", "")
-        [args] = parsed
-        assert args.client_name
-        assert args.key_vault
+        [request] = parsed
+        assert request.client_name
+        assert request.config.url
         return
     assert parsed == []
     if code == 0:
@@ -165,7 +160,7 @@ def test_a_valid_command_line_reaches_the_job_with_its_values(
     code, stdout, stderr, [args] = call_main(job, argv)
 
     assert (code, stdout, stderr) == (None, "", "")
-    assert (args.client_name, args.key_vault, args.tenant_id) == (
+    assert (args.client_name, args.config.url, args.tenant_id) == (
         "acme",
         "file:///etc/lts/acme.toml",
         "t1",

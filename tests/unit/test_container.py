@@ -1,40 +1,34 @@
 """The container resolves every end point; tests override providers, never patch modules."""
 
-import argparse
 from pathlib import Path
+from typing import Any
 
 from dependency_injector import providers
 
-from adapters.memory.basics import (
-    FixedClock,
-    InMemoryConfigSource,
-    InMemoryLock,
-    RecordingConsole,
-    RecordingExit,
-    SerialTaskRunner,
-)
+from adapters.memory.clock import FixedClock
+from adapters.memory.config_source import InMemoryConfigSource
+from adapters.memory.console import RecordingConsole
 from adapters.memory.encryptor import InMemoryEncryptor
+from adapters.memory.exit import RecordingExit
 from adapters.memory.file_share import InMemoryFileShare, InMemoryShareOpener
+from adapters.memory.lock import InMemoryLock
 from adapters.memory.postgres import InMemoryDatabase, InMemoryDumper
-from domain.machines.mount import DynamicMountingEndPoint
-from entrypoints.container import Container
-from entrypoints.jobs import run_job
+from adapters.memory.task_runner import SerialTaskRunner
+from domain.framework.endpoints import DynamicMountingEndPoint
+from entrypoints.container import Container, run_job
+from entrypoints.requests import BackupJob, ConfigStore
 from entrypoints.settings import load_settings
 from tests.support.memory_world import World, client_values
 
 
-def backup_args(**overrides):
-    values = {
+def backup_args(url="file:///nowhere/acme.toml", client_id="-", client_secret="-", **overrides):
+    values: dict[str, Any] = {
         "client_name": "acme",
         "eoy_month": 6,
-        "key_vault": "file:///nowhere/acme.toml",
-        "client_id": "-",
-        "client_secret": "-",
-        "tenant_id": None,
-        "authority_host": None,
+        "config": ConfigStore(url=url, client_id=client_id, client_secret=client_secret),
     }
     values.update(overrides)
-    return argparse.Namespace(**values)
+    return BackupJob(**values)
 
 
 def in_memory_container(tmp_path: Path, args=None) -> tuple[Container, World]:
@@ -46,7 +40,7 @@ def in_memory_container(tmp_path: Path, args=None) -> tuple[Container, World]:
             "LTS_BACKUP__MIN_DUMP_BYTES": "16",
         }
     )
-    container = Container(args=args or backup_args(), job="backup")
+    container = Container(request=args or backup_args())
     container.settings.override(settings)
     container.console.override(world.console)
     container.exit.override(world.exit)
@@ -68,7 +62,7 @@ def test_the_backup_end_point_resolves_to_a_dynamic_mounting_end_point(tmp_path)
 
 def test_a_backup_runs_through_the_container_with_in_memory_adapters(tmp_path):
     container, world = in_memory_container(tmp_path)
-    run_job(backup_args(), job="backup", container=container)
+    run_job(backup_args(), container=container)
     assert world.exit.code == 0, world.console.lines
     assert world.console.lines[-1].startswith("backup acme: 3 of 3 databases ok")
     assert any(name.endswith("manifest.json") for name in world.share.names())
@@ -79,12 +73,10 @@ def test_the_config_source_is_chosen_by_the_key_vault_scheme(tmp_path):
     from adapters.azure.key_vault import KeyVaultConfigSource
     from adapters.files.toml_config import TomlFileConfigSource
 
-    file_container = Container(args=backup_args(), job="backup")
+    file_container = Container(request=backup_args())
     assert isinstance(file_container.config_source(), TomlFileConfigSource)
-    vault = backup_args(
-        key_vault="https://acme.vault.azure.net", client_id="app", client_secret="t"
-    )
-    vault_container = Container(args=vault, job="backup")
+    vault = backup_args(url="https://acme.vault.azure.net", client_id="app", client_secret="t")
+    vault_container = Container(request=vault)
     vault_container.settings.override(load_settings({"LTS_CONFIG": str(tmp_path / "absent")}))
     assert isinstance(vault_container.config_source(), KeyVaultConfigSource)
 
@@ -93,11 +85,11 @@ def test_a_bad_master_config_is_one_critical_line_and_exit_one(tmp_path):
     bad = tmp_path / "config.toml"
     bad.write_text("[backup]\nworker_pool_size = 0\ntimezone = 'Mars/Olympus'\n")
     console, exit_ = RecordingConsole(), RecordingExit()
-    container = Container(args=backup_args(), job="backup")
+    container = Container(request=backup_args())
     container.settings.override(providers.Callable(load_settings, {"LTS_CONFIG": str(bad)}))
     container.console.override(console)
     container.exit.override(exit_)
-    run_job(backup_args(), job="backup", container=container)
+    run_job(backup_args(), container=container)
     assert exit_.code == 1
     assert len(console.lines) == 1
     assert console.lines[0].startswith("Critical failure: ")

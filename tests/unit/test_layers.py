@@ -31,6 +31,44 @@ def test_importing_the_domain_and_ports_loads_no_azure_subprocess_or_adapter_mod
 
 
 def test_diagrams_in_docs_match_the_machine_declarations():
-    from entrypoints.diagram import DEFAULT_OUTPUT, stale_pages
+    from entrypoints.diagram import MACHINES
+    from entrypoints.tools import diagram_pages
 
-    assert stale_pages(DEFAULT_OUTPUT) == [], "run: lts diagram"
+    output = REPO / "docs" / "machines"
+    stale = [
+        name
+        for name, text in diagram_pages(MACHINES).items()
+        if not (output / name).is_file() or (output / name).read_text() != text
+    ]
+    assert stale == [], "run: lts diagram"
+
+
+def test_the_diagram_job_writes_into_a_checkout_or_a_given_directory_never_elsewhere(tmp_path):
+    from adapters.memory.console import RecordingConsole
+    from adapters.memory.exit import RecordingExit
+    from entrypoints.diagram import MACHINES
+    from entrypoints.tools import DiagramTool, checkout_diagrams
+
+    assert checkout_diagrams(REPO / "domain" / "machines") == REPO / "docs" / "machines"
+    console, exit_ = RecordingConsole(), RecordingExit()
+    outside = DiagramTool(
+        machines=MACHINES, output=None, check=True, console=console, exit=exit_, cwd=tmp_path
+    )
+    outside.execute()
+    assert exit_.code == 1
+    assert console.lines == [
+        f"Critical failure: {tmp_path} is not in a checkout of long-term-storage; run diagram "
+        "from the checkout or pass --output DIR"
+    ]
+    assert list(tmp_path.iterdir()) == []
+    given = DiagramTool(
+        machines=MACHINES,
+        output=tmp_path / "d",
+        check=False,
+        console=console,
+        exit=exit_,
+        cwd=tmp_path,
+    )
+    given.execute()
+    assert exit_.code == 0
+    assert (tmp_path / "d" / "README.md").is_file()

@@ -21,6 +21,11 @@ PASSWORD = "pg-Passw0rd-xyzzy"
 TOKEN = "late-token-4711-abc"
 
 
+def file_handlers():
+    """Return the "lts" logger's handlers but the NullHandler the domain package installs."""
+    return [h for h in logging.getLogger("lts").handlers if not isinstance(h, logging.NullHandler)]
+
+
 @pytest.fixture(autouse=True)
 def _close_logging():
     yield
@@ -139,7 +144,7 @@ def test_configuring_twice_writes_each_line_once(tmp_path, redactor):
     text = path.read_text()
     assert text.count("only once") == 1
     assert text.count("vendor once") == 1
-    assert len(logging.getLogger("lts").handlers) == 1
+    assert len(file_handlers()) == 1
 
 
 def test_nothing_is_written_to_stdout_or_stderr(tmp_path, redactor, capsys):
@@ -171,7 +176,7 @@ def test_json_mode_writes_one_json_object_a_line(tmp_path, redactor):
 def test_a_rolled_over_log_file_keeps_private_permissions(tmp_path, redactor):
     path = configure(tmp_path, redactor)
     logging.getLogger("lts").info("before midnight")
-    (handler,) = logging.getLogger("lts").handlers
+    (handler,) = file_handlers()
     assert isinstance(handler, TimedRotatingFileHandler)
     handler.doRollover()
     logging.getLogger("lts").info("after midnight")
@@ -198,3 +203,55 @@ def test_a_log_root_that_cannot_be_created_gives_a_clear_error(tmp_path, redacto
     blocker.write_text("not a directory")
     with pytest.raises(ConfigError, match=r"^cannot open the log file .*backup\.log \("):
         configure_client_logging(blocker, "acme", "backup", "INFO", 30, False, redactor)
+
+
+SHIPPED = ("domain", "ports", "adapters", "entrypoints")
+
+
+def logger_names(root):
+    """Yield (file, line, first argument) of every logging.getLogger call under `root`."""
+    import ast
+    from pathlib import Path
+
+    for path in sorted(Path(root).rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for call in ast.walk(tree):
+            if (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Attribute)
+                and call.func.attr == "getLogger"
+            ):
+                argument = call.args[0] if call.args else None
+                yield f"{path}:{call.lineno}", argument
+
+
+def test_every_shipped_logger_is_in_the_lts_tree():
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    outside = []
+    for package in SHIPPED:
+        for where, argument in logger_names(repo / package):
+            if isinstance(argument, __import__("ast").Constant):
+                if not str(argument.value).startswith("lts"):
+                    outside.append(f"{where} {argument.value!r}")
+            elif where.split(":")[0].endswith(
+                ("adapters/os/logging.py", "adapters/azure/key_vault.py")
+            ):
+                continue  # they configure the tree and the vendor loggers by name
+            else:
+                outside.append(f"{where} a computed name")
+    assert outside == []
+
+
+def test_nothing_logged_before_the_client_log_reaches_stderr(capfd):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "import domain, logging; logging.getLogger('lts.files').warning('secret-ish warning')"
+    repo = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True
+    )
+    assert out.stderr == ""

@@ -1,48 +1,45 @@
 """The operations container resolves the check, create_client and archive jobs; their arguments."""
 
-import argparse
 import io
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
 from adapters.azure.key_vault import KeyVaultConfigSource
 from adapters.files.toml_writer import TomlFileConfigWriter
-from adapters.memory.onboarding import InMemoryConfigStore, InMemoryKeyGenerator
-from adapters.memory.restore import InMemoryLocalFiles
-from domain.machines.mount import DynamicMountingEndPoint
-from domain.machines.releasing import ReleasingEndPoint
+from adapters.memory.config_store import InMemoryConfigStore
+from adapters.memory.key_generator import InMemoryKeyGenerator
+from adapters.memory.local_files import InMemoryLocalFiles
+from domain.framework.endpoints import DynamicMountingEndPoint
+from domain.models.operations import ArchiveRequest
 from entrypoints import archive, check, create_client
-from entrypoints.container import Container
-from entrypoints.jobs import run_job
-from entrypoints.operations_requests import archive_request, probe_name
+from entrypoints.container import Container, run_job
+from entrypoints.host import probe_name
+from entrypoints.requests import ArchiveJob, CheckJob, ConfigStore, CreateClientJob
 from entrypoints.settings import load_settings
 from tests.support.memory_world import PG_SECRET
 from tests.support.operations_world import CheckWorld, new_client
 
 
-def args(**overrides):
+def args(job=CheckJob, url="file:///nowhere/acme.toml", client_id="-", client_secret="-", **extra):
     values = {
         "client_name": "acme",
-        "key_vault": "file:///nowhere/acme.toml",
-        "client_id": "-",
-        "client_secret": "-",
-        "tenant_id": None,
-        "authority_host": None,
-        "restore_vault": "file:///nowhere/acme-restore.toml",
-        "restore_client_id": None,
-        "restore_client_secret": None,
+        "config": ConfigStore(url=url, client_id=client_id, client_secret=client_secret),
+        "restore": ConfigStore(
+            url="file:///nowhere/acme-restore.toml", client_id="-", client_secret="-"
+        ),
     }
-    values.update(overrides)
-    return argparse.Namespace(**values)
+    values.update(extra)
+    return job(**values)
 
 
-def container_for(tmp_path: Path, namespace, job, world: CheckWorld):
+def container_for(tmp_path: Path, request, world: CheckWorld):
     settings = load_settings(
         {"LTS_PATHS__LOG_ROOT": str(tmp_path / "logs"), "LTS_CONFIG": str(tmp_path / "absent")}
     )
-    container = Container(args=namespace, job=job)
+    container = Container(request=request)
     container.settings.override(settings)
     container.console.override(world.console)
     container.exit.override(world.exit)
@@ -59,9 +56,9 @@ def container_for(tmp_path: Path, namespace, job, world: CheckWorld):
 
 def test_a_check_runs_through_the_container_with_in_memory_adapters(tmp_path):
     world = CheckWorld()
-    container = container_for(tmp_path, args(), "check", world)
-    assert isinstance(container.check_end_point(), ReleasingEndPoint)
-    run_job(args(), job="check", container=container)
+    container = container_for(tmp_path, args(), world)
+    assert isinstance(container.check_end_point(), DynamicMountingEndPoint)
+    run_job(args(), container=container)
     assert world.exit.code == 0, world.console.lines
     assert world.console.lines == ["check acme: ready, 0 months of runs checked"]
     assert (tmp_path / "logs" / "acme" / "check.log").exists()
@@ -69,16 +66,16 @@ def test_a_check_runs_through_the_container_with_in_memory_adapters(tmp_path):
 
 def test_create_client_runs_through_the_container_and_checks_what_it_wrote(tmp_path):
     world = CheckWorld()
-    namespace = args(new_client=new_client())
-    container = container_for(tmp_path, namespace, "create_client", world)
+    request = args(CreateClientJob, new_client=new_client())
+    container = container_for(tmp_path, request, world)
     backup, restore = InMemoryConfigStore(), InMemoryConfigStore()
     container.backup_config_writer.override(backup)
     container.restore_config_writer.override(restore)
     container.config_source.override(backup)
     container.restore_source.override(restore)
     container.key_generator.override(InMemoryKeyGenerator())
-    assert isinstance(container.create_client_end_point(), ReleasingEndPoint)
-    run_job(namespace, job="create_client", container=container)
+    assert isinstance(container.create_client_end_point(), DynamicMountingEndPoint)
+    run_job(request, container=container)
     assert world.exit.code == 0, world.console.lines
     assert backup.values["client-name"] == "acme"
     assert "private-key" in restore.values
@@ -88,29 +85,39 @@ def test_an_archive_runs_through_the_container(tmp_path):
     world = CheckWorld()
     files = InMemoryLocalFiles()
     files.files[PurePosixPath("/data/a.txt")] = b"hello"
-    namespace = args(file="/data/a.txt", folder="misc")
-    container = container_for(tmp_path, namespace, "archive", world)
+    request = args(
+        ArchiveJob, request=ArchiveRequest(file=PurePosixPath("/data/a.txt"), folder="misc")
+    )
+    container = container_for(tmp_path, request, world)
     container.local_files.override(files)
     assert isinstance(container.archive_end_point(), DynamicMountingEndPoint)
-    run_job(namespace, job="archive", container=container)
+    run_job(request, container=container)
     assert world.exit.code == 0, world.console.lines
     assert world.share.exists(PurePosixPath("archive/misc/a.txt.gpg"))
 
 
 def test_config_writers_are_chosen_by_scheme(tmp_path):
     container = Container(
-        args=args(key_vault="https://acme.vault.azure.net", client_id="a", client_secret="t"),
-        job="create_client",
+        request=args(
+            CreateClientJob,
+            url="https://acme.vault.azure.net",
+            client_id="a",
+            client_secret="t",
+            new_client=new_client(),
+        )
     )
     container.settings.override(load_settings({"LTS_CONFIG": str(tmp_path / "absent")}))
     assert isinstance(container.backup_config_writer(), KeyVaultConfigSource)
     assert isinstance(container.restore_config_writer(), TomlFileConfigWriter)
 
 
-def test_the_archive_request_holds_an_absolute_path_and_the_probe_a_hidden_name(tmp_path):
-    request = archive_request(argparse.Namespace(file="rel/x.txt", folder=None))
-    assert request.file.is_absolute()
-    assert request.file.name == "x.txt"
+def test_the_archive_request_holds_an_absolute_path_and_the_probe_a_hidden_name(monkeypatch):
+    seen: list[Any] = []
+    monkeypatch.setattr("entrypoints.container.run_job", seen.append)
+    archive.main(["acme", "file:///c.toml", "-", "-", "rel/x.txt"])
+    (request,) = seen
+    assert request.request.file.is_absolute()
+    assert request.request.file.name == "x.txt"
     assert probe_name().startswith(".lts-check-")
 
 

@@ -1,14 +1,14 @@
 """The restore config model, the restore jobs' command lines and their container wiring."""
 
-import argparse
 import base64
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
 from adapters.files.toml_config import TomlFileConfigSource
-from adapters.memory.basics import InMemoryConfigSource
-from domain.machines.mount import DynamicMountingEndPoint
+from adapters.memory.config_source import InMemoryConfigSource
+from domain.framework.endpoints import DynamicMountingEndPoint
 from domain.models.restore_config import RestoreConfig, RestoreConfigError
 from domain.models.restore_request import RunChoice, RunChoiceKind
 from entrypoints import decrypt, restore, verify
@@ -137,56 +137,64 @@ def test_decrypt_and_verify_parse():
     assert verify.parser().parse_args([*BASE, "--run", "all"]).restore_vault is None
 
 
-def container_for(job, tmp_path, **extra):
-    values = {
-        "client_name": "acme",
-        "key_vault": "file:///nowhere/acme.toml",
-        "client_id": "-",
-        "client_secret": "-",
-        "tenant_id": None,
-        "authority_host": None,
-        "restore_vault": None,
-        "restore_client_id": None,
-        "restore_client_secret": None,
-        "run": RunChoice.parse("latest"),
-        "database": "sales",
-        "target_database": "copy",
-        "target_host": None,
-        "target_port": None,
-        "target_user": None,
-        "jobs": 1,
-        "clean": False,
-        "keep_owners": False,
-        "globals": False,
-        "output": tmp_path / "out",
-        "sql": False,
-    }
-    values.update(extra)
-    container = Container(args=argparse.Namespace(**values), job=job)
+JOBS = {
+    "restore": (
+        restore,
+        ["--restore-vault", "file:///r.toml", "--database", "sales", "--target-database", "copy"],
+    ),
+    "decrypt": (decrypt, ["--database", "sales", "--output", "out"]),
+    "verify": (verify, []),
+}
+
+
+def request_for(job, argv, monkeypatch):
+    """Parse a job's command line as its entry point does; return the request it would run."""
+    seen: list[Any] = []
+    monkeypatch.setattr("entrypoints.container.run_job", seen.append)
+    module, required = JOBS[job]
+    module.main([*BASE, *required, *argv])
+    (request,) = seen
+    return request
+
+
+def container_for(job, tmp_path, monkeypatch, *argv):
+    container = Container(request=request_for(job, list(argv), monkeypatch))
     container.settings.override(load_settings({"LTS_CONFIG": str(tmp_path / "absent.toml")}))
     return container
 
 
 @pytest.mark.parametrize("job", ["restore", "decrypt", "verify"])
-def test_every_restore_end_point_resolves(job, tmp_path):
-    container = container_for(job, tmp_path, restore_vault="file:///r.toml")
+def test_every_restore_end_point_resolves(job, tmp_path, monkeypatch):
+    vault = [] if job == "restore" else ["--restore-vault", "file:///r.toml"]
+    container = container_for(job, tmp_path, monkeypatch, *vault)
     container.config_source.override(InMemoryConfigSource({}))
     assert isinstance(getattr(container, f"{job}_end_point")(), DynamicMountingEndPoint)
 
 
-def test_the_restore_source_is_chosen_by_scheme_and_absent_without_a_vault(tmp_path):
-    assert container_for("verify", tmp_path).restore_source() is None
-    file_source = container_for("verify", tmp_path, restore_vault="file:///r.toml").restore_source()
+def test_the_restore_source_is_chosen_by_scheme_and_absent_without_a_vault(tmp_path, monkeypatch):
+    assert container_for("verify", tmp_path, monkeypatch).restore_source() is None
+    file_source = container_for(
+        "verify", tmp_path, monkeypatch, "--restore-vault", "file:///r.toml"
+    ).restore_source()
     assert isinstance(file_source, TomlFileConfigSource)
     from adapters.azure.key_vault import KeyVaultConfigSource
 
-    vault = container_for(
+    request = request_for(
         "verify",
-        tmp_path,
-        restore_vault="https://r.vault.azure.net",
-        client_id="backup-app",
-        client_secret="token",
-        restore_client_id="restore-app",
-    ).restore_source()
+        [
+            "--restore-vault",
+            "https://r.vault.azure.net",
+            "--restore-client-id",
+            "restore-app",
+            "--restore-client-secret",
+            "token",
+        ],
+        monkeypatch,
+    )
+    assert request.restore.client_id == "restore-app"
+    assert request.restore.client_secret == "token"
+    container = Container(request=request)
+    container.settings.override(load_settings({"LTS_CONFIG": str(tmp_path / "absent.toml")}))
+    vault = container.restore_source()
     assert isinstance(vault, KeyVaultConfigSource)
-    assert (vault.client_id, vault.client_secret_token) == ("restore-app", "token")
+    assert vault.client_id == "restore-app"

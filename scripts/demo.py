@@ -1,11 +1,11 @@
 """Run the backup job end to end on embedded defaults and prove the backup restores.
 
-`python -m entrypoints.demo [--work DIR]` (or `scripts/demo`): starts an embedded PostgreSQL
-(pgserver) with sample databases and a password-only backup role, generates a Fernet key and an
-OpenPGP key pair, writes a master config and a file:// client config, runs
-`python -m entrypoints.backup` exactly as the scheduler would, prints the stored run, then
-decrypts one dump with plain gpg, restores it with pg_restore into a new database and compares
-the data with the source. Exits 0 only when the backup succeeded and the data matches.
+`python scripts/demo.py [--work DIR]` (or `scripts/demo`, which sets up the environment first):
+starts an embedded PostgreSQL (pgserver) with sample databases and a password-only backup role,
+generates a Fernet key and an OpenPGP key pair, writes a master config and a file:// client
+config, runs `python -m entrypoints.backup` exactly as the scheduler would, prints the stored
+run, then decrypts one dump with plain gpg, restores it with pg_restore into a new database and
+compares the data with the source. Exits 0 only when the backup succeeded and the data matches.
 """
 
 from __future__ import annotations

@@ -1,0 +1,29 @@
+"""Facts about this host and process that the composition root hands to the domain."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from importlib.metadata import PackageNotFoundError, version
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def process_owner() -> str:
+    """Return `host <name> pid <n>`, written into the share's lock marker."""
+    return f"host {socket.gethostname()} pid {os.getpid()}"
+
+
+def tool_version() -> str:
+    """Return the installed version of long-term-storage, recorded in every manifest."""
+    try:
+        return version("long-term-storage")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def probe_name() -> str:
+    """Return the check's probe file name at the share root: hidden, unique to this process."""
+    host = _UNSAFE.sub("-", socket.gethostname())[:40] or "host"
+    return f".lts-check-{host}-{os.getpid()}"
