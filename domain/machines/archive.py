@@ -15,7 +15,6 @@ it, and an archive run never blocks a scheduled backup.
 
 from __future__ import annotations
 
-import json
 import logging
 from contextlib import closing
 from pathlib import PurePosixPath
@@ -27,6 +26,7 @@ from domain.framework.slot import Slot
 from domain.machines.mount import ClientContext
 from domain.models.operations import ArchiveRequest
 from domain.rules.naming import archive_name_problem
+from domain.services.audit_log import AuditLog
 from domain.services.streams import CountingReader
 from ports.clock import Clock
 from ports.encryptor import Encryptor, Recipients
@@ -130,8 +130,7 @@ class ArchiveFileMachine(Machine):
             "key_fingerprint": recipients.fingerprint,
             "escrow_fingerprint": recipients.escrow_fingerprint,
         }
-        line = json.dumps(entry, ensure_ascii=False, sort_keys=True)
-        self._share.append_line(self._folder / ARCHIVE_MANIFEST, line)
+        AuditLog(self._share, self._folder / ARCHIVE_MANIFEST).append(entry)
         self.recorded = True
         return self.success(self.dispose_key)
 

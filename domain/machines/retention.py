@@ -4,7 +4,8 @@
 asks the pure planner (`domain.rules.retention`) what expires, and deletes this tier's expired
 runs in parallel, one `DeleteRunMachine` (and one result) per run. A run is first renamed to
 `<RUN_ID>.partial`, so a deletion that stops half-way leaves debris, never a run that looks
-complete. Every deletion is appended to `retention.log` at the share root. A run kept past its
+complete. Every deletion is appended to `retention.log` at the share root (a hash-chained
+JSON-lines audit log). A run kept past its
 retention because it holds the last good copy of a database is reported as a Failure.
 Failure prefix: `<client> <tier>` (per run `<client> <run path>`).
 """
@@ -30,6 +31,7 @@ from domain.models.retention import (
 )
 from domain.models.run import PARTIAL_SUFFIX, StoredRun, Tier
 from domain.rules.retention import plan_retention
+from domain.services.audit_log import AuditLog
 from domain.services.catalog import RunCatalog
 from ports.clock import Clock
 from ports.console import Console
@@ -135,10 +137,15 @@ class DeleteRunMachine(Machine):
 
     @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
     def record_deletion(self) -> Step:
-        """Append the deletion to retention.log: when, what, which rule."""
-        line = f"{self._clock.now().isoformat()} deleted {self._path}: {self._deletion.reason}"
-        self._share.append_line(AUDIT_LOG, line)
-        logger.info("%s", line)
+        """Append the deletion to the chained retention.log: when, what, which rule."""
+        entry = {
+            "time": self._clock.now().isoformat(),
+            "event": "deleted",
+            "run": str(self._path),
+            "rule": self._deletion.reason,
+        }
+        AuditLog(self._share, AUDIT_LOG).append(entry)
+        logger.info("deleted %s: %s", self._path, self._deletion.reason)
         return self.success(self.report_results)
 
 

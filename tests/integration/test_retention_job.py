@@ -99,10 +99,10 @@ def test_retention_deletes_exactly_the_expected_runs_and_records_them(seeded):
         "end-of-month/2029-10/20291028T220000Z",
         "end-of-year/FY2029/20290628T220000Z",
     }
-    log = (site.share / "retention.log").read_text().splitlines()
+    log = [json.loads(line) for line in (site.share / "retention.log").read_text().splitlines()]
     assert len(log) == 4
-    assert all(line.startswith("2029-11-28T12:00") for line in log)
-    assert sorted(line.split(" ", 2)[2].split(":")[0] for line in log) == [
+    assert all(entry["time"].startswith("2029-11-28T12:00") for entry in log)
+    assert sorted(entry["run"] for entry in log) == [
         "end-of-month/2026-02/20260228T220000Z",
         "end-of-month/2027-05/20270528T220000Z.partial",
         "end-of-year/FY2025/20250628T220000Z",

@@ -49,6 +49,7 @@ def test_a_file_is_stored_encrypted_and_recorded_with_its_sha256():
         "key_name": "acme",
         "key_fingerprint": "F" * 40,
         "escrow_fingerprint": None,
+        "prev": "0" * 64,
     }
     assert world.check.encryptor.disposed
     assert share.names() == [str(MANIFEST), str(TARGET)]

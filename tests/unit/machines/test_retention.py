@@ -1,5 +1,6 @@
 """ApplyRetentionMachine, DeleteRunMachine and RetentionClientMachine with an in-memory share."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
 
@@ -15,6 +16,7 @@ from domain.machines.retention import (
     RetentionPorts,
 )
 from domain.models.run import Tier
+from domain.rules.audit_chain import first_break
 from ports.errors import ShareUnavailableError
 from tests.support.seeding import at, seed_run
 
@@ -60,11 +62,12 @@ def test_expired_runs_are_deleted_whole_each_with_results_of_its_own_and_audited
     ]
     assert all(r.ok for r in results)
     assert names(share) == ["2026-10/20261028T220000Z"]
-    log = share.files[AUDIT_LOG].decode().splitlines()
-    assert [line.split(" ", 1)[1] for line in log] == [
-        f"deleted {old1}: expired: end-of-month run older than 400 days",
-        f"deleted {old2}: expired: end-of-month run older than 400 days",
+    log = [json.loads(line) for line in share.files[AUDIT_LOG].decode().splitlines()]
+    assert [(e["event"], e["run"], e["rule"]) for e in log] == [
+        ("deleted", str(old1), "expired: end-of-month run older than 400 days"),
+        ("deleted", str(old2), "expired: end-of-month run older than 400 days"),
     ]
+    assert first_break(share.files[AUDIT_LOG].decode().splitlines()) is None
 
 
 def test_only_this_tiers_runs_are_deleted():
