@@ -27,14 +27,17 @@ from adapters.files.toml_writer import TomlFileConfigWriter
 from adapters.gpg.decryptor import GpgDecryptor
 from adapters.gpg.encryptor import GpgEncryptor
 from adapters.gpg.keygen import GpgKeyGenerator
+from adapters.gpg.keyring import dispose_keyring_home
 from adapters.memory.config_source import InMemoryConfigSource
 from adapters.os.clock import SystemClock
 from adapters.os.console import StdoutConsole
 from adapters.os.exit import ProcessExit
+from adapters.os.job_guard import guard_job
 from adapters.os.local_files import PrivateLocalFiles
 from adapters.os.lock import FlockLock
 from adapters.os.logging import client_logging
 from adapters.os.paths import make_private_dirs
+from adapters.os.processes import LocalHostProcesses
 from adapters.os.task_runner import ThreadPoolTaskRunner
 from adapters.postgres.archive_reader import PgArchiveReader
 from adapters.postgres.credentials import (
@@ -45,6 +48,7 @@ from adapters.postgres.credentials import (
 from adapters.postgres.database import PostgresDatabase
 from adapters.postgres.dumper import PgDumper
 from adapters.postgres.restorer import PgRestorer
+from adapters.process.leftovers import KEYRING, Leftovers
 from adapters.smb.share import SmbFileShare
 from domain.framework.endpoints import DynamicMountingEndPoint
 from domain.machines.archive import ArchiveFileMachine
@@ -111,14 +115,27 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
     cipher = providers.Singleton(FernetSecretCipher, key_file=settings.provided.secrets.key_file)
     lock = providers.Singleton(FlockLock, lock_root=settings.provided.paths.lock_root, clock=clock)
+    leftovers = providers.Singleton(
+        Leftovers,
+        work_root=settings.provided.paths.work_root,
+        disposers=providers.Dict({KEYRING: providers.Object(dispose_keyring_home)}),
+    )
     local_files = providers.Singleton(
-        PrivateLocalFiles, work_root=settings.provided.paths.work_root
+        PrivateLocalFiles, work_root=settings.provided.paths.work_root, leftovers=leftovers
     )
     backup_runner = providers.Singleton(
         ThreadPoolTaskRunner, workers=settings.provided.backup.worker_pool_size
     )
     retention_runner = providers.Singleton(
         ThreadPoolTaskRunner, workers=settings.provided.retention.worker_pool_size
+    )
+    host_processes = providers.Singleton(LocalHostProcesses)
+    # Signals, the private work root and the sweep of killed jobs' leftovers (SPEC 15).
+    job_guard = providers.Resource(
+        guard_job,
+        work_root=settings.provided.paths.work_root,
+        leftovers=leftovers,
+        log_file=logging,
     )
 
     # ---------------------------------------------------------------- config stores
@@ -204,9 +221,15 @@ class Container(containers.DeclarativeContainer):
     )
     archives = providers.Singleton(PgArchiveReader, redactor=redactor, pg_bin_dir=pg_bin_dir)
     work_root = settings.provided.paths.work_root
-    encryptor = providers.Singleton(GpgEncryptor, work_root=work_root, redactor=redactor)
-    decryptor = providers.Singleton(GpgDecryptor, work_root=work_root, redactor=redactor)
-    key_generator = providers.Singleton(GpgKeyGenerator, work_root=work_root, redactor=redactor)
+    encryptor = providers.Singleton(
+        GpgEncryptor, work_root=work_root, redactor=redactor, leftovers=leftovers
+    )
+    decryptor = providers.Singleton(
+        GpgDecryptor, work_root=work_root, redactor=redactor, leftovers=leftovers
+    )
+    key_generator = providers.Singleton(
+        GpgKeyGenerator, work_root=work_root, redactor=redactor, leftovers=leftovers
+    )
 
     # ---------------------------------------------------------------- the share lifecycle
     client_mount = providers.Factory(
@@ -264,6 +287,7 @@ class Container(containers.DeclarativeContainer):
         ),
         lock_owner=providers.Callable(process_owner),
         retention=retention_options,
+        processes=host_processes,
     )
     retention_machine = providers.Factory(
         RetentionClientMachine,
@@ -271,6 +295,7 @@ class Container(containers.DeclarativeContainer):
         options=providers.Factory(retention_options, dry_run=request.provided.dry_run),
         lock_owner=providers.Callable(process_owner),
         share_lock_max_age=settings.provided.backup.share_lock_max_age,
+        processes=host_processes,
     )
     list_machine = providers.Factory(
         ListRunsMachine, console=console, clock=clock, as_json=request.provided.as_json

@@ -38,6 +38,10 @@ class ChildRegistry:
         if refusable and self._refusing:
             _signal(process, signal.SIGKILL)
 
+    def accept_new(self) -> None:
+        """Stop refusing new children: a new job starts (in-process hosts and tests)."""
+        self._refusing = False
+
     def unregister(self, process: Child) -> None:
         """Forget a child that has been reaped."""
         self._live.pop(process.pid, None)

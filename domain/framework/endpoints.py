@@ -3,6 +3,12 @@
 `EndPoint` runs any machine. `DynamicMountingEndPoint` runs a job's machine inside the machine that
 prepares the client and its share (config, lock, mount) and always lets go of what that machine
 holds, also when it breaks.
+
+A job asked to stop (SPEC 15, `domain.framework.stop`) prints exactly one line,
+`Critical failure: terminated by signal <NAME>`, and exits with the stop's status (128 + the
+signal's number): its machine ran only its clean-up nodes, and the failures that caused (a killed
+pg_dump, nodes not run) are consequences of the stop, so they go to the log, not to the
+scheduler.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from domain.framework.machine import Machine, describe
 from domain.framework.results import failures
+from domain.framework.stop import STOP
 from domain.models.redaction import Redactor
 from ports.console import Console
 from ports.exit import Exit
@@ -72,21 +79,38 @@ class EndPoint:
             results = machine.execute()
         except Exception as exc:
             logger.exception("critical failure")
-            self._console.print(redact(f"Critical failure: {describe(exc)}"))
-            return 1
+            return self._stopped() or self._critical(redact(f"Critical failure: {describe(exc)}"))
         finally:
             if isinstance(machine, Releasable):
                 _guard(machine.release_all)
             for guard in self._guards:
                 _guard(guard)
         found = failures(results)
+        stopping = STOP.reason is not None
         for failure in found:
             logger.error("Failure: %s %s", failure.node, failure.message)
-            self._console.print(redact(f"Failure: {failure.node} {failure.message}"))
+            if not stopping:
+                self._console.print(redact(f"Failure: {failure.node} {failure.message}"))
         summary = machine.summary(results)
+        if stopping:
+            logger.info("summary: %s", summary)
+            return self._stopped()
         if summary:
             self._console.print(redact(summary))
         return min(len(found), MAX_EXIT_CODE)
+
+    def _critical(self, line: str) -> int:
+        self._console.print(line)
+        return 1
+
+    def _stopped(self) -> int:
+        """Print the one line of a stopped job and return its status; 0 when not stopping."""
+        reason = STOP.reason
+        if reason is None:
+            return 0
+        logger.error("job stopped: %s", reason.message)
+        self._console.print(f"Critical failure: {reason.message}")
+        return reason.exit_code
 
 
 class DynamicMountingEndPoint(EndPoint, Generic[C]):

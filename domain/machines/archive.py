@@ -134,14 +134,21 @@ class ArchiveFileMachine(Machine):
         self.recorded = True
         return self.success(self.dispose_key)
 
-    @node(happy=("dispose_key",), unhappy=("dispose_key",), on_exception="dispose_key")
+    @node(
+        happy=("dispose_key",), unhappy=("dispose_key",), on_exception="dispose_key", cleanup=True
+    )
     def remove_archived(self) -> Step:
         """Remove the stored file that could not be recorded, so a re-run is not blocked."""
         if self._share.exists(self.target):
             self._share.delete_file(self.target)
         return self.success(self.dispose_key)
 
-    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
+    @node(
+        happy=("report_results",),
+        unhappy=("report_results",),
+        on_exception="report_results",
+        cleanup=True,
+    )
     def dispose_key(self) -> Step:
         """Remove the throw-away keyring."""
         recipients = ArchiveFileMachine.recipients.get(self)

@@ -44,6 +44,7 @@ from ports.dumper import Dumper, DumpTool
 from ports.encryptor import Encryptor, Recipients
 from ports.errors import InvalidManifestError, LockHeldError, ShareUnavailableError
 from ports.file_share import FileShare
+from ports.host_processes import HostProcesses
 from ports.task_runner import TaskRunner
 
 logger = logging.getLogger("lts.backup")
@@ -78,6 +79,7 @@ class BackupClientMachine(PruneAndUnlockMachine):
         policy: BackupPolicy,
         lock_owner: str,
         retention: RetentionOptions | None = None,
+        processes: HostProcesses | None = None,
     ) -> None:
         super().__init__()
         self._config = context.config
@@ -97,6 +99,7 @@ class BackupClientMachine(PruneAndUnlockMachine):
             client=context.config.client_name,
             owner=lock_owner,
             max_age=policy.share_lock_max_age,
+            processes=processes,
         )
         self.pruning = Pruning(
             client=context.config.client_name,
@@ -232,7 +235,9 @@ class BackupClientMachine(PruneAndUnlockMachine):
         logger.info("published %s", self.place.final_dir)
         return self.success(self.dispose_key)
 
-    @node(happy=("dispose_key",), unhappy=("dispose_key",), on_exception="dispose_key")
+    @node(
+        happy=("dispose_key",), unhappy=("dispose_key",), on_exception="dispose_key", cleanup=True
+    )
     def discard_run(self) -> Step:
         """Remove the unpublished run directory, so no half-made run stays behind."""
         place = BackupClientMachine.place.get(self)
@@ -244,6 +249,7 @@ class BackupClientMachine(PruneAndUnlockMachine):
         happy=("end_of_month_retention",),
         unhappy=("end_of_month_retention",),
         on_exception="end_of_month_retention",
+        cleanup=True,
     )
     def dispose_key(self) -> Step:
         """Remove the throw-away keyring."""

@@ -128,7 +128,12 @@ class MountShareMachine(Machine):
         self.add_results(self.inner.execute())
         return self.success(self.unmount_share)
 
-    @node(happy=("release_lock",), unhappy=("release_lock",), on_exception="release_lock")
+    @node(
+        happy=("release_lock",),
+        unhappy=("release_lock",),
+        on_exception="release_lock",
+        cleanup=True,
+    )
     def unmount_share(self) -> Step:
         """Unmount the share if this run mounted it."""
         if self._mounted:
@@ -136,7 +141,12 @@ class MountShareMachine(Machine):
             self.share.unmount()
         return self.success(self.release_lock)
 
-    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
+    @node(
+        happy=("report_results",),
+        unhappy=("report_results",),
+        on_exception="report_results",
+        cleanup=True,
+    )
     def release_lock(self) -> Step:
         """Release the client's lock."""
         held, self._held = self._held, None

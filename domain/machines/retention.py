@@ -135,7 +135,12 @@ class DeleteRunMachine(Machine):
         self.deleted = True
         return self.success(self.record_deletion)
 
-    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
+    @node(
+        happy=("report_results",),
+        unhappy=("report_results",),
+        on_exception="report_results",
+        cleanup=True,
+    )
     def record_deletion(self) -> Step:
         """Append the deletion to the chained retention.log: when, what, which rule."""
         entry = {

@@ -17,6 +17,7 @@ from domain.machines.pruning import PruneAndUnlockMachine, Pruning
 from domain.machines.retention import RetentionOptions, RetentionPorts
 from domain.services.share_lock import ShareLock
 from ports.errors import LockHeldError
+from ports.host_processes import HostProcesses
 
 
 class RetentionClientMachine(PruneAndUnlockMachine):
@@ -30,6 +31,7 @@ class RetentionClientMachine(PruneAndUnlockMachine):
         options: RetentionOptions,
         lock_owner: str,
         share_lock_max_age: timedelta,
+        processes: HostProcesses | None = None,
     ) -> None:
         super().__init__()
         self._config = context.config
@@ -48,6 +50,7 @@ class RetentionClientMachine(PruneAndUnlockMachine):
             client=context.config.client_name,
             owner=lock_owner,
             max_age=share_lock_max_age,
+            processes=processes,
         )
 
     @property

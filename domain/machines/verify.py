@@ -240,7 +240,12 @@ class VerifyRunsMachine(Machine):
                 self.add_results([Failure(child.entry, message)])
         return self.success(self.dispose_key)
 
-    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
+    @node(
+        happy=("report_results",),
+        unhappy=("report_results",),
+        on_exception="report_results",
+        cleanup=True,
+    )
     def dispose_key(self) -> Step:
         """Remove the throw-away keyring holding the private key, if one was loaded."""
         keys, self._keys = self._keys, None
