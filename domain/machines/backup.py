@@ -18,7 +18,7 @@ from domain.framework.machine import Step
 from domain.framework.results import Result, failures
 from domain.framework.slot import Slot
 from domain.machines.backup_database import BackupDatabaseMachine, PreviousDump
-from domain.machines.mount import ClientContext
+from domain.machines.mount import ClientContext, not_started
 from domain.machines.pruning import PruneAndUnlockMachine, Pruning
 from domain.machines.retention import RetentionOptions, RetentionPorts
 from domain.models.manifest import (
@@ -93,6 +93,8 @@ class BackupClientMachine(PruneAndUnlockMachine):
         self._globals: DumpRecord | None = None
         self._records: list[DumpRecord] = []
         self._published = False
+        self.refused = False
+        """Whether another run's share lock refused this one (nothing was started)."""
         self.share_lock = ShareLock(
             share=context.share,
             clock=ports.clock,
@@ -130,6 +132,7 @@ class BackupClientMachine(PruneAndUnlockMachine):
         try:
             took_over = self.share_lock.take()
         except LockHeldError as exc:
+            self.refused = True
             return self.failure(self.report_results, str(exc))
         if took_over:
             return self.failure(self.start_run, took_over)
@@ -262,6 +265,8 @@ class BackupClientMachine(PruneAndUnlockMachine):
 
     def summary(self, results: list[Result]) -> str:
         """Return one line: databases ok and failed, where the run went, failures."""
+        if self.refused:
+            return not_started("backup", self._config.client_name, results)
         ok = sum(1 for r in self._records if r.status is DumpStatus.OK)
         place = BackupClientMachine.place.get(self)
         where = f"{place.period.folder}/{place.run_id}" if place else "-"

@@ -171,7 +171,13 @@ class MountShareMachine(Machine):
         """Return the job machine's summary, or say that the job never started."""
         if self.inner is not None:
             return self.inner.summary(results)
-        count = len(failures(results))
-        return (
-            f"{self._job} {self._client}: not started, {count} failure{'s' if count != 1 else ''}"
-        )
+        return not_started(self._job, self._client, results)
+
+
+def not_started(job: str, client: str, results: list[Result]) -> str:
+    """Return the summary of a job that did not start (a lock refused it, say).
+
+    The words are the same whichever machine refused, so one alert rule reads them all.
+    """
+    count = len(failures(results))
+    return f"{job} {client}: not started, {count} failure{'s' if count != 1 else ''}"

@@ -12,7 +12,7 @@ from datetime import timedelta
 from domain.framework.definition import node
 from domain.framework.machine import Step
 from domain.framework.results import Result, failures
-from domain.machines.mount import ClientContext
+from domain.machines.mount import ClientContext, not_started
 from domain.machines.pruning import PruneAndUnlockMachine, Pruning
 from domain.machines.retention import RetentionOptions, RetentionPorts
 from domain.services.share_lock import ShareLock
@@ -36,6 +36,8 @@ class RetentionClientMachine(PruneAndUnlockMachine):
         super().__init__()
         self._config = context.config
         self._options = options
+        self.refused = False
+        """Whether another run's share lock refused this one (nothing was pruned)."""
         self.pruning = Pruning(
             client=context.config.client_name,
             end_of_month_days=context.config.end_of_month_retention,
@@ -71,6 +73,7 @@ class RetentionClientMachine(PruneAndUnlockMachine):
         try:
             took_over = self.share_lock.take()
         except LockHeldError as exc:
+            self.refused = True
             return self.failure(self.report_results, str(exc))
         if took_over:
             return self.failure(self.end_of_month_retention, took_over)
@@ -79,6 +82,8 @@ class RetentionClientMachine(PruneAndUnlockMachine):
     def summary(self, results: list[Result]) -> str:
         """Return one line: runs deleted (or that would be), failures."""
         name = self._config.client_name
+        if self.refused:
+            return not_started("retention", name, results)
         if self._options.dry_run:
             planned = sum(len(tier.planned) for tier in self.retention_machines)
             return f"retention {name} (dry run): {planned} runs would be deleted"
