@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from dependency_injector import providers
+from psycopg import sql
 
 from adapters.files.opener import SchemeShareOpener
 from adapters.os.logging import close_client_logging
@@ -51,8 +52,9 @@ def test_two_databases_differing_only_in_case_are_both_stored_on_samba(
     for number, name in enumerate(names):
         postgres_server.create_database(name)
         postgres_server.execute(
-            f"CREATE TABLE t AS SELECT g AS id, 'row of {number}' AS label "
-            "FROM generate_series(1, 500) g",
+            sql.SQL(
+                "CREATE TABLE t AS SELECT g AS id, {} AS label FROM generate_series(1, 500) g"
+            ).format(sql.Literal(f"row of {number}")),
             dbname=name,
         )
     with postgres_server.connect() as conn:

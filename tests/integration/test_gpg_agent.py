@@ -57,9 +57,7 @@ def decrypt_without_passphrase(homedir: Path, message: bytes) -> subprocess.Comp
 
 
 def test_an_unlocked_key_decrypts_but_its_agent_holds_no_passphrase(pair, tmp_path):
-    keys = GpgDecryptor(tmp_path / "w", Redactor()).load(
-        pair.secret_armored, SecretStr(PASSPHRASE)
-    )
+    keys = GpgDecryptor(tmp_path / "w", Redactor()).load(pair.secret_armored, SecretStr(PASSPHRASE))
     try:
         message = encrypt(pair, PLAIN)
         assert b"".join(keys.decrypt([message])) == PLAIN
@@ -89,9 +87,7 @@ def test_a_keyring_is_claimed_while_it_lives_and_released_with_it(pair, tmp_path
 
 
 def test_disposing_of_a_killed_jobs_keyring_stops_its_agent(pair, tmp_path):
-    keys = GpgDecryptor(tmp_path / "w", Redactor()).load(
-        pair.secret_armored, SecretStr(PASSPHRASE)
-    )
+    keys = GpgDecryptor(tmp_path / "w", Redactor()).load(pair.secret_armored, SecretStr(PASSPHRASE))
     homedir = keys.homedir
     [agent] = agents_of(homedir)
     # As a killed job leaves it: nobody closes the keys.

@@ -23,7 +23,7 @@ def dead_identity() -> ProcessIdentity:
     return replace(current_identity(), pid=2**22 + 17, started=1)
 
 
-def claims(work: Path) -> list[dict]:
+def claims(work: Path) -> list[dict[str, object]]:
     return [json.loads(path.read_text()) for path in sorted(work.glob("claim-*.json"))]
 
 

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 from adapters.memory.host_processes import InMemoryHostProcesses
 from adapters.os.processes import LocalHostProcesses
@@ -42,7 +43,7 @@ def test_a_zombie_is_gone():
     try:
         # Not reaped yet: its /proc entry says Z.
         for _ in range(200):
-            text = open(f"/proc/{child.pid}/stat").read()  # noqa: PTH123
+            text = Path(f"/proc/{child.pid}/stat").read_text()
             if text[text.rfind(")") + 2] == "Z":
                 break
             subprocess.run(["sleep", "0.01"], check=True)

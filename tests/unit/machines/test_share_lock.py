@@ -9,6 +9,7 @@ from pathlib import PurePosixPath
 from adapters.memory.clock import FixedClock
 from adapters.memory.file_share import InMemoryFileShare
 from adapters.memory.host_processes import InMemoryHostProcesses
+from domain.framework.results import Failure
 from domain.services.share_lock import SHARE_LOCK_FILE, ShareLock
 from ports.host_processes import ProcessOwner
 from tests.support.memory_world import World
@@ -26,7 +27,7 @@ def marker(host: str, pid: int, started: str, since: str) -> bytes:
 
 def failures(world: World) -> list[tuple[str, str]]:
     results = world.mount_machine().execute()
-    return [(r.node, r.message) for r in results if not r.ok]
+    return [(r.node, r.message) for r in results if isinstance(r, Failure)]
 
 
 def test_the_marker_names_the_process_holding_it():
