@@ -65,6 +65,7 @@ from domain.machines.verify import VerifyRunsMachine
 from domain.models.operations import CheckPolicy
 from domain.models.policy import BackupPolicy
 from domain.models.redaction import Redactor
+from domain.models.text import one_line
 from entrypoints.azure import azure_options
 from entrypoints.diagram import MACHINES
 from entrypoints.host import probe_name, process_owner, tool_version
@@ -472,5 +473,5 @@ def run_tool(request: ToolRequest, container: Container | None = None) -> None:
 
 
 def _critical(container: Container, exc: Exception) -> None:
-    container.console().print(f"Critical failure: {' / '.join(str(exc).splitlines())}")
+    container.console().print(f"Critical failure: {one_line(str(exc))}")
     container.exit().exit(1)

@@ -23,6 +23,7 @@ from entrypoints.args import (
     OneLineParser,
     add_client_arguments,
     add_restore_vault_arguments,
+    ascii_number,
     client_fields,
     port_number,
 )
@@ -38,15 +39,18 @@ backup or restore config is never overwritten: nothing is written then.
 STDIN = "-"
 DEFAULT_END_OF_MONTH_DAYS = 400
 DEFAULT_END_OF_YEAR_DAYS = 3650
+MAX_RETENTION_DAYS = 100 * 366
+"""A century: a longer retention is surely a typo."""
 
 
 def retention_days(text: str) -> int:
     """Parse a retention in days (a positive whole number)."""
-    if not text.isdigit() or int(text) < 1:
+    days = ascii_number(text, 1, MAX_RETENTION_DAYS)
+    if days is None:
         raise argparse.ArgumentTypeError(
-            f"retention days must be a whole number >= 1, not {text!r}"
+            f"retention days must be a whole number 1..{MAX_RETENTION_DAYS}, not {text!r}"
         )
-    return int(text)
+    return days
 
 
 def parser() -> argparse.ArgumentParser:

@@ -25,6 +25,15 @@ from ports.errors import LocalFileError
 from ports.local_files import LocalFile, LocalFiles
 
 READ_CHUNK_BYTES = 1024 * 1024
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISLNK, "a symbolic link (give the file it points to)"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+"""What a path can be besides a regular file, as the archive job's refusal names it."""
 
 
 class PrivateLocalFiles(LocalFiles):
@@ -39,6 +48,21 @@ class PrivateLocalFiles(LocalFiles):
     def exists(self, path: PurePath) -> bool:
         """Tell whether anything (a dangling symlink too) exists at `path`."""
         return os.path.lexists(path)
+
+    def regular_file_problem(self, path: PurePath) -> str | None:
+        """Say why `path` is not a regular file to read (a symlink is not followed)."""
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            return "does not exist"
+        except OSError as exc:
+            return f"cannot be examined ({exc.strerror})"
+        kind = next((name for test, name in _KINDS if test(mode)), None)
+        if kind is not None:
+            return f"is {kind}, not a regular file"
+        if not os.access(path, os.R_OK):
+            return "cannot be read (permission denied)"
+        return None
 
     def write_private(self, path: PurePath, chunks: Iterable[bytes]) -> LocalFile:
         """Stream `chunks` to a new 0600 file at `path`; never overwrite anything."""
@@ -71,7 +95,8 @@ class PrivateLocalFiles(LocalFiles):
     def read_chunks(self, path: PurePath) -> Iterator[bytes]:
         """Yield the regular file at `path` in chunks of 1 MiB, not following a final symlink."""
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            # O_NONBLOCK: opening a FIFO would otherwise wait for a writer forever.
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
         except OSError as exc:
             raise LocalFileError(f"cannot read {path}: {exc.strerror}") from None
         if not stat.S_ISREG(os.fstat(fd).st_mode):

@@ -21,6 +21,7 @@ from domain.framework.machine import Machine, describe
 from domain.framework.results import failures
 from domain.framework.stop import STOP
 from domain.models.redaction import Redactor
+from domain.models.text import printable
 from ports.console import Console
 from ports.exit import Exit
 
@@ -72,7 +73,10 @@ class EndPoint:
         self._exit.exit(code)
 
     def _run(self) -> int:
-        redact = self._redactor.redact
+        def redact(line: str) -> str:
+            # One physical line whatever a name or value held, secrets masked.
+            return printable(self._redactor.redact(line))
+
         machine: Machine | None = None
         try:
             machine = self._machine()

@@ -86,8 +86,11 @@ class ArchiveFileMachine(Machine):
         problem = archive_name_problem(self._request.file.name)
         if problem is not None:
             return self.failure(self.report_results, f"{self._request.file} {problem}")
-        if not self._files.exists(self._request.file):
-            return self.failure(self.report_results, f"{self._request.file} does not exist")
+        # Before anything is made on the share or in the work root: a directory or a FIFO
+        # (which would block the read forever) is refused here, not half-way through.
+        not_a_file = self._files.regular_file_problem(self._request.file)
+        if not_a_file is not None:
+            return self.failure(self.report_results, f"{self._request.file} {not_a_file}")
         if self._share.exists(self.target):
             return self.failure(
                 self.report_results,

@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.models.run import Tier
+from domain.models.text import printable
 
 MANIFEST_FILE = "manifest.json"
 SUMS_FILE = "SHA256SUMS"
@@ -122,21 +123,26 @@ class Manifest(BaseModel):
 
     def restore_text(self) -> bytes:
         """Return RESTORE.txt: how to restore this run with plain gpg and pg_restore."""
+        # Every value on one line, whatever a name holds (a database named "x\ny", say).
         names = (
-            "\n".join(f"  {r.file:<40} {r.name}  ({r.status})" for r in self.databases)
+            "\n".join(
+                f"  {printable(r.file):<40} {printable(r.name)}  ({r.status})"
+                for r in self.databases
+            )
             or "  (no databases)"
         )
-        return _RESTORE.format(
-            client=self.client,
-            run_id=self.run_id,
-            tier=self.tier,
-            period=self.period,
-            fingerprint=self.key_fingerprint,
-            key_name=self.key_name,
-            pg_dump=self.pg_dump_version,
-            server=self.server_version,
-            names=names,
-        ).encode()
+        values = {
+            "client": self.client,
+            "run_id": self.run_id,
+            "tier": self.tier,
+            "period": self.period,
+            "fingerprint": self.key_fingerprint,
+            "key_name": self.key_name,
+            "pg_dump": self.pg_dump_version,
+            "server": self.server_version,
+        }
+        shown = {key: printable(str(value)) for key, value in values.items()}
+        return _RESTORE.format(**shown, names=names).encode()
 
 
 _RESTORE = """\
@@ -158,7 +164,9 @@ Files (file name, database, status):
 6. Restore into it:            pg_restore --dbname=<name> --jobs=4 --no-owner db.dump
    (or plain SQL:              pg_restore --file=db.sql db.dump)
 
-manifest.json lists every database with its file, size, sha256 and status; file names of
-databases whose names are not plain ASCII are percent-encoded (see "name" in the manifest).
+manifest.json lists every database with its file, size, sha256 and status. A file name keeps
+the lower-case letters, digits, '_' and '-' of its database's name and percent-encodes every
+other byte (upper case too, so no two names meet on a case-insensitive share): see "name" in the
+manifest. A name above shown with backslash escapes holds characters that are not printable.
 Use pg_restore of the same major version as pg_dump above, or newer.
 """

@@ -60,6 +60,14 @@ class RestoreConfig(BaseModel):
     def _empty_is_absent(cls, value: object) -> object:
         return None if value == "" else value
 
+    @field_validator("private_key_passphrase")
+    @classmethod
+    def _one_line(cls, value: SecretStr) -> SecretStr:
+        # gpg reads a passphrase as one line from its pipe: the rest would be silently dropped.
+        if "\n" in value.get_secret_value() or "\r" in value.get_secret_value():
+            raise ValueError("must not contain a line break (gpg reads one line)")
+        return value
+
     @property
     def key_bytes(self) -> bytes:
         """Return the private key as gpg reads it."""
