@@ -2,11 +2,11 @@
 
 `guard_job` is the container's `job_guard` resource, set up after the client log and torn down
 after the end point has run. At the start it makes the work root a private directory (0700),
-handles SIGTERM, SIGINT and SIGHUP (adapters/os/signals.py) and sweeps what killed jobs left in
-the work root (keyrings and their agents, plaintext scratch files, partial decrypt outputs:
-adapters/process/leftovers.py). At the end it disposes of anything the job itself still claims,
-then gives the signals back. Tested in tests/unit/test_job_guard.py and, with real processes,
-in tests/reliability/test_signals.py.
+handles SIGTERM, SIGINT and SIGHUP (adapters/os/signals.py), has every child written down while
+it lives, and sweeps what killed jobs left (children still running, keyrings and their agents,
+plaintext scratch files, partial decrypt outputs: adapters/process/leftovers.py). At the end
+it disposes of anything the job itself still claims, then gives the signals back. Tested in
+tests/unit/test_job_guard.py and, with real processes, in tests/reliability/test_signals.py.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 from adapters.os.paths import PRIVATE_DIR_MODE, make_private_dirs
 from adapters.os.signals import SignalStop
 from adapters.process.leftovers import Leftovers
+from adapters.process.registry import CHILDREN
 from domain.framework.stop import STOP, StopRequest
 from ports.errors import ConfigError
 
@@ -82,6 +83,7 @@ def guard_job(
     prepare_work_root(work_root)
     handler = SignalStop(stop)
     handler.install()
+    CHILDREN.watch(leftovers)
     try:
         for swept in leftovers.sweep():
             logger.warning(
@@ -95,6 +97,7 @@ def guard_job(
                     "removed the %s %s still held when the job ended", own.kind, own.path
                 )
         finally:
+            CHILDREN.watch(None)
             handler.uninstall()
             if stop.reason is not None:
                 logger.info("the job stopped in order after %s", stop.reason.signal)

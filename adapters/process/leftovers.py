@@ -1,7 +1,9 @@
 """What a job makes that must not outlive it, written down before it is made (SPEC 15).
 
 A job makes things on its host that hold secrets for a while: throw-away GnuPG homes (with the
-private key, and a gpg-agent), decrypted scratch dumps, the partial file of a decrypt's output.
+private key, and a gpg-agent), decrypted scratch dumps, the partial file of a decrypt's output;
+and it starts children, which a job killed with SIGKILL leaves running (a pg_restore reading a
+scratch file goes on for hours, holding the target database).
 Its clean-up removes them; a job killed with SIGKILL cannot. So before making one, an adapter
 *claims* it: a small 0600 file `claim-<random>.json` in the work root names the owner (host, boot,
 pid, start time: `identity.py`), the kind of thing and its path. Once the thing is gone the claim
@@ -30,6 +32,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from adapters.process.claim_records import (
+    UNCLAIMED_MAX_AGE_SECONDS,
+    ClaimRecord,
+    age,
+    filesystem_now,
+    identity_of,
+    kill_if_running,
+    read_claim,
+)
 from adapters.process.identity import ProcessIdentity, ProcessState, current_identity, state_of
 from adapters.process.private_dirs import make_private_dirs
 
@@ -39,12 +50,12 @@ KEYRING = "keyring"
 """A throw-away GnuPG home directory, maybe with a gpg-agent bound to it."""
 FILE = "file"
 """A file holding plaintext: a scratch dump, the partial file of a decrypt's output."""
+PROCESS = "process"
+"""A child process (pg_dump, gpg, pg_restore...): a dead job's is killed if it still runs."""
 CLAIM_PREFIX = "claim-"
 CLAIM_SUFFIX = ".json"
 UNCLAIMED_PATTERNS = {KEYRING: "gnupg-*", FILE: "scratch-*"}
 """What earlier versions left in the work root without a claim."""
-UNCLAIMED_MAX_AGE_SECONDS = 24 * 3600
-"""An unclaimed leftover this old was left by a killed job of an earlier version."""
 
 Disposer = Callable[[Path], None]
 """Remove one leftover of a kind for good; raise OSError (or another error) when it cannot."""
@@ -76,9 +87,17 @@ class Swept:
 class Claim:
     """A leftover this job has written down; `release` once the thing is gone."""
 
-    def __init__(self, leftovers: Leftovers, kind: str, path: Path, record: Path) -> None:
+    def __init__(
+        self,
+        leftovers: Leftovers,
+        kind: str,
+        path: Path,
+        record: Path,
+        process: ProcessIdentity | None = None,
+    ) -> None:
         self.kind = kind
         self.path = path
+        self.process = process
         self._leftovers = leftovers
         self._record = record
         self.released = False
@@ -119,19 +138,21 @@ class Leftovers:
         self._open: dict[int, Claim] = {}
         self._lock = threading.Lock()
 
-    def claim(self, kind: str, path: Path) -> Claim:
+    def claim(self, kind: str, path: Path, process: ProcessIdentity | None = None) -> Claim:
         """Write down that this job is about to make `path`; call it before making it.
 
         Raises:
             OSError: the claim cannot be written (then the thing must not be made).
         """
         owner = self._identity()
-        record = {
+        record: dict[str, object] = {
             "owner": owner.to_json(),
             "recorded": time.time(),
             "kind": kind,
             "path": str(path),
         }
+        if process is not None:
+            record["process"] = process.to_json()
         make_private_dirs(self.work_root)
         name = self.work_root / f"{CLAIM_PREFIX}{secrets.token_hex(8)}{CLAIM_SUFFIX}"
         fd = os.open(
@@ -145,10 +166,23 @@ class Leftovers:
                 name.unlink()
             raise
         os.close(fd)
-        claim = Claim(self, kind, path, name)
+        claim = Claim(self, kind, path, name, process)
         with self._lock:
             self._open[id(claim)] = claim
         return claim
+
+    def started(self, pid: int) -> Callable[[], None]:
+        """Write down a child that has just started (the child registry's watcher)."""
+        child = identity_of(pid)
+        if child is None:
+            return _nothing  # it has ended already
+        try:
+            claim = self.claim(PROCESS, Path(f"/proc/{pid}"), process=child)
+        except OSError as exc:
+            # The child runs anyway; only a SIGKILL of this job could then leave it behind.
+            logger.warning("cannot note child %d in the work root: %s", pid, exc.strerror)
+            return _nothing
+        return claim.release
 
     def forget(self, claim: Claim) -> None:
         """Drop a released claim from the ones this job still holds (`Claim.release` calls it)."""
@@ -161,7 +195,7 @@ class Leftovers:
             held = list(self._open.values())
         done: list[Swept] = []
         for claim in held:
-            if self._dispose(claim.kind, claim.path, "this job"):
+            if self._dispose(claim.kind, claim.path, "this job", claim.process):
                 claim.release()
                 done.append(Swept(claim.kind, claim.path, "this job"))
         return done
@@ -170,47 +204,51 @@ class Leftovers:
         """Dispose of what dead jobs claimed, and of old unclaimed leftovers; return them."""
         if not self.work_root.is_dir():
             return []
-        now = _filesystem_now(self.work_root)
-        swept: list[Swept] = []
-        claimed: set[Path] = set()
-        for record in sorted(self.work_root.glob(f"{CLAIM_PREFIX}*{CLAIM_SUFFIX}")):
-            swept.extend(self._sweep_claim(record, claimed, now))
+        now = filesystem_now(self.work_root)
+        records = [
+            read
+            for path in sorted(self.work_root.glob(f"{CLAIM_PREFIX}*{CLAIM_SUFFIX}"))
+            if (read := read_claim(path, now)) is not None
+        ]
+        claimed = {record.path for record in records}
+        # A dead job's children first: nothing of theirs may still use what goes next.
+        records.sort(key=lambda record: record.kind != PROCESS)
+        swept = [swept for record in records if (swept := self._sweep_claim(record)) is not None]
         swept.extend(self._sweep_unclaimed(claimed, now))
         return swept
 
-    def _sweep_claim(self, record: Path, claimed: set[Path], now: float) -> list[Swept]:
-        try:
-            data = json.loads(record.read_text())
-            owner = ProcessIdentity.from_json(data["owner"])
-            kind, path = str(data["kind"]), Path(str(data["path"]))
-            recorded = float(data["recorded"])
-        except FileNotFoundError:
-            return []  # released meanwhile
-        except (OSError, ValueError, KeyError, TypeError):
-            # Cut short by a kill while it was written: the thing was not made yet.
-            if _age(record, now) > UNCLAIMED_MAX_AGE_SECONDS:
-                record.unlink(missing_ok=True)
-            return []
-        claimed.add(path)
-        if owner is None or state_of(owner, recorded_at=recorded) is not ProcessState.GONE:
-            return []
+    def _sweep_claim(self, record: ClaimRecord) -> Swept | None:
+        owner = record.owner
+        if owner is None or state_of(owner, recorded_at=record.recorded) is not ProcessState.GONE:
+            return None
         who = f"host {owner.host} pid {owner.pid}"
-        if not self._dispose(kind, path, who):
-            return []
-        record.unlink(missing_ok=True)
-        return [Swept(kind, path, who)]
+        if record.kind == PROCESS and not (
+            record.process and state_of(record.process) is ProcessState.RUNNING
+        ):
+            record.file.unlink(missing_ok=True)  # the child ended with its job
+            return None
+        if not self._dispose(record.kind, record.path, who, record.process):
+            return None
+        record.file.unlink(missing_ok=True)
+        return Swept(record.kind, record.path, who)
 
     def _sweep_unclaimed(self, claimed: set[Path], now: float) -> list[Swept]:
         swept: list[Swept] = []
         for kind, pattern in UNCLAIMED_PATTERNS.items():
             for path in sorted(self.work_root.glob(pattern)):
-                if path in claimed or _age(path, now) <= UNCLAIMED_MAX_AGE_SECONDS:
+                if path in claimed or age(path, now) <= UNCLAIMED_MAX_AGE_SECONDS:
                     continue
                 if self._dispose(kind, path, "an unknown job"):
                     swept.append(Swept(kind, path, "an unknown job"))
         return swept
 
-    def _dispose(self, kind: str, path: Path, owner: str) -> bool:
+    def _dispose(
+        self, kind: str, path: Path, owner: str, process: ProcessIdentity | None = None
+    ) -> bool:
+        if kind == PROCESS:
+            if process is not None:
+                kill_if_running(process)
+            return True
         disposer = self._disposers.get(kind)
         if disposer is None:
             logger.error("cannot dispose of %s %s left by %s: unknown kind", kind, path, owner)
@@ -223,27 +261,5 @@ class Leftovers:
         return True
 
 
-def _age(path: Path, now: float) -> float:
-    """Return how old `path` is at `now` (by the file system's clock); 0 when it is gone."""
-    try:
-        return now - path.lstat().st_mtime
-    except OSError:
-        return 0.0
-
-
-def _filesystem_now(directory: Path) -> float:
-    """Return the time by the clock that stamps files in `directory`.
-
-    Ages of files are measured against it, not the process's clock, which may differ (under
-    faketime a job's clock is years ahead of the stamps the kernel writes).
-    """
-    probe = directory / f".clock-{secrets.token_hex(6)}"
-    try:
-        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    except OSError:
-        return time.time()
-    try:
-        return os.fstat(fd).st_mtime
-    finally:
-        os.close(fd)
-        probe.unlink(missing_ok=True)
+def _nothing() -> None:
+    """Forget nothing: the child was not written down."""

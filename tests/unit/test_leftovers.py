@@ -2,20 +2,19 @@
 
 import json
 import os
+import signal
 import stat
+import subprocess
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from adapters.process.claim_records import UNCLAIMED_MAX_AGE_SECONDS, identity_of
 from adapters.process.identity import ProcessIdentity, current_identity
-from adapters.process.leftovers import (
-    FILE,
-    KEYRING,
-    UNCLAIMED_MAX_AGE_SECONDS,
-    Leftovers,
-)
+from adapters.process.leftovers import FILE, KEYRING, PROCESS, Leftovers
 
 
 def dead_identity() -> ProcessIdentity:
@@ -23,7 +22,7 @@ def dead_identity() -> ProcessIdentity:
     return replace(current_identity(), pid=2**22 + 17, started=1)
 
 
-def claims(work: Path) -> list[dict[str, object]]:
+def claims(work: Path) -> list[dict[str, Any]]:
     return [json.loads(path.read_text()) for path in sorted(work.glob("claim-*.json"))]
 
 
@@ -187,3 +186,42 @@ def test_the_work_root_and_its_parents_are_private_whatever_the_umask(tmp_path, 
         os.umask(previous)
     for path in (tmp_path / "x", tmp_path / "x" / "y"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o700
+
+
+def test_a_dead_jobs_child_that_still_runs_is_killed_and_a_reused_pid_is_not(tmp_path):
+    orphan = subprocess.Popen(["sleep", "30"])
+    bystander = subprocess.Popen(["sleep", "30"])
+    try:
+        dead = Leftovers(tmp_path / "work", identity=dead_identity)
+        dead.started(orphan.pid)
+        # A claim naming the bystander's pid with another start time: a reused pid.
+        bystander_identity = identity_of(bystander.pid)
+        assert bystander_identity is not None
+        reused = replace(bystander_identity, started=1)
+        dead.claim(PROCESS, Path(f"/proc/{bystander.pid}"), process=reused)
+
+        swept = Leftovers(tmp_path / "work").sweep()
+
+        assert [s.kind for s in swept] == [PROCESS]
+        assert orphan.wait(timeout=10) == -signal.SIGKILL
+        assert bystander.poll() is None
+        assert claims(tmp_path / "work") == []
+    finally:
+        for child in (orphan, bystander):
+            child.kill()
+            child.wait()
+
+
+def test_a_live_jobs_children_are_written_down_while_they_run(tmp_path):
+    leftovers = Leftovers(tmp_path / "work")
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        forget = leftovers.started(child.pid)
+        [record] = claims(tmp_path / "work")
+        assert record["kind"] == PROCESS
+        assert record["process"]["pid"] == child.pid
+        forget()
+        assert claims(tmp_path / "work") == []
+    finally:
+        child.kill()
+        child.wait()
