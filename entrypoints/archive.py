@@ -11,6 +11,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from adapters.os.signals import hold_stop_signals
 from domain.models.operations import ARCHIVE_FOLDER_PATTERN, ArchiveRequest
 from domain.rules.naming import is_device_name
 from entrypoints.args import OneLineParser, add_client_arguments, client_fields
@@ -67,4 +68,6 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
+    # Before the container's imports: a stop signal during them still stops the job in order.
+    hold_stop_signals()
     main()

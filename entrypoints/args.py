@@ -48,7 +48,6 @@ class OneLineParser(argparse.ArgumentParser):
                 self.error(f"{action.metavar or action.dest} is missing (a stray '--'?)")
         return parsed
 
-
     def _check_first_positional(self, args: list[str]) -> None:
         """Judge a dash-led token where the first positional belongs as that positional.
 

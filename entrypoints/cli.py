@@ -6,6 +6,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from adapters.os.signals import hold_stop_signals
 from domain.models.text import printable
 
 JOBS = {
@@ -26,6 +27,9 @@ JOBS = {
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Dispatch to a job's `main`."""
+    if argv is None:
+        # Run as the `lts` program: hold the stop signals before the job's slow imports.
+        hold_stop_signals()
     arguments = list(sys.argv[1:] if argv is None else argv)
     job = arguments[0].replace("-", "_") if arguments else ""
     if job in ("", "_h", "__help"):

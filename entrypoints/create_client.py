@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from adapters.os.signals import hold_stop_signals
 from domain.models.client_config import PostgresAuth
 from domain.models.operations import NewClient
 from entrypoints.args import (
@@ -206,4 +207,6 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
+    # Before the container's imports: a stop signal during them still stops the job in order.
+    hold_stop_signals()
     main()

@@ -44,6 +44,9 @@ AGENT_CACHE_SECONDS = 0
 """The agent unlocks a key for one operation and forgets the passphrase at once: a killed job's
 agent must not decrypt for anyone (issue 12 found a 30-day cache doing so)."""
 PROBE = b"long-term-storage passphrase probe\n"
+AGENT_SOCKET_LONGEST = "S.gpg-agent.browser"
+MAX_SOCKET_PATH = 107
+"""A Unix socket's name holds 108 bytes with its final NUL."""
 _BAD_PASSPHRASE = ("Bad passphrase", "No pinentry", "Operation cancelled")
 
 
@@ -58,9 +61,27 @@ class SecretKeyring(ThrowAwayKeyring):
         leftovers: Leftovers | None = None,
     ) -> None:
         super().__init__(work_root, redactor, gpg_binary, leftovers)
+        self._check_socket_room(work_root)
         (self.homedir / "gpg-agent.conf").write_text(
             f"default-cache-ttl {AGENT_CACHE_SECONDS}\nmax-cache-ttl {AGENT_CACHE_SECONDS}\n"
         )
+
+    def _check_socket_room(self, work_root: Path) -> None:
+        """Refuse a home whose agent sockets would not fit a Unix socket name (107 bytes).
+
+        gpg-agent puts its sockets in the home directory unless /run/user/<uid> exists; with a
+        long work root it cannot start, and gpg says only "General error".
+        """
+        if Path(f"/run/user/{os.getuid()}").is_dir():
+            return
+        longest = self.homedir / AGENT_SOCKET_LONGEST
+        if len(os.fsencode(longest)) > MAX_SOCKET_PATH:
+            self.dispose()
+            raise EncryptionError(
+                f"the work root {work_root} is too long for gpg-agent's sockets "
+                f"({len(os.fsencode(longest))} bytes for {longest.name}, at most "
+                f"{MAX_SOCKET_PATH}); set a shorter [paths] work_root"
+            )
 
     def argv(self, *args: str) -> list[str]:
         """Return a gpg command line bound to this keyring; the agent may start (secret keys)."""

@@ -81,8 +81,7 @@ def guard_job(
     """
     del log_file
     prepare_work_root(work_root)
-    handler = SignalStop(stop)
-    handler.install()
+    handler = SignalStop.for_job(stop)
     CHILDREN.watch(leftovers)
     try:
         for swept in leftovers.sweep():
@@ -98,6 +97,6 @@ def guard_job(
                 )
         finally:
             CHILDREN.watch(None)
-            handler.uninstall()
+            handler.uninstall(ending=True)
             if stop.reason is not None:
                 logger.info("the job stopped in order after %s", stop.reason.signal)

@@ -23,6 +23,7 @@ import signal
 import threading
 from collections.abc import Callable
 from types import FrameType
+from typing import ClassVar
 
 from adapters.process.registry import CHILDREN
 from domain.framework.stop import STOP, StopReason, StopRequest
@@ -36,6 +37,20 @@ SIGNAL_EXIT_BASE = 128
 Handler = Callable[[int, FrameType | None], object] | int | None
 
 
+def hold_stop_signals() -> None:
+    """Handle the stop signals from the very start of a job's process.
+
+    A job spends most of a second importing its modules (the container, pydantic, the Azure
+    SDK) before its guard is set up; a SIGTERM then would kill it without its one line. The
+    entry points call this first when run as a program (never in-process, where the host owns
+    the signals); the job's guard adopts the handler (`SignalStop.for_job`).
+    """
+    if SignalStop.early is None:
+        handler = SignalStop()
+        if handler.install():
+            SignalStop.early = handler
+
+
 def stop_reason(signum: int) -> StopReason:
     """Return the stop request a signal makes: its name and exit status 128 + its number."""
     return StopReason(signal.Signals(signum).name, SIGNAL_EXIT_BASE + signum)
@@ -44,9 +59,25 @@ def stop_reason(signum: int) -> StopReason:
 class SignalStop:
     """The handler of the stop signals; `install` and `uninstall` bracket one job."""
 
+    early: ClassVar[SignalStop | None] = None
+    """The handler a job's process installed first thing (`hold_stop_signals`), if any."""
+
     def __init__(self, stop: StopRequest = STOP) -> None:
         self._stop = stop
         self._previous: dict[int, Handler] = {}
+
+    @classmethod
+    def for_job(cls, stop: StopRequest = STOP) -> SignalStop:
+        """Return the handler installed at the process's start, else install a new one.
+
+        The early one keeps a stop that arrived while the job was still importing its modules.
+        """
+        early, cls.early = cls.early, None
+        if early is not None:
+            return early
+        handler = cls(stop)
+        handler.install()
+        return handler
 
     def install(self) -> bool:
         """Handle the stop signals from now on; return False when this is not the main thread.
@@ -63,11 +94,17 @@ class SignalStop:
             self._previous[signum] = signal.signal(signum, self.handle)
         return True
 
-    def uninstall(self) -> None:
-        """Give the stop signals back to the handlers they had before `install`."""
+    def uninstall(self, *, ending: bool = False) -> None:
+        """Give the stop signals back to the handlers they had before `install`.
+
+        With `ending`, a job that was stopped ignores them instead: it is on its way out with
+        its one line printed, and a late signal (a scheduler sending a burst) must not kill it
+        before it exits with its status.
+        """
         previous, self._previous = self._previous, {}
+        keep_ignoring = ending and self._stop.reason is not None
         for signum, handler in previous.items():
-            signal.signal(signum, handler)
+            signal.signal(signum, signal.SIG_IGN if keep_ignoring else handler)
 
     def handle(self, signum: int, _frame: FrameType | None = None) -> None:
         """Record the stop and kill every child; a later signal changes nothing."""

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -25,8 +27,12 @@ def ledger() -> Iterator[SecretLedger]:
     ledger, whatever the order the tests ran in: a leak anywhere fails the session.
     """
     found = SecretLedger()
-    yield found
-    scan(found)
+    try:
+        yield found
+        scan(found)
+    finally:
+        for root in found.short_roots:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def scan(ledger: SecretLedger) -> None:
@@ -78,5 +84,22 @@ def make_site(tmp_path: Path, ledger: SecretLedger) -> MakeSite:
         nonlocal count
         count += 1
         return ledger.register(RecordedSite(tmp_path / f"site{count}"), *secrets)
+
+    return make
+
+
+@pytest.fixture
+def make_short_site(ledger: SecretLedger) -> MakeSite:
+    """Return a factory of recorded sites with a short root under /tmp.
+
+    gpg-agent's socket names must fit 107 bytes; the private key's keyring lives under the
+    site's work root, so the sites of jobs that decrypt are kept short. They are removed after
+    the session's secret scan has read them.
+    """
+
+    def make(*secrets: str) -> RecordedSite:
+        root = Path(tempfile.mkdtemp(prefix="lts-", dir="/tmp"))
+        ledger.short_roots.append(root)
+        return ledger.register(RecordedSite(root / "s"), *secrets)
 
     return make

@@ -167,6 +167,8 @@ class SecretLedger:
     secrets: set[str] = field(default_factory=set)
     sites: list[RecordedSite] = field(default_factory=list)
     texts: list[tuple[str, str]] = field(default_factory=list)
+    short_roots: list[Path] = field(default_factory=list)
+    """Site roots outside pytest's temp dir, removed after the scan."""
 
     def __repr__(self) -> str:
         """Return counts only: the ledger holds secrets and would flood failure reports."""

@@ -146,3 +146,18 @@ def test_the_guard_sweeps_dead_jobs_leftovers_at_the_start_and_its_own_at_the_en
         next(guard)
     assert not mine.exists()
     assert list(work.iterdir()) == []
+
+
+def test_a_stopped_job_ignores_late_signals_until_it_exits():
+    before = signal.getsignal(signal.SIGHUP)
+    handler = SignalStop()
+    handler.install()
+    os.kill(os.getpid(), signal.SIGTERM)
+    handler.uninstall(ending=True)
+    try:
+        assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, before)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)

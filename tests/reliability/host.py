@@ -1,0 +1,98 @@
+"""What a job left on its host: processes by name, gpg-agents by home, keyrings that decrypt.
+
+Read from /proc, the way an operator (or an attacker on the host) would look.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Proc:
+    """A process: pid, parent pid, command name and command line."""
+
+    pid: int
+    ppid: int
+    name: str
+    argv: tuple[str, ...]
+
+
+def processes() -> list[Proc]:
+    """Return every process that can be read now."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if fields[0] == "Z":
+            continue
+        name = stat[stat.find("(") + 1 : stat.rfind(")")]
+        found.append(
+            Proc(int(entry.name), int(fields[1]), name, tuple(a.decode() for a in argv if a))
+        )
+    return found
+
+
+def descendants(pid: int) -> list[Proc]:
+    """Return the live descendants of `pid`."""
+    table = processes()
+    children: dict[int, list[Proc]] = {}
+    for proc in table:
+        children.setdefault(proc.ppid, []).append(proc)
+    found, pending = [], [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found.append(child)
+            pending.append(child.pid)
+    return found
+
+
+def children_named(pid: int, name: str) -> list[Proc]:
+    """Return the live descendants of `pid` running `name` (by command name or argv[0])."""
+    return [
+        proc
+        for proc in descendants(pid)
+        if proc.name == name or (proc.argv and Path(proc.argv[0]).name == name)
+    ]
+
+
+def agents_under(root: Path) -> list[Proc]:
+    """Return the gpg-agents whose home directory lies under `root`."""
+    return [
+        proc
+        for proc in processes()
+        if proc.name == "gpg-agent" and any(arg.startswith(str(root)) for arg in proc.argv)
+    ]
+
+
+def processes_mentioning(text: str) -> list[Proc]:
+    """Return the processes whose command line mentions `text` (a site's root, say)."""
+    return [proc for proc in processes() if any(text in arg for arg in proc.argv)]
+
+
+def decrypts_without_passphrase(homedir: Path, message: Path) -> bool:
+    """Tell whether gpg with `homedir` decrypts `message` with no passphrase at hand."""
+    argv = ["gpg", "--homedir", str(homedir), "--batch", "--pinentry-mode", "error"]
+    env = {"PATH": os.defpath, "HOME": str(homedir), "GNUPGHOME": str(homedir)}
+    done = subprocess.run(
+        [*argv, "--decrypt", str(message)], capture_output=True, env=env, timeout=60, check=False
+    )
+    return done.returncode == 0 and bool(done.stdout)
+
+
+def kill_all_of(procs: list[Proc]) -> None:
+    """Kill test leftovers (a wrapper's sleeping helper, say) so they outlive no test."""
+    for proc in procs:
+        try:
+            os.kill(proc.pid, 9)
+        except ProcessLookupError:
+            pass
