@@ -73,7 +73,7 @@ def host_problems(site: RecordedSite, outputs: Path | None = None) -> list[str]:
 
 
 def keyring_problems(site: RecordedSite, message: Path) -> list[str]:
-    """Return the leftover keyrings (with their agents, if any) that decrypt without a passphrase."""
+    """Return the leftover keyrings (and their agents) that decrypt without a passphrase."""
     work = site.root / "work"
     return [
         f"{home} decrypts {message.name} without the passphrase"

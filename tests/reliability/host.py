@@ -87,12 +87,3 @@ def decrypts_without_passphrase(homedir: Path, message: Path) -> bool:
         [*argv, "--decrypt", str(message)], capture_output=True, env=env, timeout=60, check=False
     )
     return done.returncode == 0 and bool(done.stdout)
-
-
-def kill_all_of(procs: list[Proc]) -> None:
-    """Kill test leftovers (a wrapper's sleeping helper, say) so they outlive no test."""
-    for proc in procs:
-        try:
-            os.kill(proc.pid, 9)
-        except ProcessLookupError:
-            pass
