@@ -16,6 +16,7 @@ import logging
 import os
 import secrets
 import shutil
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +48,8 @@ def diagnostics(stderr: bytes | str, redactor: Redactor) -> str:
 
 HOME_PREFIX = "gnupg-"
 HOME_DIR_MODE = 0o700
+REMOVE_ATTEMPTS = 40
+REMOVE_PAUSE_SECONDS = 0.05
 
 
 def home_env(homedir: Path) -> dict[str, str]:
@@ -87,7 +90,26 @@ def dispose_keyring_home(homedir: Path) -> None:
     if not homedir.is_dir():
         return
     stop_agents(shutil.which("gpgconf"), homedir)
-    shutil.rmtree(homedir)
+    remove_home(homedir)
+
+
+def remove_home(homedir: Path) -> None:
+    """Remove a home directory whose agent was just told to stop.
+
+    `gpgconf --kill` returns before the agent has ended, and the agent removes its sockets as it
+    ends: a removal racing with it finds files vanishing under it (or a file just written). It is
+    retried for a moment.
+
+    Raises:
+        OSError: the directory is still there after the retries.
+    """
+    for _ in range(REMOVE_ATTEMPTS):
+        with contextlib.suppress(OSError):
+            shutil.rmtree(homedir)
+        if not homedir.exists():
+            return
+        time.sleep(REMOVE_PAUSE_SECONDS)
+    raise OSError(f"{homedir} could not be removed (its gpg-agent may still run)")
 
 
 def _agent_may_run(homedir: Path) -> bool:
@@ -230,10 +252,13 @@ class ThrowAwayKeyring:
         self._disposed = True
         beside = Path(self.gpg).with_name("gpgconf")
         stop_agents(str(beside) if beside.exists() else shutil.which("gpgconf"), self.homedir)
-        shutil.rmtree(self.homedir, ignore_errors=True)
-        if not self.homedir.exists():
-            # Else the claim stays, and the next job's sweep tries again.
-            self._claim.release()
+        try:
+            remove_home(self.homedir)
+        except OSError:
+            # The claim stays: the job's last guard, or the next job's sweep, tries again.
+            logger.warning("cannot remove the keyring %s yet", self.homedir)
+            return
+        self._claim.release()
 
 
 def _unusable(key: KeyListing) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from adapters.os.paths import PRIVATE_DIR_MODE, make_private_dirs
 from adapters.os.signals import SignalStop
-from adapters.process.leftovers import Leftovers
+from adapters.process.leftovers import PROCESS, Leftovers
 from adapters.process.registry import CHILDREN
 from domain.framework.stop import STOP, StopRequest
 from ports.errors import ConfigError
@@ -85,9 +85,9 @@ def guard_job(
     CHILDREN.watch(leftovers)
     try:
         for swept in leftovers.sweep():
-            logger.warning(
-                "removed the %s %s that a killed job (%s) left", swept.kind, swept.path, swept.owner
-            )
+            verb = "killed" if swept.kind == PROCESS else "removed"
+            what = f"{verb} the {swept.kind} {swept.path}"
+            logger.warning("%s that a killed job (%s) left", what, swept.owner)
         yield handler
     finally:
         try:

@@ -49,9 +49,22 @@ def run_problems(run: Path) -> list[str]:
     return problems
 
 
-def share_problems(site: RecordedSite, *, partial_allowed: bool = False) -> list[str]:
-    """Return what is wrong on the share: incomplete runs, partial debris, a marker left."""
-    problems = [problem for run in published_runs(site.share) for problem in run_problems(run)]
+def share_problems(
+    site: RecordedSite, *, partial_allowed: bool = False, checked: set[Path] | None = None
+) -> list[str]:
+    """Return what is wrong on the share: incomplete runs, partial debris, a marker left.
+
+    Runs in `checked` were found intact before (a published run never changes) and are skipped;
+    the runs found intact now are added to it.
+    """
+    problems = []
+    for run in published_runs(site.share):
+        if checked is not None and run in checked:
+            continue
+        found = run_problems(run)
+        problems += found
+        if checked is not None and not found:
+            checked.add(run)
     if not partial_allowed:
         problems += [f"partial debris left: {path}" for path in partial_debris(site.share)]
     if (site.share / SHARE_LOCK).exists():

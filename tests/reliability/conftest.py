@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.reliability.tally import TALLY
 from tests.reliability.world import CAPTURES, Cluster, RecordedSite, SecretLedger, make_cluster
 from tests.support.gpg import KeyPair, generate_key_pair
 from tests.support.postgres import PostgresServer
@@ -103,3 +104,12 @@ def make_short_site(ledger: SecretLedger) -> MakeSite:
         return ledger.register(RecordedSite(root / "s"), *secrets)
 
     return make
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the reliability suite's counts: kills, reruns and bad inputs tried."""
+    lines = TALLY.lines()
+    if lines:
+        terminalreporter.section("reliability counts")
+        for line in lines:
+            terminalreporter.write_line(line)

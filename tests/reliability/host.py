@@ -23,23 +23,8 @@ class Proc:
 
 def processes() -> list[Proc]:
     """Return every process that can be read now."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if fields[0] == "Z":
-            continue
-        name = stat[stat.find("(") + 1 : stat.rfind(")")]
-        found.append(
-            Proc(int(entry.name), int(fields[1]), name, tuple(a.decode() for a in argv if a))
-        )
-    return found
+    read = (_read(int(entry.name)) for entry in Path("/proc").iterdir() if entry.name.isdigit())
+    return [proc for proc in read if proc is not None]
 
 
 def descendants(pid: int) -> list[Proc]:
@@ -57,12 +42,37 @@ def descendants(pid: int) -> list[Proc]:
 
 
 def children_named(pid: int, name: str) -> list[Proc]:
-    """Return the live descendants of `pid` running `name` (by command name or argv[0])."""
-    return [
-        proc
-        for proc in descendants(pid)
-        if proc.name == name or (proc.argv and Path(proc.argv[0]).name == name)
-    ]
+    """Return the live children of `pid` running `name` (by command name or argv[0]).
+
+    Read from each thread's `children` list (a job starts its children from worker threads):
+    far cheaper than a walk of /proc, so it can be polled every few milliseconds.
+    """
+    found = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            pids = [int(text) for text in children.read_text().split()]
+        except OSError:
+            continue
+        for child in pids:
+            proc = _read(child)
+            if proc and (proc.name == name or (proc.argv and Path(proc.argv[0]).name == name)):
+                found.append(proc)
+    return found
+
+
+def _read(pid: int) -> Proc | None:
+    """Return one live process, or None when it is gone or a zombie."""
+    entry = Path(f"/proc/{pid}")
+    try:
+        stat = (entry / "stat").read_text()
+        argv = (entry / "cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2 :].split()
+    if fields[0] == "Z":
+        return None
+    name = stat[stat.find("(") + 1 : stat.rfind(")")]
+    return Proc(pid, int(fields[1]), name, tuple(a.decode() for a in argv if a))
 
 
 def agents_under(root: Path) -> list[Proc]:

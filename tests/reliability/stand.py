@@ -97,9 +97,11 @@ class Stand:
         return f"{what}_{secrets.token_hex(4)}"
 
     def latest_dump(self) -> Path:
-        """Return the big database's dump in the newest published run."""
-        run = published_runs(self.site.share)[-1]
-        return next(run.glob(f"{self.cluster.big}.dump*.gpg"))
+        """Return the newest stored dump of the big database (a run may hold it failed)."""
+        for run in reversed(published_runs(self.site.share)):
+            for dump in run.glob(f"{self.cluster.big}.dump*.gpg"):
+                return dump
+        raise AssertionError("no published run holds a dump of the big database")
 
     # ------------------------------------------------------------ slow tools
 
