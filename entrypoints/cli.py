@@ -31,11 +31,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         # Run as the `lts` program: hold the stop signals before the job's slow imports.
         hold_stop_signals()
     arguments = list(sys.argv[1:] if argv is None else argv)
-    job = arguments[0].replace("-", "_") if arguments else ""
-    if job in ("", "_h", "__help"):
+    if not arguments or arguments[0] in ("-h", "--help"):
         listing = "\n".join(f"  {name:<16} {text}" for name, text in JOBS.items())
         sys.stderr.write(f"usage: lts <job> [arguments]\n\njobs:\n{listing}\n")
         raise SystemExit(0)
+    job = arguments[0].replace("-", "_")
     if job not in JOBS:
         # Bad input is one line and exit 2, as every job's own argument errors.
         sys.stderr.write(
