@@ -171,7 +171,7 @@ def call_main(job: str, argv: Sequence[str]) -> tuple[int | str | None, str, str
     return code, stdout.getvalue(), stderr.getvalue(), parsed
 
 
-def check(job: str, argv: list[str], ledger: SecretLedger) -> None:
+def check_line(job: str, argv: list[str], ledger: SecretLedger) -> None:
     """Assert the outcome of one command line is a valid parse, one error line, or help."""
     TALLY.inputs[f"{job} command line"] += 1
     code, stdout, stderr, parsed = call_main(job, argv)
@@ -227,7 +227,7 @@ def fuzz(job: str) -> Callable[..., None]:
     @given(data=st.data())
     def test(ledger: SecretLedger, lines: dict[str, list[str]], data: st.DataObject) -> None:
         base = ["backup", *lines["backup"]] if job == "lts" else lines[job]
-        check(job, data.draw(arguments(job, base)), ledger)
+        check_line(job, data.draw(arguments(job, base)), ledger)
 
     return test
 
