@@ -121,7 +121,7 @@ def state_of(identity: ProcessIdentity, *, recorded_at: float | None = None) -> 
         if booted is not None and recorded_at is not None and recorded_at < booted:
             return ProcessState.GONE
         return ProcessState.UNKNOWN
-    if not _pid_exists(identity.pid):
+    if not pid_exists(identity.pid):
         return ProcessState.GONE
     ticks = start_ticks(identity.pid)
     if ticks is None:
@@ -142,7 +142,8 @@ def _stat_fields(pid: int) -> list[str] | None:
     return text[text.rfind(")") + 1 :].split()
 
 
-def _pid_exists(pid: int) -> bool:
+def pid_exists(pid: int) -> bool:
+    """Tell whether a process of this pid exists (one of another user too)."""
     if pid <= 0:
         return False
     try:

@@ -42,7 +42,7 @@ from ports.console import Console
 from ports.database import Database, DatabaseInfo, ServerInfo
 from ports.dumper import Dumper, DumpTool
 from ports.encryptor import Encryptor, Recipients
-from ports.errors import InvalidManifestError, LockHeldError, ShareUnavailableError
+from ports.errors import InvalidManifestError, ShareUnavailableError
 from ports.file_share import FileShare
 from ports.host_processes import HostProcesses
 from ports.task_runner import TaskRunner
@@ -93,8 +93,6 @@ class BackupClientMachine(PruneAndUnlockMachine):
         self._globals: DumpRecord | None = None
         self._records: list[DumpRecord] = []
         self._published = False
-        self.refused = False
-        """Whether another run's share lock refused this one (nothing was started)."""
         self.share_lock = ShareLock(
             share=context.share,
             clock=ports.clock,
@@ -129,14 +127,7 @@ class BackupClientMachine(PruneAndUnlockMachine):
     )
     def take_share_lock(self) -> Step:
         """Write the share's lock marker, so two scheduler agents never run one client at once."""
-        try:
-            took_over = self.share_lock.take()
-        except LockHeldError as exc:
-            self.refused = True
-            return self.failure(self.report_results, str(exc))
-        if took_over:
-            return self.failure(self.start_run, took_over)
-        return self.success(self.start_run)
+        return self.take_marker(self.start_run)
 
     @node(happy=("load_key",), unhappy=("release_share_lock",), on_exception="release_share_lock")
     def start_run(self) -> Step:

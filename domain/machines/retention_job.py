@@ -16,7 +16,6 @@ from domain.machines.mount import ClientContext, not_started
 from domain.machines.pruning import PruneAndUnlockMachine, Pruning
 from domain.machines.retention import RetentionOptions, RetentionPorts
 from domain.services.share_lock import ShareLock
-from ports.errors import LockHeldError
 from ports.host_processes import HostProcesses
 
 
@@ -36,8 +35,6 @@ class RetentionClientMachine(PruneAndUnlockMachine):
         super().__init__()
         self._config = context.config
         self._options = options
-        self.refused = False
-        """Whether another run's share lock refused this one (nothing was pruned)."""
         self.pruning = Pruning(
             client=context.config.client_name,
             end_of_month_days=context.config.end_of_month_retention,
@@ -70,14 +67,7 @@ class RetentionClientMachine(PruneAndUnlockMachine):
         """Write the share's lock marker, unless this is a dry run."""
         if self._options.dry_run:
             return self.success(self.end_of_month_retention)
-        try:
-            took_over = self.share_lock.take()
-        except LockHeldError as exc:
-            self.refused = True
-            return self.failure(self.report_results, str(exc))
-        if took_over:
-            return self.failure(self.end_of_month_retention, took_over)
-        return self.success(self.end_of_month_retention)
+        return self.take_marker(self.end_of_month_retention)
 
     def summary(self, results: list[Result]) -> str:
         """Return one line: runs deleted (or that would be), failures."""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.reliability.stand import Stand
 from tests.reliability.tally import TALLY
 from tests.reliability.world import CAPTURES, Cluster, RecordedSite, SecretLedger, make_cluster
 from tests.support.gpg import KeyPair, generate_key_pair
@@ -113,3 +114,14 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("reliability counts")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def stand(make_short_site: MakeSite, cluster: Cluster, key_pair: KeyPair) -> Stand:
+    """A client with one published run, made by the real backup job; restores may create."""
+    built = Stand(make_short_site(cluster.password), cluster, key_pair)
+    built.use_tools(None)
+    first = built.run("backup")
+    assert (first.code, first.failures) == (0, []), first.stdout + first.stderr
+    built.allow_restores()
+    return built

@@ -15,23 +15,11 @@ import signal
 import pytest
 
 from tests.reliability.aftermath import host_problems, keyring_problems, share_problems
-from tests.reliability.conftest import MakeSite
 from tests.reliability.host import agents_under, processes_mentioning
 from tests.reliability.stand import Stand, delayed, throttled
-from tests.reliability.world import Cluster, captured, published_runs, wait_for
-from tests.support.gpg import KeyPair
+from tests.reliability.world import captured, published_runs, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-@pytest.fixture
-def stand(make_short_site: MakeSite, cluster: Cluster, key_pair: KeyPair) -> Stand:
-    built = Stand(make_short_site(cluster.password), cluster, key_pair)
-    built.use_tools(None)
-    first = built.run("backup")
-    assert (first.code, first.failures) == (0, []), first.stdout + first.stderr
-    built.allow_restores()
-    return built
 
 
 def test_a_restore_killed_mid_restore_leaves_no_key_that_decrypts_and_the_next_job_sweeps_it(

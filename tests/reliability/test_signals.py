@@ -17,32 +17,19 @@ from pathlib import Path
 import pytest
 
 from tests.reliability.aftermath import host_problems, share_problems
-from tests.reliability.conftest import MakeSite
-from tests.reliability.host import children_named, processes_mentioning
+from tests.reliability.host import Proc, processes, processes_mentioning
 from tests.reliability.stand import Stand, delayed, throttled
 from tests.reliability.world import (
-    Cluster,
     captured,
     partial_debris,
     published_runs,
     wait_for,
 )
-from tests.support.gpg import KeyPair
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 SLOW_BYTES_PER_SECOND = 200_000
 """The big database's dump of a few MB then takes tens of seconds: the signal lands mid-dump."""
-
-
-@pytest.fixture
-def stand(make_short_site: MakeSite, cluster: Cluster, key_pair: KeyPair) -> Stand:
-    """A client with one published run, made by the real backup job."""
-    built = Stand(make_short_site(cluster.password), cluster, key_pair)
-    built.use_tools(None)
-    first = built.run("backup")
-    assert (first.code, first.failures) == (0, []), first.stdout + first.stderr
-    return built
 
 
 def stopped_in_order(stand: Stand, result_code: int, stdout: str, stderr: str, name: str) -> None:
@@ -106,7 +93,6 @@ def test_more_signals_during_the_clean_up_do_not_interrupt_it(stand: Stand) -> N
 def test_sigterm_during_pg_restore_drops_the_new_target_removes_the_plaintext_and_the_key(
     stand: Stand,
 ) -> None:
-    stand.allow_restores()
     stand.use_tools(stand.tools(pg_restore=delayed(60)))
     target = stand.new_target("restored")
     job = stand.start("restore", target)
@@ -182,8 +168,18 @@ def test_sigterm_of_retention_stops_it_and_the_rerun_prunes(stand: Stand) -> Non
 def test_a_child_killed_by_sigterm_is_a_failure_of_its_database_not_a_stop(stand: Stand) -> None:
     stand.use_tools(stand.tools(pg_dump=throttled(SLOW_BYTES_PER_SECOND)))
     job = stand.start("backup")
-    wait_for(lambda: children_named(job.pid, "pg_dump"), "pg_dump", job)
-    for child in children_named(job.pid, "pg_dump"):
+
+    def dumping() -> list[Proc]:
+        # The job's own child dumping the big database (the throttle in front of pg_dump), not
+        # a probe of pg_dump's options.
+        return [
+            child
+            for child in processes()
+            if child.ppid == job.pid and any(stand.cluster.big in arg for arg in child.argv)
+        ]
+
+    wait_for(dumping, "a dump", job)
+    for child in dumping():
         os.kill(child.pid, signal.SIGTERM)
     result = job.finish()
 
