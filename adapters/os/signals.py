@@ -13,7 +13,7 @@ scheduler that cannot wait sends SIGKILL, and the next job sweeps what is left).
 The handler runs in the main thread between two bytecodes of whatever it was doing, so it only
 sets an attribute and sends signals: no lock, no logging, no allocation-heavy work. The
 previous handlers are restored when the job ends. Tested with real processes in
-tests/reliability/test_signals.py and in-process in tests/unit/test_signals.py.
+tests/reliability/test_signals.py and in-process in tests/unit/test_job_guard.py.
 """
 
 from __future__ import annotations
