@@ -62,6 +62,21 @@ def prepare_work_root(path: Path) -> None:
     logger.warning("made the work root %s private (its mode was %04o)", path, mode)
 
 
+def _sweep(leftovers: Leftovers) -> None:
+    """Sweep what dead jobs left, each said in the log; a broken sweep never stops the job."""
+    try:
+        swept = leftovers.sweep()
+    except Exception:
+        # Whatever is left stays claimed for the next job; this one's work must not wait on it.
+        logger.exception("the sweep of the work root %s failed", leftovers.work_root)
+        return
+    for item in swept:
+        verb = "killed" if item.kind == PROCESS else "removed"
+        logger.warning(
+            "%s the %s %s that a killed job (%s) left", verb, item.kind, item.path, item.owner
+        )
+
+
 def guard_job(
     work_root: Path,
     leftovers: Leftovers,
@@ -84,10 +99,7 @@ def guard_job(
     handler = SignalStop.for_job(stop)
     CHILDREN.watch(leftovers)
     try:
-        for swept in leftovers.sweep():
-            verb = "killed" if swept.kind == PROCESS else "removed"
-            what = f"{verb} the {swept.kind} {swept.path}"
-            logger.warning("%s that a killed job (%s) left", what, swept.owner)
+        _sweep(leftovers)
         yield handler
     finally:
         try:
