@@ -11,8 +11,9 @@ one of its children (pg_dump, gpg, pg_restore). Then, at once:
 - afterwards no published run is incomplete, no partial run of a dead job stays, no keyring,
   gpg-agent, claim or plaintext is left, and the share marker and the local lock are free.
 
-The random choices come from a fixed seed (`RELIABILITY_KILL_SEED` picks another), so a failure
-can be replayed. The counts are printed at the end of the session (tests/reliability/tally.py).
+Every combination of job, signal and target is tried in turn; the moments are random, from a
+fixed seed (`RELIABILITY_KILL_SEED` picks another), so a failure can be replayed. The counts
+are printed at the end of the session (tests/reliability/tally.py).
 """
 
 from __future__ import annotations
@@ -83,10 +84,17 @@ class Plan:
 
 
 def plan(rng: random.Random, durations: dict[str, float], number: int) -> Plan:
-    """Choose the next attempt: the jobs take turns, the rest is random."""
+    """Choose the next attempt: what is hit goes round, the moment is random.
+
+    The jobs take turns; for each job the signals alternate and the targets (the job, its
+    process group, each of its children) go round, so every combination is tried; a missed
+    attempt is tried again with another moment.
+    """
     job = JOBS[number % len(JOBS)]
-    target = rng.choice(("job", "group", *CHILDREN[job]))
-    signum = rng.choice(SIGNALS)
+    turn = number // len(JOBS)
+    signum = SIGNALS[turn % len(SIGNALS)]
+    targets = ("job", "group", *CHILDREN[job])
+    target = targets[(turn // len(SIGNALS)) % len(targets)]
     # A job may be hit anywhere in its life, its imports included; a child soon after it starts.
     if target in ("job", "group"):
         delay = rng.uniform(0.0, 0.9 * durations[job])
