@@ -35,7 +35,7 @@ from domain.rules.naming import GLOBALS_FILE
 from domain.rules.tiering import classify
 from domain.services.catalog import RunCatalog
 from domain.services.configs import server_target
-from domain.services.share_lock import ShareLock
+from domain.services.share_lock import ShareLock, take_share_lock_step
 from domain.services.storing import store_dump
 from ports.clock import Clock
 from ports.console import Console
@@ -127,7 +127,7 @@ class BackupClientMachine(PruneAndUnlockMachine):
     )
     def take_share_lock(self) -> Step:
         """Write the share's lock marker, so two scheduler agents never run one client at once."""
-        return self.take_marker(self.start_run)
+        return take_share_lock_step(self, self.share_lock, self.start_run)
 
     @node(happy=("load_key",), unhappy=("release_share_lock",), on_exception="release_share_lock")
     def start_run(self) -> Step:
@@ -256,7 +256,7 @@ class BackupClientMachine(PruneAndUnlockMachine):
 
     def summary(self, results: list[Result]) -> str:
         """Return one line: databases ok and failed, where the run went, failures."""
-        if self.refused:
+        if self.share_lock.refused:
             return not_started("backup", self._config.client_name, results)
         ok = sum(1 for r in self._records if r.status is DumpStatus.OK)
         place = BackupClientMachine.place.get(self)

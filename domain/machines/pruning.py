@@ -7,17 +7,14 @@ machine runs; its own nodes lead into `end_of_month_retention`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any
 
 from domain.framework.definition import node
 from domain.framework.machine import Machine, Step
 from domain.machines.retention import ApplyRetentionMachine, RetentionOptions, RetentionPorts
 from domain.models.run import Tier
 from domain.services.share_lock import ShareLock
-from ports.errors import LockHeldError
 from ports.file_share import FileShare
 
 
@@ -49,23 +46,6 @@ class PruneAndUnlockMachine(Machine, abstract=True):
     def __init__(self) -> None:
         super().__init__()
         self.retention_machines: list[ApplyRetentionMachine] = []
-        self.refused = False
-        """Whether another run's share lock refused this one (nothing was started)."""
-
-    def take_marker(self, then: Callable[[], Any]) -> Step:
-        """Take the share's lock marker and go on to `then`.
-
-        A live marker refuses the run (to report_results); a stale one taken over by its age is
-        reported as a Failure on the way to `then`.
-        """
-        try:
-            took_over = self.share_lock.take()
-        except LockHeldError as exc:
-            self.refused = True
-            return self.failure(self.report_results, str(exc))
-        if took_over:
-            return self.failure(then, took_over)
-        return self.success(then)
 
     @node(
         happy=("end_of_year_retention",),

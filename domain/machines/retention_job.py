@@ -15,7 +15,7 @@ from domain.framework.results import Result, failures
 from domain.machines.mount import ClientContext, not_started
 from domain.machines.pruning import PruneAndUnlockMachine, Pruning
 from domain.machines.retention import RetentionOptions, RetentionPorts
-from domain.services.share_lock import ShareLock
+from domain.services.share_lock import ShareLock, take_share_lock_step
 from ports.host_processes import HostProcesses
 
 
@@ -67,12 +67,12 @@ class RetentionClientMachine(PruneAndUnlockMachine):
         """Write the share's lock marker, unless this is a dry run."""
         if self._options.dry_run:
             return self.success(self.end_of_month_retention)
-        return self.take_marker(self.end_of_month_retention)
+        return take_share_lock_step(self, self.share_lock, self.end_of_month_retention)
 
     def summary(self, results: list[Result]) -> str:
         """Return one line: runs deleted (or that would be), failures."""
         name = self._config.client_name
-        if self.refused:
+        if self.share_lock.refused:
             return not_started("retention", name, results)
         if self._options.dry_run:
             planned = sum(len(tier.planned) for tier in self.retention_machines)

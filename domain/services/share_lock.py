@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
+from typing import Any
 
+from domain.framework.machine import Machine, Step
 from ports.clock import Clock
 from ports.errors import LockHeldError, LtsError
 from ports.file_share import FileShare
@@ -66,6 +69,8 @@ class ShareLock:
         self._max_age = max_age
         self._processes = processes
         self.held = False
+        self.refused = False
+        """Whether another run's marker refused this run (it started nothing)."""
         self.took_over_dead = False
         """Whether this run took over the marker of a run proven dead (its debris is now ours)."""
 
@@ -98,6 +103,7 @@ class ShareLock:
             return None
         young = holder.since is not None and now - holder.since < self._max_age
         if liveness is Liveness.RUNNING or young:
+            self.refused = True
             raise LockHeldError(
                 f"another run for {self._client} is in progress ({holder.owner}, since "
                 f"{since}) according to the share lock"
@@ -151,3 +157,18 @@ def _process(data: object) -> ProcessOwner | None:
     if isinstance(host, str) and isinstance(pid, int) and isinstance(started, str):
         return ProcessOwner(host, pid, started)
     return None
+
+
+def take_share_lock_step(machine: Machine, lock: ShareLock, then: Callable[[], Any]) -> Step:
+    """Take `lock` as a machine's first node does: the Step to leave that node by.
+
+    A live marker refuses the run (a Failure to `report_results`); a stale one is taken over
+    and reported (a Failure that still goes on to `then`); otherwise a Success to `then`.
+    """
+    try:
+        took_over = lock.take()
+    except LockHeldError as exc:
+        return machine.failure(machine.report_results, str(exc))
+    if took_over:
+        return machine.failure(then, took_over)
+    return machine.success(then)
