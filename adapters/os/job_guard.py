@@ -53,7 +53,7 @@ def prepare_work_root(path: Path) -> None:
     if status.st_uid != os.geteuid() or mode & stat.S_ISVTX:
         raise ConfigError(
             f"the work root {path} is shared with other users (mode {mode:04o}); set [paths] "
-            "work_root to a directory of the job's own (it is made 0700)"
+            "work_root to a path below it that does not exist yet (the job makes it 0700)"
         )
     try:
         path.chmod(PRIVATE_DIR_MODE)
