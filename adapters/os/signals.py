@@ -46,7 +46,7 @@ def hold_stop_signals() -> None:
     the signals); the job's guard adopts the handler (`SignalStop.for_job`).
     """
     if SignalStop.early is None:
-        handler = SignalStop()
+        handler = SignalStop(program=True)
         if handler.install():
             SignalStop.early = handler
 
@@ -62,9 +62,11 @@ class SignalStop:
     early: ClassVar[SignalStop | None] = None
     """The handler a job's process installed first thing (`hold_stop_signals`), if any."""
 
-    def __init__(self, stop: StopRequest = STOP) -> None:
+    def __init__(self, stop: StopRequest = STOP, *, program: bool = False) -> None:
         self._stop = stop
         self._previous: dict[int, Handler] = {}
+        # Installed by the program itself (`hold_stop_signals`): it keeps the signals to its end.
+        self._program = program
 
     @classmethod
     def for_job(cls, stop: StopRequest = STOP) -> SignalStop:
@@ -97,10 +99,13 @@ class SignalStop:
     def uninstall(self, *, ending: bool = False) -> None:
         """Give the stop signals back to the handlers they had before `install`.
 
-        With `ending`, a job that was stopped ignores them instead: it is on its way out with
-        its one line printed, and a late signal (a scheduler sending a burst) must not kill it
-        before it exits with its status.
+        With `ending` (the job is done and its lines printed), a program keeps handling them to
+        its exit, and a job that was stopped ignores them: a late signal (a scheduler sending a
+        burst, or one that comes as the job exits) must not kill it before it exits with the
+        status it printed. An in-process host gets its handlers back.
         """
+        if ending and self._program:
+            return
         previous, self._previous = self._previous, {}
         keep_ignoring = ending and self._stop.reason is not None
         for signum, handler in previous.items():

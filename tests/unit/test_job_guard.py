@@ -161,3 +161,15 @@ def test_a_stopped_job_ignores_late_signals_until_it_exits():
         signal.signal(signal.SIGHUP, before)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def test_a_program_keeps_its_stop_signals_to_its_exit():
+    before = signal.getsignal(signal.SIGTERM)
+    handler = SignalStop(program=True)
+    handler.install()
+    try:
+        handler.uninstall(ending=True)
+        assert signal.getsignal(signal.SIGTERM) == handler.handle
+    finally:
+        handler.uninstall()
+    assert signal.getsignal(signal.SIGTERM) == before
