@@ -99,15 +99,15 @@ class SignalStop:
     def uninstall(self, *, ending: bool = False) -> None:
         """Give the stop signals back to the handlers they had before `install`.
 
-        With `ending` (the job is done and its lines printed), a program keeps handling them to
-        its exit, and a job that was stopped ignores them: a late signal (a scheduler sending a
-        burst, or one that comes as the job exits) must not kill it before it exits with the
-        status it printed. An in-process host gets its handlers back.
+        With `ending` (the job is done and its lines printed), a program, or a job that was
+        stopped, ignores them from now on: a late signal (a scheduler sending a burst, or one
+        that comes as the job exits) must not kill it before it exits with the status it
+        printed. Ignoring, not handling: Python puts a handled signal back to its default action
+        while the interpreter shuts down, and the default action of SIGTERM kills. An in-process
+        host gets its own handlers back.
         """
-        if ending and self._program:
-            return
         previous, self._previous = self._previous, {}
-        keep_ignoring = ending and self._stop.reason is not None
+        keep_ignoring = ending and (self._program or self._stop.reason is not None)
         for signum, handler in previous.items():
             signal.signal(signum, signal.SIG_IGN if keep_ignoring else handler)
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from adapters.os.job_guard import guard_job, prepare_work_root
-from adapters.os.signals import SignalStop, stop_reason
+from adapters.os.signals import STOP_SIGNALS, SignalStop, stop_reason
 from adapters.process.identity import current_identity
 from adapters.process.leftovers import FILE, Leftovers
 from adapters.process.registry import CHILDREN
@@ -163,13 +163,13 @@ def test_a_stopped_job_ignores_late_signals_until_it_exits():
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-def test_a_program_keeps_its_stop_signals_to_its_exit():
-    before = signal.getsignal(signal.SIGTERM)
+def test_a_program_ignores_stop_signals_once_its_job_is_done():
+    before = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
     handler = SignalStop(program=True)
     handler.install()
+    handler.uninstall(ending=True)
     try:
-        handler.uninstall(ending=True)
-        assert signal.getsignal(signal.SIGTERM) == handler.handle
+        assert {signal.getsignal(signum) for signum in STOP_SIGNALS} == {signal.SIG_IGN}
     finally:
-        handler.uninstall()
-    assert signal.getsignal(signal.SIGTERM) == before
+        for signum, previous in before.items():
+            signal.signal(signum, previous)
