@@ -14,6 +14,7 @@ from adapters.gpg.decryptor import GpgDecryptor
 from adapters.gpg.keyring import dispose_keyring_home
 from adapters.process.leftovers import Leftovers
 from domain.models.redaction import Redactor
+from tests.contract.test_decryptor import gpg_encrypt
 from tests.support.gpg import KeyPair, generate_key_pair
 
 pytestmark = pytest.mark.integration
@@ -25,13 +26,6 @@ PLAIN = b"the payroll of 2026\n" * 1000
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> KeyPair:
     return generate_key_pair(tmp_path_factory.mktemp("keys"), "acme", "acme@x.test", PASSPHRASE)
-
-
-def encrypt(pair: KeyPair, data: bytes) -> bytes:
-    argv = ["gpg", "--homedir", str(pair.homedir), "--batch", "--no-autostart"]
-    argv += ["--trust-model", "always", "--encrypt", "--recipient", pair.fingerprint]
-    env = {"PATH": os.defpath, "HOME": str(pair.homedir)}
-    return subprocess.run(argv, input=data, capture_output=True, env=env, check=True).stdout
 
 
 def agents_of(homedir: Path) -> list[int]:
@@ -59,7 +53,7 @@ def decrypt_without_passphrase(homedir: Path, message: bytes) -> subprocess.Comp
 def test_an_unlocked_key_decrypts_but_its_agent_holds_no_passphrase(pair, tmp_path):
     keys = GpgDecryptor(tmp_path / "w", Redactor()).load(pair.secret_armored, SecretStr(PASSPHRASE))
     try:
-        message = encrypt(pair, PLAIN)
+        message = gpg_encrypt(pair, PLAIN)
         assert b"".join(keys.decrypt([message])) == PLAIN
         assert agents_of(keys.homedir), "the keyring's agent runs while the key is loaded"
         stolen = decrypt_without_passphrase(keys.homedir, message)

@@ -12,24 +12,12 @@ from domain.services.share_lock import SHARE_LOCK_FILE
 from ports.errors import DatabaseError
 from tests.support.memory_world import World
 from tests.support.stopping import no_stop, stop_during
+from tests.unit.machines.test_backup import DB, MOUNT, PREPARE, RETENTION, UNMOUNT
 
 __all__ = ["no_stop"]
 
 pytestmark = pytest.mark.usefixtures("no_stop")
 
-MOUNT = ["read_config", "take_lock", "open_share", "mount_share"]
-UNMOUNT = ["run_machine", "unmount_share", "release_lock"]
-DB = ["dump_database", "check_dump", "compare_with_previous"]
-RETENTION = ["check_policy", "survey_runs", "delete_runs", "report_kept_runs"]
-PREPARE = [
-    "take_share_lock",
-    "start_run",
-    "load_key",
-    "inspect_server",
-    "discover_databases",
-    "find_previous_run",
-    "dump_globals",
-]
 # After a stop the retention nodes are not run (they fail through to the share lock's release).
 STOPPED_TAIL = ["dispose_key", "end_of_month_retention", "end_of_year_retention"]
 DISCARD = ["discard_run", *STOPPED_TAIL, "release_share_lock"]
