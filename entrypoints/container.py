@@ -34,6 +34,7 @@ from adapters.os.exit import ProcessExit
 from adapters.os.local_files import PrivateLocalFiles
 from adapters.os.lock import FlockLock
 from adapters.os.logging import client_logging
+from adapters.os.metrics import TextfileMetrics
 from adapters.os.paths import make_private_dirs
 from adapters.os.task_runner import ThreadPoolTaskRunner
 from adapters.postgres.archive_reader import PgArchiveReader
@@ -61,6 +62,7 @@ from domain.machines.verify import VerifyRunsMachine
 from domain.models.operations import CheckPolicy
 from domain.models.policy import BackupPolicy
 from domain.models.redaction import Redactor
+from domain.services.job_metrics import JobMetricsRecorder
 from entrypoints.azure import azure_options
 from entrypoints.diagram import MACHINES
 from entrypoints.host import probe_name, process_owner, tool_version
@@ -208,6 +210,27 @@ class Container(containers.DeclarativeContainer):
     decryptor = providers.Singleton(GpgDecryptor, work_root=work_root, redactor=redactor)
     key_generator = providers.Singleton(GpgKeyGenerator, work_root=work_root, redactor=redactor)
 
+    # ---------------------------------------------------------------- metrics (SPEC 16)
+    # Without `[metrics] textfile_dir` there is no Metrics adapter and no observer at all.
+    metrics = providers.Selector(
+        settings.provided.metrics.sink,
+        none=providers.Object(None),
+        textfile=providers.Singleton(
+            TextfileMetrics, directory=settings.provided.metrics.textfile_dir
+        ),
+    )
+    job_observer = providers.Selector(
+        settings.provided.metrics.sink,
+        none=providers.Object(None),
+        textfile=providers.Factory(
+            JobMetricsRecorder,
+            metrics=metrics,
+            clock=clock,
+            client=request.provided.client_name,
+            job=request.provided.job,
+        ),
+    )
+
     # ---------------------------------------------------------------- the share lifecycle
     client_mount = providers.Factory(
         MountShareMachine,
@@ -226,6 +249,7 @@ class Container(containers.DeclarativeContainer):
         exit=exit,
         redactor=redactor,
         guards=providers.List(encryptor.provided.close_all, decryptor.provided.close_all),
+        observer=job_observer,
     )
 
     # ---------------------------------------------------------------- backup and retention

@@ -29,12 +29,14 @@ from domain.models.manifest import (
     DumpStatus,
     Manifest,
 )
+from domain.models.metrics import JobMeasurements
 from domain.models.policy import BackupPolicy
 from domain.models.run import RunId, RunPlace
 from domain.rules.naming import GLOBALS_FILE
 from domain.rules.tiering import classify
 from domain.services.catalog import RunCatalog
 from domain.services.configs import server_target
+from domain.services.job_metrics import backup_measurements
 from domain.services.share_lock import ShareLock
 from domain.services.storing import store_dump
 from ports.clock import Clock
@@ -253,6 +255,18 @@ class BackupClientMachine(PruneAndUnlockMachine):
         return self.success(self.end_of_month_retention)
 
     # ------------------------------------------------------------------ helpers
+
+    def measurements(self) -> JobMeasurements:
+        """Return each database's size, time and status, the keys' expiry, the run's period."""
+        recipients = BackupClientMachine.recipients.get(self)
+        place = BackupClientMachine.place.get(self)
+        return backup_measurements(
+            records=self._records,
+            previous_bytes={name: dump.bytes for name, dump in self._previous.items()},
+            keys=recipients.info if recipients is not None else None,
+            period=place.period if place is not None and self._published else None,
+            runs_deleted=self.runs_deleted,
+        )
 
     def summary(self, results: list[Result]) -> str:
         """Return one line: databases ok and failed, where the run went, failures."""
