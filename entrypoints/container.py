@@ -53,6 +53,7 @@ from domain.machines.backup import BackupClientMachine, BackupPorts
 from domain.machines.check import CheckClientMachine, CheckPorts
 from domain.machines.create_client import CreateClientMachine, OnboardingPorts
 from domain.machines.decrypt import DecryptDumpMachine
+from domain.machines.hold import HoldRunMachine, ReleaseRunMachine
 from domain.machines.listing import ListRunsMachine
 from domain.machines.mount import MountShareMachine
 from domain.machines.restore import RestoreDatabaseMachine, RestorePorts
@@ -65,7 +66,7 @@ from domain.models.redaction import Redactor
 from domain.services.job_metrics import JobMetricsRecorder
 from entrypoints.azure import azure_options
 from entrypoints.diagram import MACHINES
-from entrypoints.host import probe_name, process_owner, tool_version
+from entrypoints.host import current_operator, probe_name, process_owner, tool_version
 from entrypoints.requests import JobRequest, ToolRequest
 from entrypoints.settings import SettingsError, load_settings
 from entrypoints.tools import DiagramTool, EncryptSecretTool, GenerateKeyTool
@@ -398,6 +399,17 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
     )
 
+    # ---------------------------------------------------------------- legal holds
+    hold_machine = providers.Factory(
+        HoldRunMachine,
+        request=request.provided.hold,
+        clock=clock,
+        operator=providers.Callable(current_operator),
+        lock_owner=providers.Callable(process_owner),
+        share_lock_max_age=settings.provided.backup.share_lock_max_age,
+    )
+    release_machine = providers.Factory(ReleaseRunMachine, **hold_machine.kwargs)
+
     # ---------------------------------------------------------------- end points
     backup_end_point = providers.Factory(
         mounting_end_point, mount=locked_mount.provider, job=backup_machine.provider
@@ -414,6 +426,13 @@ class Container(containers.DeclarativeContainer):
         mounting_end_point, mount=draft_mount.provider, job=create_client_machine.provider
     )
     archive_end_point = providers.Factory(mounting_end_point, job=archive_machine.provider)
+    # Holds change what retention may delete: they hold the client's lock, as retention does.
+    hold_end_point = providers.Factory(
+        mounting_end_point, mount=locked_mount.provider, job=hold_machine.provider
+    )
+    release_end_point = providers.Factory(
+        mounting_end_point, mount=locked_mount.provider, job=release_machine.provider
+    )
 
     # ---------------------------------------------------------------- host tools
     generate_key_end_point = providers.Factory(

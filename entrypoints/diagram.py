@@ -18,6 +18,7 @@ from domain.machines.check_keys import CheckKeysMachine
 from domain.machines.create_client import CreateClientMachine
 from domain.machines.decrypt import DecryptDumpMachine
 from domain.machines.freshness import CheckFreshnessMachine, MonthFreshnessMachine
+from domain.machines.hold import HoldRunMachine, ReleaseRunMachine
 from domain.machines.listing import ListRunsMachine
 from domain.machines.mount import MountShareMachine
 from domain.machines.private_key import LoadPrivateKeyMachine
@@ -48,6 +49,8 @@ MACHINES: tuple[type[Machine], ...] = (
     MonthFreshnessMachine,
     CreateClientMachine,
     ArchiveFileMachine,
+    HoldRunMachine,
+    ReleaseRunMachine,
 )
 
 

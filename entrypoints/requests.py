@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from domain.models.hold import HoldRequest
 from domain.models.operations import ArchiveRequest, NewClient
 from domain.models.restore_request import DecryptRequest, RestoreRequest, VerifyRequest
 
@@ -134,6 +135,21 @@ class ArchiveJob(JobRequest):
 
     job: ClassVar[str] = "archive"
     request: ArchiveRequest
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldJob(JobRequest):
+    """`hold --run RUN_ID --reason TEXT`."""
+
+    job: ClassVar[str] = "hold"
+    hold: HoldRequest
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReleaseJob(HoldJob):
+    """`release --run RUN_ID --reason TEXT`."""
+
+    job: ClassVar[str] = "release"
 
 
 @dataclass(frozen=True, kw_only=True)
