@@ -32,7 +32,7 @@ def test_a_backup_publishes_every_database_its_key_and_its_complete_period():
     assert world.exit.code == 0, world.console.lines
     for name in ("sales", "hr", "crm"):
         assert metrics.value("acme", "backup", m.DATABASE_OK, database=name) == 1
-        assert metrics.value("acme", "backup", m.DATABASE_BYTES, database=name) > 0
+        assert (metrics.value("acme", "backup", m.DATABASE_BYTES, database=name) or 0) > 0
         assert metrics.value("acme", "backup", m.DATABASE_DURATION, database=name) == 0
     assert metrics.value("acme", "backup", m.DATABASE_BYTES, database="scratch") is None
     assert metrics.value("acme", "backup", m.KEY_EXPIRY, key="encryption") == expires.timestamp()
