@@ -21,6 +21,7 @@ JOBS = {
     "diagram": "write the machines' diagrams to docs/machines",
     "hold": "put a run on legal hold with a reason",
     "release": "release a run from legal hold, with a reason",
+    "report": "one read-only report (JSON and a static page) over a fleet of clients",
 }
 
 

@@ -13,7 +13,9 @@ section per family of jobs, end points); splitting it would scatter the wiring o
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
 
 from dependency_injector import containers, providers
 
@@ -27,6 +29,7 @@ from adapters.files.toml_writer import TomlFileConfigWriter
 from adapters.gpg.decryptor import GpgDecryptor
 from adapters.gpg.encryptor import GpgEncryptor
 from adapters.gpg.keygen import GpgKeyGenerator
+from adapters.html.writer import HtmlReportWriter
 from adapters.memory.config_source import InMemoryConfigSource
 from adapters.os.clock import SystemClock
 from adapters.os.console import StdoutConsole
@@ -47,7 +50,7 @@ from adapters.postgres.database import PostgresDatabase
 from adapters.postgres.dumper import PgDumper
 from adapters.postgres.restorer import PgRestorer
 from adapters.smb.share import SmbFileShare
-from domain.framework.endpoints import DynamicMountingEndPoint
+from domain.framework.endpoints import DynamicMountingEndPoint, EndPoint
 from domain.machines.archive import ArchiveFileMachine
 from domain.machines.backup import BackupClientMachine, BackupPorts
 from domain.machines.check import CheckClientMachine, CheckPorts
@@ -56,18 +59,22 @@ from domain.machines.decrypt import DecryptDumpMachine
 from domain.machines.hold import HoldRunMachine, ReleaseRunMachine
 from domain.machines.listing import ListRunsMachine
 from domain.machines.mount import MountShareMachine
+from domain.machines.report import ReportClientMachine, ReportFleetMachine
 from domain.machines.restore import RestoreDatabaseMachine, RestorePorts
 from domain.machines.retention import RetentionOptions, RetentionPorts
 from domain.machines.retention_job import RetentionClientMachine
+from domain.machines.survey import SurveyClientMachine
 from domain.machines.verify import VerifyRunsMachine
 from domain.models.operations import CheckPolicy
 from domain.models.policy import BackupPolicy
 from domain.models.redaction import Redactor
+from domain.models.report import ReportPolicy
 from domain.services.job_metrics import JobMetricsRecorder
 from entrypoints.azure import azure_options
 from entrypoints.diagram import MACHINES
+from entrypoints.fleet import KeyVaultSources, SchemeConfigOpener, toml_source
 from entrypoints.host import current_operator, probe_name, process_owner, tool_version
-from entrypoints.requests import JobRequest, ToolRequest
+from entrypoints.requests import JobRequest, ReportJob, ToolRequest
 from entrypoints.settings import SettingsError, load_settings
 from entrypoints.tools import DiagramTool, EncryptSecretTool, GenerateKeyTool
 from ports.errors import LtsError
@@ -75,11 +82,19 @@ from ports.file_share import FileShare, ShareTarget
 
 logger = logging.getLogger("lts.job")
 
+T = TypeVar("T")
+R = TypeVar("R")
+
 
 def kernel_cifs_share(target: ShareTarget, **mount_options: object) -> FileShare:
     """Return a `//host/share` mounted by the kernel: a local directory once mounted."""
     mount = CifsMount(target, **mount_options)  # type: ignore[arg-type]
     return LocalDirFileShare(mount.mount_point, mounter=mount)
+
+
+def one_each(factory: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    """Return `factory(item)` for each item (one machine per client of the fleet)."""
+    return [factory(item) for item in items]
 
 
 def given_or(given: Path | None, default: Path) -> Path:
@@ -91,7 +106,7 @@ class Container(containers.DeclarativeContainer):
     """Wires one job run: `Container(request=BackupJob(...))`."""
 
     # ---------------------------------------------------------------- request and settings
-    request: providers.Dependency[JobRequest | ToolRequest] = providers.Dependency()
+    request: providers.Dependency[JobRequest | ReportJob | ToolRequest] = providers.Dependency()
     settings = providers.Singleton(load_settings)
     redactor = providers.Singleton(Redactor)
     azure = providers.Singleton(azure_options, settings.provided.azure, request)
@@ -410,6 +425,46 @@ class Container(containers.DeclarativeContainer):
     )
     release_machine = providers.Factory(ReleaseRunMachine, **hold_machine.kwargs)
 
+    # ---------------------------------------------------------------- the fleet report
+    config_opener = providers.Singleton(
+        SchemeConfigOpener,
+        by_scheme=providers.Dict(
+            file=providers.Object(toml_source),
+            https=providers.Factory(KeyVaultSources, key_vault=key_vault.provider, cipher=cipher),
+        ),
+    )
+    report_policy = providers.Factory(
+        ReportPolicy,
+        timezone=settings.provided.backup.timezone,
+        period_offset_months=settings.provided.backup.period_offset_months,
+    )
+    report_runner = providers.Singleton(
+        ThreadPoolTaskRunner, workers=settings.provided.report.worker_pool_size
+    )
+    survey_machine = providers.Factory(
+        SurveyClientMachine, encryptor=encryptor, clock=clock, retention=retention_options
+    )
+    # Each client's own share lifecycle, read-only (no lock); client and source per client.
+    report_mount = providers.Factory(
+        MountShareMachine, job="report", opener=share_opener, redactor=redactor
+    )
+    report_client = providers.Factory(
+        ReportClientMachine,
+        sources=config_opener,
+        mount=report_mount.provider,
+        survey=survey_machine.provider,
+        clock=clock,
+        policy=report_policy,
+    )
+    report_machine = providers.Factory(
+        ReportFleetMachine,
+        clients=providers.Callable(one_each, report_client.provider, request.provided.clients),
+        writer=providers.Factory(HtmlReportWriter, output=request.provided.output),
+        runner=report_runner,
+        clock=clock,
+        policy=report_policy,
+    )
+
     # ---------------------------------------------------------------- end points
     backup_end_point = providers.Factory(
         mounting_end_point, mount=locked_mount.provider, job=backup_machine.provider
@@ -432,6 +487,16 @@ class Container(containers.DeclarativeContainer):
     )
     release_end_point = providers.Factory(
         mounting_end_point, mount=locked_mount.provider, job=release_machine.provider
+    )
+
+    report_end_point = providers.Factory(
+        EndPoint,
+        machine=report_machine.provider,
+        console=console,
+        exit=exit,
+        redactor=redactor,
+        guards=providers.List(encryptor.provided.close_all),
+        observer=job_observer,
     )
 
     # ---------------------------------------------------------------- host tools
@@ -462,7 +527,7 @@ class Container(containers.DeclarativeContainer):
     )
 
 
-def run_job(request: JobRequest, container: Container | None = None) -> None:
+def run_job(request: JobRequest | ReportJob, container: Container | None = None) -> None:
     """Run the job of `request` on its client: log to the client log, execute, exit."""
     container = container or Container(request=request)
     try:
