@@ -24,8 +24,8 @@ table{border-collapse:collapse;margin:.3em 0}
 th,td{padding:2px 6px;text-align:left;vertical-align:top}
 table.list th,table.list td{border-bottom:1px solid #e3e3e3}
 table.freshness td{width:1.9em;height:1.6em;text-align:center;font-size:11px;border:1px solid #fff}
-table.freshness thead th{font-size:10px;writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;
-height:4.5em;padding:2px 0}
+table.freshness thead th{font-size:10px;writing-mode:vertical-rl;transform:rotate(180deg);
+white-space:nowrap;height:4.5em;padding:2px 0}
 td.complete{background:#3a9d4a;color:#fff}td.partial{background:#f0ad3c}td.missing{background:#d9443d;color:#fff}
 td.open{background:#dfe9f5}td.none{background:#f3f3f3}td.unreachable{background:#fbe3e1;text-align:left}
 tr.problem th{color:#b3261e}.badge{font-size:10px;font-weight:bold}
