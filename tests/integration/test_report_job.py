@@ -11,6 +11,7 @@ no console error and no request but its own.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,11 @@ from tests.support.postgres import PostgresServer
 pytestmark = pytest.mark.integration
 
 CLIENTS = ("acme", "beta")
+# As root, scripts/setup installs Chromium: then a missing browser fails instead of skipping.
+NEEDS_CHROMIUM = pytest.mark.skipif(
+    chromium() is None and os.geteuid() != 0,
+    reason="chromium is not installed (scripts/setup installs it as root)",
+)
 
 
 def tree(root: Path) -> dict[str, tuple[int, int]]:
@@ -272,7 +278,7 @@ def test_the_report_writes_its_own_metrics(fleet, report):
     assert found[m.FAILURES].samples[0].labels == {"client": "fleet", "job": "report"}
 
 
-@pytest.mark.skipif(chromium() is None, reason="chromium is not installed (scripts/setup as root)")
+@NEEDS_CHROMIUM
 def test_the_page_loads_in_headless_chromium_with_no_error_no_request_and_a_row_per_client(
     report,
 ):
@@ -296,7 +302,7 @@ def test_the_page_loads_in_headless_chromium_with_no_error_no_request_and_a_row_
     assert "case 42 <b>" in run.values["hold"]
 
 
-@pytest.mark.skipif(chromium() is None, reason="chromium is not installed (scripts/setup as root)")
+@NEEDS_CHROMIUM
 def test_the_browser_check_sees_a_request_and_a_console_error_when_there_are_some(tmp_path):
     # The check above could not fail if the harness saw nothing: show that it sees both.
     page = tmp_path / "bad.html"
