@@ -39,6 +39,7 @@ from adapters.os.lock import FlockLock
 from adapters.os.logging import client_logging
 from adapters.os.metrics import TextfileMetrics
 from adapters.os.paths import make_private_dirs
+from adapters.os.public_files import write_public_file
 from adapters.os.task_runner import ThreadPoolTaskRunner
 from adapters.postgres.archive_reader import PgArchiveReader
 from adapters.postgres.credentials import (
@@ -459,7 +460,11 @@ class Container(containers.DeclarativeContainer):
     report_machine = providers.Factory(
         ReportFleetMachine,
         clients=providers.Callable(one_each, report_client.provider, request.provided.clients),
-        writer=providers.Factory(HtmlReportWriter, output=request.provided.output),
+        writer=providers.Factory(
+            HtmlReportWriter,
+            output=request.provided.output,
+            write=providers.Object(write_public_file),
+        ),
         runner=report_runner,
         clock=clock,
         policy=report_policy,

@@ -1,17 +1,16 @@
 """HtmlReportWriter: the fleet report as `DIR/report.json` and `DIR/index.html`.
 
-Each file is written under a hidden temporary name in DIR, flushed to disk, made 0644 (a web
-server or a colleague may read it) and renamed over the old one, so a reader sees the old report
-or the new one, never half of either. DIR is made (0755) when missing. Tested in
+Each file is written by `write`, which the container makes the OS adapter's public-file writer:
+under a hidden temporary name in DIR, flushed, made 0644 (a web server or a colleague may read
+it) and renamed over the old one, so a reader sees the old report or the new one, never half of
+either. DIR is made (0755) when missing. Tested in
 tests/unit/test_html_report.py and, in a headless Chromium, tests/integration/test_report_job.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from adapters.html.page import render
@@ -19,7 +18,6 @@ from domain.models.report import FleetReport
 from ports.errors import ReportError
 from ports.report_writer import ReportWriter
 
-FILE_MODE = 0o644
 DIR_MODE = 0o755
 JSON_FILE = "report.json"
 HTML_FILE = "index.html"
@@ -28,8 +26,9 @@ HTML_FILE = "index.html"
 class HtmlReportWriter(ReportWriter):
     """Write the report into one output directory."""
 
-    def __init__(self, output: Path) -> None:
+    def __init__(self, output: Path, *, write: Callable[[Path, bytes], None]) -> None:
         self.output = output
+        self._write = write
 
     def write(self, report: FleetReport) -> str:
         """Write report.json, then index.html; return the directory.
@@ -43,24 +42,10 @@ class HtmlReportWriter(ReportWriter):
             message = f"cannot make the report directory {self.output} ({exc.strerror})"
             raise ReportError(message) from None
         document = json.dumps(report.to_document(), indent=2, ensure_ascii=False) + "\n"
-        _write(self.output / JSON_FILE, document.encode("utf-8"))
-        _write(self.output / HTML_FILE, render(report).encode("utf-8"))
+        for name, text in ((JSON_FILE, document), (HTML_FILE, render(report))):
+            path = self.output / name
+            try:
+                self._write(path, text.encode("utf-8"))
+            except OSError as exc:
+                raise ReportError(f"cannot write {path} ({exc.strerror})") from None
         return str(self.output)
-
-
-def _write(path: Path, data: bytes) -> None:
-    try:
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise ReportError(f"cannot write {path} ({exc.strerror})") from None
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-            os.fchmod(file.fileno(), FILE_MODE)
-        Path(temporary).replace(path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            Path(temporary).unlink()
-        raise ReportError(f"cannot write {path} ({exc.strerror})") from None

@@ -11,23 +11,20 @@ tests/unit/test_textfile_metrics.py, parsed with the Prometheus client library's
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
-import os
 import re
-import tempfile
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 from adapters.os.paths import check_component
+from adapters.os.public_files import write_public_file
 from domain.models.metrics import MetricFamily
 from ports.errors import MetricsError
 from ports.metrics import Metrics
 
 logger = logging.getLogger("lts.metrics")
 
-FILE_MODE = 0o644
 MAX_FILE_BYTES = 4 * 1024 * 1024
 """A job's file holds a few lines per database; a larger one is not ours and is not read."""
 
@@ -72,21 +69,10 @@ class TextfileMetrics(Metrics):
         path = self.path(client, job)
         if not self.directory.is_dir():
             raise MetricsError(f"the metrics directory {self.directory} does not exist")
-        data = render(families).encode("utf-8")
-        # A hidden name that does not end in .prom: node_exporter never reads it half-written.
-        fd, temporary = tempfile.mkstemp(dir=self.directory, prefix=f".{path.name}.", suffix=".tmp")
         try:
-            with os.fdopen(fd, "wb") as file:
-                file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
-                os.fchmod(file.fileno(), FILE_MODE)
-            Path(temporary).replace(path)
+            write_public_file(path, render(families).encode("utf-8"))
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                Path(temporary).unlink()
             raise MetricsError(f"cannot write the metrics file {path} ({exc.strerror})") from None
-        _sync_directory(self.directory)
         logger.info("metrics written to %s", path)
 
 
@@ -139,17 +125,3 @@ def parse_values(text: str, names: Collection[str]) -> dict[str, float]:
         except ValueError:
             continue
     return values
-
-
-def _sync_directory(directory: Path) -> None:
-    # The rename is durable only once the directory is synced; some file systems refuse it.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        logger.debug("fsync of %s not supported", directory)
-    finally:
-        os.close(fd)

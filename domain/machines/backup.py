@@ -37,14 +37,14 @@ from domain.rules.tiering import classify
 from domain.services.catalog import RunCatalog
 from domain.services.configs import server_target
 from domain.services.job_metrics import backup_measurements
-from domain.services.share_lock import ShareLock
+from domain.services.share_lock import ShareLock, take_share_lock_step
 from domain.services.storing import store_dump
 from ports.clock import Clock
 from ports.console import Console
 from ports.database import Database, DatabaseInfo, ServerInfo
 from ports.dumper import Dumper, DumpTool
 from ports.encryptor import Encryptor, Recipients
-from ports.errors import InvalidManifestError, LockHeldError, ShareUnavailableError
+from ports.errors import InvalidManifestError, ShareUnavailableError
 from ports.file_share import FileShare
 from ports.task_runner import TaskRunner
 
@@ -126,13 +126,7 @@ class BackupClientMachine(PruneAndUnlockMachine):
     )
     def take_share_lock(self) -> Step:
         """Write the share's lock marker, so two scheduler agents never run one client at once."""
-        try:
-            took_over = self.share_lock.take()
-        except LockHeldError as exc:
-            return self.failure(self.report_results, str(exc))
-        if took_over:
-            return self.failure(self.start_run, took_over)
-        return self.success(self.start_run)
+        return take_share_lock_step(self, self.share_lock, self.start_run)
 
     @node(happy=("load_key",), unhappy=("release_share_lock",), on_exception="release_share_lock")
     def start_run(self) -> Step:

@@ -27,9 +27,9 @@ from domain.models.run import StoredRun
 from domain.services.audit_log import AuditLog
 from domain.services.catalog import RunCatalog
 from domain.services.holds import read_hold
-from domain.services.share_lock import ShareLock
+from domain.services.share_lock import ShareLock, take_share_lock_step
 from ports.clock import Clock
-from ports.errors import HoldError, LockHeldError, LtsError
+from ports.errors import HoldError, LtsError
 
 logger = logging.getLogger("lts.hold")
 
@@ -88,13 +88,7 @@ class ChangeHoldMachine(Machine, abstract=True):
     )
     def take_share_lock(self) -> Step:
         """Write the share's lock marker: no retention or backup may run meanwhile."""
-        try:
-            took_over = self.share_lock.take()
-        except LockHeldError as exc:
-            return self.failure(self.report_results, str(exc))
-        if took_over:
-            return self.failure(self.find_run, took_over)
-        return self.success(self.find_run)
+        return take_share_lock_step(self, self.share_lock, self.find_run)
 
     @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
     def release_share_lock(self) -> Step:

@@ -16,8 +16,7 @@ from domain.machines.mount import ClientContext
 from domain.machines.pruning import PruneAndUnlockMachine, Pruning
 from domain.machines.retention import RetentionOptions, RetentionPorts
 from domain.models.metrics import JobMeasurements
-from domain.services.share_lock import ShareLock
-from ports.errors import LockHeldError
+from domain.services.share_lock import ShareLock, take_share_lock_step
 
 
 class RetentionClientMachine(PruneAndUnlockMachine):
@@ -66,13 +65,7 @@ class RetentionClientMachine(PruneAndUnlockMachine):
         """Write the share's lock marker, unless this is a dry run."""
         if self._options.dry_run:
             return self.success(self.end_of_month_retention)
-        try:
-            took_over = self.share_lock.take()
-        except LockHeldError as exc:
-            return self.failure(self.report_results, str(exc))
-        if took_over:
-            return self.failure(self.end_of_month_retention, took_over)
-        return self.success(self.end_of_month_retention)
+        return take_share_lock_step(self, self.share_lock, self.end_of_month_retention)
 
     def measurements(self) -> JobMeasurements:
         """Return how many runs were deleted (none in a dry run)."""

@@ -9,6 +9,7 @@ import pytest
 from adapters.html.charts import human_bytes, size_chart
 from adapters.html.page import CSP, render
 from adapters.html.writer import HtmlReportWriter
+from adapters.os.public_files import write_public_file
 from domain.models.report import (
     Cell,
     CellStatus,
@@ -90,7 +91,7 @@ def test_sizes_read_as_people_read_them(size, text):
 
 def test_the_writer_writes_json_and_html_0644_and_makes_the_directory(tmp_path):
     output = tmp_path / "reports" / "fleet"
-    where = HtmlReportWriter(output).write(report())
+    where = HtmlReportWriter(output, write=write_public_file).write(report())
     assert where == str(output)
     assert sorted(p.name for p in output.iterdir()) == ["index.html", "report.json"]
     for name in ("index.html", "report.json"):
@@ -104,4 +105,4 @@ def test_a_directory_that_cannot_be_made_is_a_report_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
     with pytest.raises(ReportError, match="cannot make the report directory"):
-        HtmlReportWriter(blocker / "out").write(report())
+        HtmlReportWriter(blocker / "out", write=write_public_file).write(report())
