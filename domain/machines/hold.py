@@ -47,6 +47,7 @@ class ChangeHoldMachine(Machine, abstract=True):
 
     run = Slot[StoredRun]("find_run")
     verb = ""
+    done_text = ""
     find_run: Callable[[], Step]
     """Each job's own first node after the lock (declared here for the entry's exits)."""
 
@@ -127,7 +128,7 @@ class ChangeHoldMachine(Machine, abstract=True):
         """Return one line: what changed, or that nothing did."""
         run = type(self).run.get(self)
         what = str(run.path) if run else str(self._request.run_id)
-        state = f"{self.verb}" if self.done else "nothing changed"
+        state = self.done_text if self.done else "nothing changed"
         return f"{self.verb} {self._client}: {what} {state}, {len(failures(results))} failures"
 
 
@@ -135,6 +136,7 @@ class HoldRunMachine(ChangeHoldMachine):
     """Put a run on legal hold and record it."""
 
     verb = "hold"
+    done_text = "is on hold"
 
     @node(happy=("write_hold",), unhappy=("release_share_lock",), on_exception="release_share_lock")
     def find_run(self) -> Step:
@@ -189,6 +191,7 @@ class ReleaseRunMachine(ChangeHoldMachine):
     """Release a run from legal hold and record it."""
 
     verb = "release"
+    done_text = "is released"
     hold = Slot[Hold]("find_run")
 
     @node(

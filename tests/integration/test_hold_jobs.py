@@ -50,7 +50,7 @@ def test_hold_keeps_a_run_past_retention_release_lets_it_go_and_the_log_has_all_
     site, url = site
     held = site.run("hold", "acme", url, "-", "-", "--run", HELD, "--reason", "case 42", at=LATER)
     assert held.code == 0, held.stdout + held.stderr
-    assert held.stdout.splitlines() == [f"hold acme: {HELD_PATH} hold, 0 failures"]
+    assert held.stdout.splitlines() == [f"hold acme: {HELD_PATH} is on hold, 0 failures"]
     document = json.loads((site.share / HELD_PATH / "HOLD").read_text())
     assert document["reason"] == "case 42"
     assert document["since"].startswith("2029-11-28T12:00")

@@ -70,7 +70,7 @@ def test_a_hold_writes_the_reason_who_and_when_and_records_it_in_retention_log()
     assert (entry["reason"], entry["user"], entry["host"]) == ("case 42", "alice", "ops1")
     assert entry["time"] == NOW.isoformat()
     assert SHARE_LOCK_FILE not in share.files
-    assert machine.summary(results) == f"hold acme: {path} hold, 0 failures"
+    assert machine.summary(results) == f"hold acme: {path} is on hold, 0 failures"
 
 
 def test_a_release_records_first_then_removes_the_hold():
@@ -87,6 +87,7 @@ def test_a_release_records_first_then_removes_the_hold():
     assert release["hold_reason"] == "case 42"
     assert release["held_since"] == NOW.isoformat()
     assert first_break(share.files[LOG].decode().splitlines()) is None
+    assert machine.summary(results) == f"release acme: {path} is released, 0 failures"
 
 
 def test_holding_a_run_that_does_not_exist_is_one_failure_and_changes_nothing():
