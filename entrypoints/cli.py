@@ -19,6 +19,9 @@ JOBS = {
     "generate_key": "write a new Fernet key file",
     "encrypt_secret": "turn a secret into a command-line token",
     "diagram": "write the machines' diagrams to docs/machines",
+    "hold": "put a run on legal hold with a reason",
+    "release": "release a run from legal hold, with a reason",
+    "report": "one read-only report (JSON and a static page) over a fleet of clients",
 }
 
 

@@ -13,7 +13,9 @@ section per family of jobs, end points); splitting it would scatter the wiring o
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
 
 from dependency_injector import containers, providers
 
@@ -27,6 +29,7 @@ from adapters.files.toml_writer import TomlFileConfigWriter
 from adapters.gpg.decryptor import GpgDecryptor
 from adapters.gpg.encryptor import GpgEncryptor
 from adapters.gpg.keygen import GpgKeyGenerator
+from adapters.html.writer import HtmlReportWriter
 from adapters.memory.config_source import InMemoryConfigSource
 from adapters.os.clock import SystemClock
 from adapters.os.console import StdoutConsole
@@ -34,7 +37,9 @@ from adapters.os.exit import ProcessExit
 from adapters.os.local_files import PrivateLocalFiles
 from adapters.os.lock import FlockLock
 from adapters.os.logging import client_logging
+from adapters.os.metrics import TextfileMetrics
 from adapters.os.paths import make_private_dirs
+from adapters.os.public_files import write_public_file
 from adapters.os.task_runner import ThreadPoolTaskRunner
 from adapters.postgres.archive_reader import PgArchiveReader
 from adapters.postgres.credentials import (
@@ -46,25 +51,31 @@ from adapters.postgres.database import PostgresDatabase
 from adapters.postgres.dumper import PgDumper
 from adapters.postgres.restorer import PgRestorer
 from adapters.smb.share import SmbFileShare
-from domain.framework.endpoints import DynamicMountingEndPoint
+from domain.framework.endpoints import DynamicMountingEndPoint, EndPoint
 from domain.machines.archive import ArchiveFileMachine
 from domain.machines.backup import BackupClientMachine, BackupPorts
 from domain.machines.check import CheckClientMachine, CheckPorts
 from domain.machines.create_client import CreateClientMachine, OnboardingPorts
 from domain.machines.decrypt import DecryptDumpMachine
+from domain.machines.hold import HoldRunMachine, ReleaseRunMachine
 from domain.machines.listing import ListRunsMachine
 from domain.machines.mount import MountShareMachine
+from domain.machines.report import ReportClientMachine, ReportFleetMachine
 from domain.machines.restore import RestoreDatabaseMachine, RestorePorts
 from domain.machines.retention import RetentionOptions, RetentionPorts
 from domain.machines.retention_job import RetentionClientMachine
+from domain.machines.survey import SurveyClientMachine
 from domain.machines.verify import VerifyRunsMachine
 from domain.models.operations import CheckPolicy
 from domain.models.policy import BackupPolicy
 from domain.models.redaction import Redactor
+from domain.models.report import ReportPolicy
+from domain.services.job_metrics import JobMetricsRecorder
 from entrypoints.azure import azure_options
 from entrypoints.diagram import MACHINES
-from entrypoints.host import probe_name, process_owner, tool_version
-from entrypoints.requests import JobRequest, ToolRequest
+from entrypoints.fleet import KeyVaultSources, SchemeConfigOpener, toml_source
+from entrypoints.host import current_operator, probe_name, process_owner, tool_version
+from entrypoints.requests import JobRequest, ReportJob, ToolRequest
 from entrypoints.settings import SettingsError, load_settings
 from entrypoints.tools import DiagramTool, EncryptSecretTool, GenerateKeyTool
 from ports.errors import LtsError
@@ -72,11 +83,19 @@ from ports.file_share import FileShare, ShareTarget
 
 logger = logging.getLogger("lts.job")
 
+T = TypeVar("T")
+R = TypeVar("R")
+
 
 def kernel_cifs_share(target: ShareTarget, **mount_options: object) -> FileShare:
     """Return a `//host/share` mounted by the kernel: a local directory once mounted."""
     mount = CifsMount(target, **mount_options)  # type: ignore[arg-type]
     return LocalDirFileShare(mount.mount_point, mounter=mount)
+
+
+def one_each(factory: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    """Return `factory(item)` for each item (one machine per client of the fleet)."""
+    return [factory(item) for item in items]
 
 
 def given_or(given: Path | None, default: Path) -> Path:
@@ -88,7 +107,7 @@ class Container(containers.DeclarativeContainer):
     """Wires one job run: `Container(request=BackupJob(...))`."""
 
     # ---------------------------------------------------------------- request and settings
-    request: providers.Dependency[JobRequest | ToolRequest] = providers.Dependency()
+    request: providers.Dependency[JobRequest | ReportJob | ToolRequest] = providers.Dependency()
     settings = providers.Singleton(load_settings)
     redactor = providers.Singleton(Redactor)
     azure = providers.Singleton(azure_options, settings.provided.azure, request)
@@ -208,6 +227,27 @@ class Container(containers.DeclarativeContainer):
     decryptor = providers.Singleton(GpgDecryptor, work_root=work_root, redactor=redactor)
     key_generator = providers.Singleton(GpgKeyGenerator, work_root=work_root, redactor=redactor)
 
+    # ---------------------------------------------------------------- metrics (SPEC 16)
+    # Without `[metrics] textfile_dir` there is no Metrics adapter and no observer at all.
+    metrics = providers.Selector(
+        settings.provided.metrics.sink,
+        none=providers.Object(None),
+        textfile=providers.Singleton(
+            TextfileMetrics, directory=settings.provided.metrics.textfile_dir
+        ),
+    )
+    job_observer = providers.Selector(
+        settings.provided.metrics.sink,
+        none=providers.Object(None),
+        textfile=providers.Factory(
+            JobMetricsRecorder,
+            metrics=metrics,
+            clock=clock,
+            client=request.provided.client_name,
+            job=request.provided.job,
+        ),
+    )
+
     # ---------------------------------------------------------------- the share lifecycle
     client_mount = providers.Factory(
         MountShareMachine,
@@ -226,6 +266,7 @@ class Container(containers.DeclarativeContainer):
         exit=exit,
         redactor=redactor,
         guards=providers.List(encryptor.provided.close_all, decryptor.provided.close_all),
+        observer=job_observer,
     )
 
     # ---------------------------------------------------------------- backup and retention
@@ -374,6 +415,61 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
     )
 
+    # ---------------------------------------------------------------- legal holds
+    hold_machine = providers.Factory(
+        HoldRunMachine,
+        request=request.provided.hold,
+        clock=clock,
+        operator=providers.Callable(current_operator),
+        lock_owner=providers.Callable(process_owner),
+        share_lock_max_age=settings.provided.backup.share_lock_max_age,
+    )
+    release_machine = providers.Factory(ReleaseRunMachine, **hold_machine.kwargs)
+
+    # ---------------------------------------------------------------- the fleet report
+    config_opener = providers.Singleton(
+        SchemeConfigOpener,
+        by_scheme=providers.Dict(
+            file=providers.Object(toml_source),
+            https=providers.Factory(KeyVaultSources, key_vault=key_vault.provider, cipher=cipher),
+        ),
+    )
+    report_policy = providers.Factory(
+        ReportPolicy,
+        timezone=settings.provided.backup.timezone,
+        period_offset_months=settings.provided.backup.period_offset_months,
+    )
+    report_runner = providers.Singleton(
+        ThreadPoolTaskRunner, workers=settings.provided.report.worker_pool_size
+    )
+    survey_machine = providers.Factory(
+        SurveyClientMachine, encryptor=encryptor, clock=clock, retention=retention_options
+    )
+    # Each client's own share lifecycle, read-only (no lock); client and source per client.
+    report_mount = providers.Factory(
+        MountShareMachine, job="report", opener=share_opener, redactor=redactor
+    )
+    report_client = providers.Factory(
+        ReportClientMachine,
+        sources=config_opener,
+        mount=report_mount.provider,
+        survey=survey_machine.provider,
+        clock=clock,
+        policy=report_policy,
+    )
+    report_machine = providers.Factory(
+        ReportFleetMachine,
+        clients=providers.Callable(one_each, report_client.provider, request.provided.clients),
+        writer=providers.Factory(
+            HtmlReportWriter,
+            output=request.provided.output,
+            write=providers.Object(write_public_file),
+        ),
+        runner=report_runner,
+        clock=clock,
+        policy=report_policy,
+    )
+
     # ---------------------------------------------------------------- end points
     backup_end_point = providers.Factory(
         mounting_end_point, mount=locked_mount.provider, job=backup_machine.provider
@@ -390,6 +486,23 @@ class Container(containers.DeclarativeContainer):
         mounting_end_point, mount=draft_mount.provider, job=create_client_machine.provider
     )
     archive_end_point = providers.Factory(mounting_end_point, job=archive_machine.provider)
+    # Holds change what retention may delete: they hold the client's lock, as retention does.
+    hold_end_point = providers.Factory(
+        mounting_end_point, mount=locked_mount.provider, job=hold_machine.provider
+    )
+    release_end_point = providers.Factory(
+        mounting_end_point, mount=locked_mount.provider, job=release_machine.provider
+    )
+
+    report_end_point = providers.Factory(
+        EndPoint,
+        machine=report_machine.provider,
+        console=console,
+        exit=exit,
+        redactor=redactor,
+        guards=providers.List(encryptor.provided.close_all),
+        observer=job_observer,
+    )
 
     # ---------------------------------------------------------------- host tools
     generate_key_end_point = providers.Factory(
@@ -419,7 +532,7 @@ class Container(containers.DeclarativeContainer):
     )
 
 
-def run_job(request: JobRequest, container: Container | None = None) -> None:
+def run_job(request: JobRequest | ReportJob, container: Container | None = None) -> None:
     """Run the job of `request` on its client: log to the client log, execute, exit."""
     container = container or Container(request=request)
     try:

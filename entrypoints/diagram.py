@@ -18,12 +18,15 @@ from domain.machines.check_keys import CheckKeysMachine
 from domain.machines.create_client import CreateClientMachine
 from domain.machines.decrypt import DecryptDumpMachine
 from domain.machines.freshness import CheckFreshnessMachine, MonthFreshnessMachine
+from domain.machines.hold import HoldRunMachine, ReleaseRunMachine
 from domain.machines.listing import ListRunsMachine
 from domain.machines.mount import MountShareMachine
 from domain.machines.private_key import LoadPrivateKeyMachine
+from domain.machines.report import ReportClientMachine, ReportFleetMachine
 from domain.machines.restore import RestoreDatabaseMachine
 from domain.machines.retention import ApplyRetentionMachine, DeleteRunMachine
 from domain.machines.retention_job import RetentionClientMachine
+from domain.machines.survey import SurveyClientMachine
 from domain.machines.verify import VerifyFileMachine, VerifyRunMachine, VerifyRunsMachine
 from entrypoints.args import OneLineParser
 from entrypoints.requests import DiagramJob
@@ -48,6 +51,11 @@ MACHINES: tuple[type[Machine], ...] = (
     MonthFreshnessMachine,
     CreateClientMachine,
     ArchiveFileMachine,
+    HoldRunMachine,
+    ReleaseRunMachine,
+    ReportFleetMachine,
+    ReportClientMachine,
+    SurveyClientMachine,
 )
 
 

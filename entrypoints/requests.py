@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from domain.models.fleet import FleetClient
+from domain.models.hold import HoldRequest
 from domain.models.operations import ArchiveRequest, NewClient
 from domain.models.restore_request import DecryptRequest, RestoreRequest, VerifyRequest
 
@@ -134,6 +136,44 @@ class ArchiveJob(JobRequest):
 
     job: ClassVar[str] = "archive"
     request: ArchiveRequest
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldJob(JobRequest):
+    """`hold --run RUN_ID --reason TEXT`."""
+
+    job: ClassVar[str] = "hold"
+    hold: HoldRequest
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReleaseJob(HoldJob):
+    """`release --run RUN_ID --reason TEXT`."""
+
+    job: ClassVar[str] = "release"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportJob:
+    """`report FLEET_FILE --output DIR`: every client of the fleet, read-only.
+
+    Not one client's job: it logs to `<log_root>/fleet/report.log` and its metrics file is
+    `lts_fleet_report.prom`. The Entra ID options come from the fleet file or `[azure]`.
+    """
+
+    job: ClassVar[str] = "report"
+    client_name: ClassVar[str] = "fleet"
+    clients: tuple[FleetClient, ...]
+    fleet_file: Path
+    output: Path
+    tenant_id: str | None = None
+    authority_host: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """Return the arguments worth logging (the fleet's tokens never are)."""
+        names = ", ".join(client.name for client in self.clients)
+        return f"fleet_file={self.fleet_file}, output={self.output}, clients={names}"
 
 
 @dataclass(frozen=True, kw_only=True)

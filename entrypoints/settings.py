@@ -163,6 +163,24 @@ class ShareSettings(_Section):
     mount_options: str = ""
 
 
+class MetricsSettings(_Section):
+    """`[metrics]`: where every job leaves its metrics for node_exporter's textfile collector."""
+
+    textfile_dir: Path | None = None
+    """The collector's directory; unset, no metrics are written."""
+
+    @property
+    def sink(self) -> Literal["textfile", "none"]:
+        """Return which Metrics adapter the container builds."""
+        return "textfile" if self.textfile_dir is not None else "none"
+
+
+class ReportSettings(_Section):
+    """`[report]`: how many clients the fleet report surveys at once."""
+
+    worker_pool_size: int = Field(default=2, ge=1, le=16)
+
+
 class Settings(BaseSettings):
     """The master config: one nested model per TOML section.
 
@@ -185,6 +203,8 @@ class Settings(BaseSettings):
     backup: BackupSettings = BackupSettings()
     retention: RetentionSettings = RetentionSettings()
     share: ShareSettings = ShareSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    report: ReportSettings = ReportSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -29,20 +29,22 @@ from domain.models.manifest import (
     DumpStatus,
     Manifest,
 )
+from domain.models.metrics import JobMeasurements
 from domain.models.policy import BackupPolicy
 from domain.models.run import RunId, RunPlace
 from domain.rules.naming import GLOBALS_FILE
 from domain.rules.tiering import classify
 from domain.services.catalog import RunCatalog
 from domain.services.configs import server_target
-from domain.services.share_lock import ShareLock
+from domain.services.job_metrics import backup_measurements
+from domain.services.share_lock import ShareLock, take_share_lock_step
 from domain.services.storing import store_dump
 from ports.clock import Clock
 from ports.console import Console
 from ports.database import Database, DatabaseInfo, ServerInfo
 from ports.dumper import Dumper, DumpTool
 from ports.encryptor import Encryptor, Recipients
-from ports.errors import InvalidManifestError, LockHeldError, ShareUnavailableError
+from ports.errors import InvalidManifestError, ShareUnavailableError
 from ports.file_share import FileShare
 from ports.task_runner import TaskRunner
 
@@ -124,13 +126,7 @@ class BackupClientMachine(PruneAndUnlockMachine):
     )
     def take_share_lock(self) -> Step:
         """Write the share's lock marker, so two scheduler agents never run one client at once."""
-        try:
-            took_over = self.share_lock.take()
-        except LockHeldError as exc:
-            return self.failure(self.report_results, str(exc))
-        if took_over:
-            return self.failure(self.start_run, took_over)
-        return self.success(self.start_run)
+        return take_share_lock_step(self, self.share_lock, self.start_run)
 
     @node(happy=("load_key",), unhappy=("release_share_lock",), on_exception="release_share_lock")
     def start_run(self) -> Step:
@@ -253,6 +249,18 @@ class BackupClientMachine(PruneAndUnlockMachine):
         return self.success(self.end_of_month_retention)
 
     # ------------------------------------------------------------------ helpers
+
+    def measurements(self) -> JobMeasurements:
+        """Return each database's size, time and status, the keys' expiry, the run's period."""
+        recipients = BackupClientMachine.recipients.get(self)
+        place = BackupClientMachine.place.get(self)
+        return backup_measurements(
+            records=self._records,
+            previous_bytes={name: dump.bytes for name, dump in self._previous.items()},
+            keys=recipients.info if recipients is not None else None,
+            period=place.period if place is not None and self._published else None,
+            runs_deleted=self.runs_deleted,
+        )
 
     def summary(self, results: list[Result]) -> str:
         """Return one line: databases ok and failed, where the run went, failures."""

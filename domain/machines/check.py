@@ -26,10 +26,12 @@ from domain.framework.slot import Slot
 from domain.machines.check_keys import CheckKeysMachine, KeyPorts
 from domain.machines.freshness import CheckFreshnessMachine
 from domain.machines.mount import ClientContext
+from domain.models.metrics import JobMeasurements
 from domain.models.operations import CheckPolicy
 from domain.models.redaction import Redactor
 from domain.rules.freshness import retention_problems
 from domain.services.configs import server_target
+from domain.services.job_metrics import key_expiries
 from ports.clock import Clock
 from ports.config_source import ConfigSource
 from ports.database import Database, ServerInfo
@@ -79,6 +81,7 @@ class CheckClientMachine(Machine):
         self._restore_source = restore_source
         self._probe_left: PurePosixPath | None = None
         self.freshness: CheckFreshnessMachine | None = None
+        self.keys: CheckKeysMachine | None = None
 
     @property
     def prefix(self) -> str:
@@ -148,7 +151,7 @@ class CheckClientMachine(Machine):
     def check_keys(self) -> Step:
         """Check the public key, its expiry and the private key (a child machine)."""
         ports = self._ports
-        keys = CheckKeysMachine(
+        keys = self.keys = CheckKeysMachine(
             config=self._config,
             ports=KeyPorts(ports.encryptor, ports.decryptor, ports.clock),
             key_warning=self._policy.key_warning,
@@ -196,6 +199,11 @@ class CheckClientMachine(Machine):
         )
         self.add_results(self.freshness.execute())
         return self.success(self.report_results)
+
+    def measurements(self) -> JobMeasurements:
+        """Return the expiry of the keys the check loaded."""
+        recipients = CheckKeysMachine.recipients.get(self.keys) if self.keys else None
+        return JobMeasurements(keys=key_expiries(recipients.info) if recipients else ())
 
     def summary(self, results: list[Result]) -> str:
         """Return one line: ready or how many problems, and how many months were checked."""

@@ -14,11 +14,11 @@ from domain.framework.definition import node
 from domain.framework.machine import Machine, Step
 from domain.framework.results import Result, failures
 from domain.machines.mount import ClientContext
-from domain.machines.retention import HOLD_FILE
 from domain.models.manifest import ManifestDigest
 from domain.models.run import StoredRun, Tier
 from domain.rules.listing import RunRow, describe_run, render_table
 from domain.services.catalog import RunCatalog
+from domain.services.holds import read_hold
 from ports.clock import Clock
 from ports.console import Console
 from ports.errors import InvalidManifestError
@@ -47,7 +47,7 @@ class ListRunsMachine(Machine):
         entry=True, happy=("show_runs",), unhappy=("report_results",), on_exception="report_results"
     )
     def survey_runs(self) -> Step:
-        """Read every run's manifest and HOLD file."""
+        """Read every run's manifest and HOLD file (its reason, who and since when)."""
         catalog = RunCatalog(self._share)
         days = {
             Tier.END_OF_MONTH: self._config.end_of_month_retention,
@@ -56,8 +56,8 @@ class ListRunsMachine(Machine):
         for tier in Tier:
             for run in catalog.runs(tier, include_partial=True):
                 manifest = None if run.partial else self._manifest(catalog, run)
-                held = self._share.exists(run.path / HOLD_FILE)
-                self.rows.append(describe_run(run, manifest, held, days[tier]))
+                hold = read_hold(self._share, run.path)
+                self.rows.append(describe_run(run, manifest, hold, days[tier]))
         self.rows.sort(key=lambda row: (row.run_id, row.tier))
         return self.success(self.show_runs)
 

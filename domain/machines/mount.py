@@ -17,6 +17,7 @@ from domain.framework.machine import Machine, Step
 from domain.framework.results import Result, failures
 from domain.framework.slot import Slot
 from domain.models.client_config import ClientConfig, ClientConfigError
+from domain.models.metrics import JobMeasurements, Measured
 from domain.models.redaction import Redactor
 from domain.services.configs import read_client_config
 from ports.config_source import ConfigSource
@@ -156,6 +157,13 @@ class MountShareMachine(Machine):
         held, self._held = self._held, None
         if held is not None:
             held.release()
+
+    def measurements(self) -> JobMeasurements:
+        """Return what the job's machine measured (nothing when it never ran)."""
+        inner: object = self.inner  # mypy cannot picture a Machine that is also Measured
+        if isinstance(inner, Measured):
+            return inner.measurements()
+        return JobMeasurements()
 
     def summary(self, results: list[Result]) -> str:
         """Return the job machine's summary, or say that the job never started."""

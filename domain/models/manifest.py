@@ -45,6 +45,7 @@ class DigestEntry(BaseModel):
     name: str
     status: DumpStatus
     bytes: int = Field(default=0, ge=0)
+    error: str = ""
 
 
 class GlobalsDigest(BaseModel):
@@ -66,6 +67,7 @@ class ManifestDigest(BaseModel):
 
     databases: list[DigestEntry]
     globals: GlobalsDigest | None = None
+    eoy_month: int | None = None
 
     @property
     def complete(self) -> bool:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from domain.models.hold import Hold
 from domain.models.manifest import DumpStatus, ManifestDigest
 from domain.models.run import StoredRun
 
@@ -22,10 +23,28 @@ class RunRow:
     bytes: int
     held: bool
     expires: str
+    hold_reason: str = ""
+    """Why the run is held (a hand-placed HOLD file may not say)."""
+    held_since: str = ""
+    held_by: str = ""
 
 
-def describe_run(run: StoredRun, manifest: ManifestDigest | None, held: bool, days: int) -> RunRow:
+def describe_run(
+    run: StoredRun, manifest: ManifestDigest | None, hold: Hold | None, days: int
+) -> RunRow:
     """Return the listing row of a run (manifest None when missing or unreadable)."""
+    row = _row(run, manifest, hold is not None, days)
+    if hold is None:
+        return row
+    return replace(
+        row,
+        hold_reason=hold.shown_reason,
+        held_since=hold.since.isoformat() if hold.since else "",
+        held_by=hold.who,
+    )
+
+
+def _row(run: StoredRun, manifest: ManifestDigest | None, held: bool, days: int) -> RunRow:
     expires = (run.run_id.started + timedelta(days=days)).date().isoformat()
     if run.partial:
         return RunRow(run.tier, run.period, str(run.run_id), "partial", 0, 0, 0, held, "-")
@@ -62,7 +81,7 @@ def render_table(rows: list[RunRow], now: datetime) -> str:
                 str(row.databases_ok),
                 str(row.databases_failed),
                 f"{row.bytes:,}",
-                "held" if row.held else "",
+                _hold_cell(row, now) if row.held else "",
                 f"{row.expires} (past)" if expired else row.expires,
             )
         )
@@ -71,3 +90,18 @@ def render_table(rows: list[RunRow], now: datetime) -> str:
         "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
         for line in lines
     )
+
+
+MAX_SHOWN_REASON = 40
+
+
+def _hold_cell(row: RunRow, now: datetime) -> str:
+    """Return `held <age>: <reason>`, the reason cut to fit a table (--json has it whole)."""
+    age = ""
+    if row.held_since:
+        days = max((now - datetime.fromisoformat(row.held_since)).days, 0)
+        age = f" {days}d"
+    reason = row.hold_reason
+    if len(reason) > MAX_SHOWN_REASON:
+        reason = reason[: MAX_SHOWN_REASON - 3] + "..."
+    return f"held{age}: {reason}"
