@@ -76,3 +76,7 @@ class LocalFileError(LtsError):
 
 class KeyGenerationError(LtsError):
     """The key pair cannot be generated or exported."""
+
+
+class SigningError(LtsError):
+    """The signing key or a trusted key cannot be loaded, or gpg cannot sign or check."""
