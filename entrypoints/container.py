@@ -13,6 +13,7 @@ section per family of jobs, end points); splitting it would scatter the wiring o
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from dependency_injector import containers, providers
@@ -27,6 +28,7 @@ from adapters.files.toml_writer import TomlFileConfigWriter
 from adapters.gpg.decryptor import GpgDecryptor
 from adapters.gpg.encryptor import GpgEncryptor
 from adapters.gpg.keygen import GpgKeyGenerator
+from adapters.gpg.signing import GpgSignatureChecker, GpgSigner
 from adapters.memory.config_source import InMemoryConfigSource
 from adapters.os.clock import SystemClock
 from adapters.os.console import StdoutConsole
@@ -61,6 +63,7 @@ from domain.machines.verify import VerifyRunsMachine
 from domain.models.operations import CheckPolicy
 from domain.models.policy import BackupPolicy
 from domain.models.redaction import Redactor
+from domain.models.signing import SigningPolicy
 from entrypoints.azure import azure_options
 from entrypoints.diagram import MACHINES
 from entrypoints.host import probe_name, process_owner, tool_version
@@ -82,6 +85,12 @@ def kernel_cifs_share(target: ShareTarget, **mount_options: object) -> FileShare
 def given_or(given: Path | None, default: Path) -> Path:
     """Return a path given on the command line, else the master config's."""
     return given or default
+
+
+def close_all_of(loader: object | None) -> Callable[[], None]:
+    """Return a loader's `close_all` (a last guard), or nothing to do for an absent one."""
+    close_all: Callable[[], None] = getattr(loader, "close_all", lambda: None)
+    return close_all
 
 
 class Container(containers.DeclarativeContainer):
@@ -207,6 +216,28 @@ class Container(containers.DeclarativeContainer):
     encryptor = providers.Singleton(GpgEncryptor, work_root=work_root, redactor=redactor)
     decryptor = providers.Singleton(GpgDecryptor, work_root=work_root, redactor=redactor)
     key_generator = providers.Singleton(GpgKeyGenerator, work_root=work_root, redactor=redactor)
+    # Runs are signed when [signing] key_file is set, and checked when trusted_keys is (SPEC 14).
+    signer = providers.Selector(
+        settings.provided.signing.signer,
+        gpg=providers.Singleton(
+            GpgSigner,
+            key_file=settings.provided.signing.key_file,
+            work_root=work_root,
+            redactor=redactor,
+        ),
+        none=providers.Object(None),
+    )
+    signature_checker = providers.Selector(
+        settings.provided.signing.checker,
+        gpg=providers.Singleton(
+            GpgSignatureChecker,
+            trusted_keys=settings.provided.signing.trusted_keys,
+            work_root=work_root,
+            redactor=redactor,
+        ),
+        none=providers.Object(None),
+    )
+    signing_policy = providers.Factory(SigningPolicy, require=settings.provided.signing.require)
 
     # ---------------------------------------------------------------- the share lifecycle
     client_mount = providers.Factory(
@@ -225,7 +256,12 @@ class Container(containers.DeclarativeContainer):
         console=console,
         exit=exit,
         redactor=redactor,
-        guards=providers.List(encryptor.provided.close_all, decryptor.provided.close_all),
+        guards=providers.List(
+            encryptor.provided.close_all,
+            decryptor.provided.close_all,
+            providers.Callable(close_all_of, signer),
+            providers.Callable(close_all_of, signature_checker),
+        ),
     )
 
     # ---------------------------------------------------------------- backup and retention
@@ -248,6 +284,7 @@ class Container(containers.DeclarativeContainer):
             runner=backup_runner,
             retention_runner=retention_runner,
             console=console,
+            signer=signer,
         ),
         policy=providers.Factory(
             BackupPolicy,
@@ -306,6 +343,8 @@ class Container(containers.DeclarativeContainer):
         request=request.provided.request,
         redactor=redactor,
         restore_source=restore_source,
+        checker=signature_checker,
+        policy=signing_policy,
     )
 
     # ---------------------------------------------------------------- check, onboarding, archive
@@ -372,6 +411,7 @@ class Container(containers.DeclarativeContainer):
         encryptor=encryptor,
         files=local_files,
         clock=clock,
+        signer=signer,
     )
 
     # ---------------------------------------------------------------- end points

@@ -83,6 +83,11 @@ class DecryptRequest:
 
 @dataclass(frozen=True, slots=True)
 class VerifyRequest:
-    """`verify`: which runs to check."""
+    """`verify`: which runs to check, and whether to check the audit logs' chains (`--logs`).
+
+    `runs` is False for `verify --logs` without `--run`: the logs alone are checked.
+    """
 
     run: RunChoice = LATEST
+    logs: bool = False
+    runs: bool = True

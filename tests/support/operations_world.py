@@ -21,6 +21,7 @@ from adapters.memory.file_share import InMemoryFileShare, InMemoryShareOpener
 from adapters.memory.key_generator import InMemoryKeyGenerator
 from adapters.memory.local_files import InMemoryLocalFiles
 from adapters.memory.postgres import InMemoryDatabase, InMemoryDumper
+from adapters.memory.signer import InMemorySigner
 from domain.framework.endpoints import DynamicMountingEndPoint
 from domain.framework.machine import Machine
 from domain.machines.archive import ArchiveFileMachine
@@ -191,6 +192,7 @@ class ArchiveWorld:
     file: PurePosixPath = field(default_factory=lambda: PurePosixPath("/home/op/report 2026.pdf"))
     content: bytes = b"%PDF-1.7 quarterly report\n" * 10
     folder: str | None = "contracts"
+    signer: InMemorySigner | None = None
 
     def __post_init__(self) -> None:
         self.files.files[self.file] = self.content
@@ -203,6 +205,7 @@ class ArchiveWorld:
             encryptor=self.check.encryptor,
             files=self.files,
             clock=self.check.clock,
+            signer=self.signer,
         )
         return machine
 
