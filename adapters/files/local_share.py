@@ -190,7 +190,7 @@ class LocalDirFileShare(FileShare):
                 raise ShareUnavailableError(f"{old} is not a regular file")
             if lexists(new) and not stat.S_ISREG(new.lstat().st_mode):
                 raise ShareUnavailableError(f"{new} is not a regular file")
-            os.replace(old, new)
+            old.replace(new)
         fsync_dir(new.parent)
 
     def list_dir(self, path: PurePosixPath) -> list[Entry]:

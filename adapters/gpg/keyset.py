@@ -34,6 +34,7 @@ KEY_PACKETS = frozenset({5, 6})
 PKESK, SKESK, MARKER = 1, 3, 10
 HEAD_LIMIT = 64 * 1024
 """Recipient packets are a few hundred bytes each; past this the message names no more."""
+V4_FINGERPRINT_DIGITS = 40
 WILDCARD = "0" * 16
 """The key id of a hidden recipient (`gpg --throw-keyids`)."""
 _ARMOUR = re.compile(
@@ -43,7 +44,7 @@ _ARMOUR = re.compile(
 _ORDINALS = {1: "1st", 2: "2nd", 3: "3rd"}
 
 
-class _Truncated(ValueError):
+class _TruncatedError(ValueError):
     """The data ends inside a packet."""
 
 
@@ -89,7 +90,7 @@ def recipient_key_ids(head: bytes, *, complete: bool = False) -> list[str] | Non
             if tag == PKESK:
                 found.append(_recipient(head[index + header : end]))
             index = end
-    except _Truncated:
+    except _TruncatedError:
         return found if complete else None
     except ValueError:
         return found
@@ -102,9 +103,11 @@ def names_key(recipient: str, fingerprint: str) -> bool:
     if recipient == fingerprint:
         return True
     # A version 4 key's id is its fingerprint's end, a version 6 key's its beginning.
-    return len(recipient) == len(WILDCARD) and (
-        fingerprint.endswith(recipient) if len(fingerprint) == 40 else fingerprint.startswith(recipient)
-    )
+    if len(recipient) != len(WILDCARD):
+        return False
+    if len(fingerprint) == V4_FINGERPRINT_DIGITS:
+        return fingerprint.endswith(recipient)
+    return fingerprint.startswith(recipient)
 
 
 def load_key_set(
@@ -297,7 +300,7 @@ def _new_length(data: bytes, at: int) -> tuple[int, int]:
 
 def _need(data: bytes, end: int) -> None:
     if len(data) < end:
-        raise _Truncated("the data ends inside a packet")
+        raise _TruncatedError("the data ends inside a packet")
 
 
 def _recipient(body: bytes) -> str:

@@ -144,14 +144,17 @@ def replace_file(connection: SmbConnection, old: str, new: str, target: PurePosi
     with connection.errors("replace", target):
         # `\\host\share\a\b`: the rename names its target relative to the share.
         relative = new.split("\\", 4)[4]
-        with SMBRawIO(
-            old,
-            mode="r",
-            share_access="rwd",
-            desired_access=FilePipePrinterAccessMask.DELETE,
-            create_options=CreateOptions.FILE_OPEN_REPARSE_POINT,
-            **connection.session(),
-        ) as raw, SMBFileTransaction(raw) as transaction:
+        with (
+            SMBRawIO(
+                old,
+                mode="r",
+                share_access="rwd",
+                desired_access=FilePipePrinterAccessMask.DELETE,
+                create_options=CreateOptions.FILE_OPEN_REPARSE_POINT,
+                **connection.session(),
+            ) as raw,
+            SMBFileTransaction(raw) as transaction,
+        ):
             rename = FileRenameInformation()
             rename["replace_if_exists"] = True
             rename["file_name"] = relative

@@ -1,9 +1,9 @@
 """Read the restore config and load its private key, for every job that decrypts (SPEC 6.3, 9).
 
 `LoadPrivateKeyMachine` is the one place the restore config is read (every key once, secrets
-masked, validated) and its private key (or keys: SPEC 14) loaded into throw-away keyrings; the jobs that decrypt
-(restore, decrypt, verify, check) run it as a child and close the `keys` it hands back in a
-clean-up node of their own. Failure prefix: the parent's.
+masked, validated) and its private key (or keys, SPEC 14) loaded into throw-away keyrings; the
+jobs that decrypt (restore, decrypt, verify, check, rekey) run it as a child and close the `keys`
+it hands back in a clean-up node of their own. Failure prefix: the parent's.
 """
 
 from __future__ import annotations

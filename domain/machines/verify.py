@@ -32,7 +32,7 @@ from domain.models.manifest import DumpRecord, DumpStatus, Manifest
 from domain.models.redaction import Redactor
 from domain.models.restore_request import VerifyRequest
 from domain.models.run import StoredRun
-from domain.models.signing import SigningPolicy
+from domain.models.signing import UNREQUIRED, SigningPolicy
 from domain.rules.naming import GLOBALS_FILE
 from domain.services.audit_log import find_audit_logs
 from domain.services.catalog import RunCatalog
@@ -126,7 +126,7 @@ class VerifyRunMachine(Machine):
         runner: TaskRunner,
         keys: DecryptionKeys | None,
         trusted: TrustedKeys | None = None,
-        policy: SigningPolicy = SigningPolicy(),
+        policy: SigningPolicy = UNREQUIRED,
     ) -> None:
         super().__init__()
         self._client = client
@@ -210,7 +210,7 @@ class VerifyRunsMachine(Machine):
         redactor: Redactor,
         restore_source: ConfigSource | None = None,
         checker: SignatureChecker | None = None,
-        policy: SigningPolicy = SigningPolicy(),
+        policy: SigningPolicy = UNREQUIRED,
     ) -> None:
         super().__init__()
         self._config = context.config

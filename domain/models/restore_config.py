@@ -24,7 +24,7 @@ from pydantic_core import ErrorDetails
 
 PRIVATE_KEY = "private-key"
 PASSPHRASE = "private-key-passphrase"  # noqa: S105 - a key name, not a passphrase
-PASSPHRASES = "private-key-passphrases"  # noqa: S105 - a key name, not a passphrase
+PASSPHRASES = "private-key-passphrases"
 BACKUP_CONFIG_HOST = "backup-config-host"
 
 

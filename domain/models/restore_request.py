@@ -43,6 +43,7 @@ class RunChoice:
 
 
 LATEST = RunChoice(RunChoiceKind.LATEST)
+ALL = RunChoice(RunChoiceKind.ALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,3 +92,11 @@ class VerifyRequest:
     run: RunChoice = LATEST
     logs: bool = False
     runs: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RekeyRequest:
+    """`rekey`: which runs to re-encrypt to the current keys, or only list them (`--dry-run`)."""
+
+    run: RunChoice = ALL
+    dry_run: bool = False

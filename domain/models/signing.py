@@ -16,6 +16,10 @@ class SigningPolicy:
     require: bool = False
 
 
+UNREQUIRED = SigningPolicy()
+"""Signatures checked when present, a missing one only a warning."""
+
+
 @dataclass(frozen=True, slots=True)
 class SigningKeyFiles:
     """Where create_client --signing writes the operator's signing key and its public half.

@@ -87,7 +87,9 @@ def check_run_signature(
     return SignatureFinding(SignatureState.GOOD, signer=check.signer)
 
 
-def _unsigned(run_dir: PurePosixPath, manifest: Manifest, policy: SigningPolicy) -> SignatureFinding:
+def _unsigned(
+    run_dir: PurePosixPath, manifest: Manifest, policy: SigningPolicy
+) -> SignatureFinding:
     if manifest.signing_fingerprint:
         return SignatureFinding(
             SignatureState.BROKEN,
