@@ -56,6 +56,7 @@ from domain.machines.create_client import CreateClientMachine, OnboardingPorts
 from domain.machines.decrypt import DecryptDumpMachine
 from domain.machines.listing import ListRunsMachine
 from domain.machines.mount import MountShareMachine
+from domain.machines.rekey import RekeyClientMachine, RekeyPorts
 from domain.machines.restore import RestoreDatabaseMachine, RestorePorts
 from domain.machines.retention import RetentionOptions, RetentionPorts
 from domain.machines.retention_job import RetentionClientMachine
@@ -414,6 +415,27 @@ class Container(containers.DeclarativeContainer):
         signer=signer,
     )
 
+    # ---------------------------------------------------------------- rekey (SPEC 14)
+    rekey_machine = providers.Factory(
+        RekeyClientMachine,
+        ports=providers.Factory(
+            RekeyPorts,
+            encryptor=encryptor,
+            decryptor=decryptor,
+            clock=clock,
+            runner=backup_runner,
+            console=console,
+            signer=signer,
+            checker=signature_checker,
+        ),
+        request=request.provided.request,
+        restore_source=restore_source,
+        redactor=redactor,
+        policy=signing_policy,
+        lock_owner=providers.Callable(process_owner),
+        share_lock_max_age=settings.provided.backup.share_lock_max_age,
+    )
+
     # ---------------------------------------------------------------- end points
     backup_end_point = providers.Factory(
         mounting_end_point, mount=locked_mount.provider, job=backup_machine.provider
@@ -430,6 +452,9 @@ class Container(containers.DeclarativeContainer):
         mounting_end_point, mount=draft_mount.provider, job=create_client_machine.provider
     )
     archive_end_point = providers.Factory(mounting_end_point, job=archive_machine.provider)
+    rekey_end_point = providers.Factory(
+        mounting_end_point, mount=locked_mount.provider, job=rekey_machine.provider
+    )
 
     # ---------------------------------------------------------------- host tools
     generate_key_end_point = providers.Factory(

@@ -21,10 +21,14 @@ from domain.machines.freshness import CheckFreshnessMachine, MonthFreshnessMachi
 from domain.machines.listing import ListRunsMachine
 from domain.machines.mount import MountShareMachine
 from domain.machines.private_key import LoadPrivateKeyMachine
+from domain.machines.rekey import RekeyClientMachine
+from domain.machines.rekey_file import RekeyFileMachine
+from domain.machines.rekey_run import RekeyRunMachine
 from domain.machines.restore import RestoreDatabaseMachine
 from domain.machines.retention import ApplyRetentionMachine, DeleteRunMachine
 from domain.machines.retention_job import RetentionClientMachine
 from domain.machines.verify import VerifyFileMachine, VerifyRunMachine, VerifyRunsMachine
+from domain.machines.verify_logs import VerifyLogMachine
 from entrypoints.args import OneLineParser
 from entrypoints.requests import DiagramJob
 
@@ -48,6 +52,10 @@ MACHINES: tuple[type[Machine], ...] = (
     MonthFreshnessMachine,
     CreateClientMachine,
     ArchiveFileMachine,
+    VerifyLogMachine,
+    RekeyClientMachine,
+    RekeyRunMachine,
+    RekeyFileMachine,
 )
 
 

@@ -11,7 +11,12 @@ from pathlib import Path
 from typing import ClassVar
 
 from domain.models.operations import ArchiveRequest, NewClient
-from domain.models.restore_request import DecryptRequest, RestoreRequest, VerifyRequest
+from domain.models.restore_request import (
+    DecryptRequest,
+    RekeyRequest,
+    RestoreRequest,
+    VerifyRequest,
+)
 
 NO_STORE = "none"
 """The scheme of a config store that was not given (a job run without `--restore-vault`)."""
@@ -134,6 +139,14 @@ class ArchiveJob(JobRequest):
 
     job: ClassVar[str] = "archive"
     request: ArchiveRequest
+
+
+@dataclass(frozen=True, kw_only=True)
+class RekeyJob(JobRequest):
+    """`rekey`: re-encrypt runs to the client's current public key."""
+
+    job: ClassVar[str] = "rekey"
+    request: RekeyRequest
 
 
 @dataclass(frozen=True, kw_only=True)

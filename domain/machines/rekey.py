@@ -10,6 +10,8 @@ other, by RekeyRunMachine (whose protocol keeps every run complete in its old or
 at every instant); runs already on the current keys only get what a killed rekey left finished.
 Runs with a HOLD are re-encrypted too, and rekey.jsonl says so. `--dry-run` loads only the
 public key, lists what would be done and changes nothing. Failure prefix: `<client>`.
+
+Longer than 300 lines: one machine whose nodes are read top to bottom in the order they run.
 """
 
 from __future__ import annotations
@@ -29,13 +31,13 @@ from domain.machines.mount import ClientContext
 from domain.machines.private_key import LoadPrivateKeyMachine
 from domain.machines.rekey_run import RekeyKeys, RekeyRunMachine
 from domain.machines.retention import HOLD_FILE
-from domain.models.manifest import MANIFEST_FILE
 from domain.models.redaction import Redactor
 from domain.models.restore_request import RekeyRequest
 from domain.models.run import StoredRun
 from domain.models.signing import SigningPolicy
-from domain.rules.rekeying import NewKeys, debris, needs_rekey
+from domain.rules.rekeying import NewKeys, needs_rekey
 from domain.services.catalog import RunCatalog
+from domain.services.rekey_state import unfinished
 from domain.services.run_choice import find_runs
 from domain.services.share_lock import ShareLock
 from ports.clock import Clock
@@ -296,7 +298,7 @@ class RekeyClientMachine(Machine):
     def _plan(self, run: StoredRun) -> RunPlan:
         new = self._new_keys()
         try:
-            manifest = self._catalog.manifest(run)
+            data, manifest = self._catalog.manifest_bytes(run)
         except InvalidManifestError as exc:
             # RekeyRunMachine reports it as this run's failure.
             return RunPlan(run, Action.REKEY, f"its manifest cannot be read ({exc})")
@@ -311,9 +313,8 @@ class RekeyClientMachine(Machine):
                 f"{len(stored)} files from key {manifest.key_fingerprint} to key "
                 f"{new.fingerprint}{held}",
             )
-        names = [entry.name for entry in self._share.list_dir(run.path) if not entry.is_dir]
-        left = debris(names, {r.file for r in [manifest.globals, *manifest.databases] if r})
-        if left or not self._share.exists(run.path / MANIFEST_FILE):
+        left = unfinished(self._share, run, data, manifest, new.tag)
+        if left:
             return RunPlan(run, Action.FINISH, f"an interrupted rekey left {', '.join(left)}")
         return RunPlan(run, Action.NONE, f"already on key {new.fingerprint}")
 

@@ -20,14 +20,16 @@ rekey did not finish (a waiting signature, SHA256SUMS, RESTORE.txt, debris) is f
 recorded. A failure before the switch removes the new files again (`remove_new_files`), judged
 against the manifest then on the share, so a switch that happened is never undone.
 Failure prefix: `<client> <run path>`.
+
+Longer than 300 lines: one machine whose nodes are the protocol's steps, read in their order.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any
 
 from domain.framework.definition import node
@@ -42,8 +44,6 @@ from domain.models.manifest import (
     RESTORE_FILE,
     SIGNATURE_FILE,
     SUMS_FILE,
-    DumpRecord,
-    DumpStatus,
     Manifest,
 )
 from domain.models.run import StoredRun
@@ -60,6 +60,7 @@ from domain.rules.rekeying import (
 )
 from domain.services.audit_log import AuditLog
 from domain.services.catalog import RunCatalog
+from domain.services.rekey_state import REKEY_LOG, stored_records, sums_differ, unrecorded
 from domain.services.run_signature import SignatureState, check_run_signature
 from ports.clock import Clock
 from ports.decryptor import DecryptionKeys
@@ -71,7 +72,6 @@ from ports.task_runner import TaskRunner
 
 logger = logging.getLogger("lts.rekey")
 
-REKEY_LOG = PurePosixPath("rekey.jsonl")
 HOLD_NOTE = "held: a HOLD protects a run from deletion, not from re-encryption"
 
 
@@ -192,7 +192,7 @@ class RekeyRunMachine(Machine):
                 keys=keys.keys,
                 recipients=keys.recipients,
             )
-            for record in _stored(self.manifest)
+            for record in stored_records(self.manifest)
         ]
         results = fan_out(self._runner, self.files)
         self.add_results(results)
@@ -274,7 +274,10 @@ class RekeyRunMachine(Machine):
         if self._share.exists(self._dir / waiting):
             self._share.replace(self._dir / waiting, self._dir / SIGNATURE_FILE)
             self.finished.append(SIGNATURE_FILE)
-        if self.removed or self.finished or self._sums_differ():
+        manifest, data = self.manifest, self.manifest_bytes
+        if unrecorded(self._share, data, manifest, self._keys.new.tag):
+            self.finished.append(REKEY_LOG.name)
+        if self.removed or self.finished or sums_differ(self._share, self._dir, manifest):
             manifest = self.manifest
             for name, content in (
                 (SUMS_FILE, manifest.sha256sums()),
@@ -307,7 +310,7 @@ class RekeyRunMachine(Machine):
 
     def _clear(self, manifest: Manifest, keep: set[str]) -> list[str]:
         names = [entry.name for entry in self._share.list_dir(self._dir) if not entry.is_dir]
-        stored = {record.file for record in _stored(manifest)}
+        stored = {record.file for record in stored_records(manifest)}
         found = [name for name in debris(names, stored) if name not in keep]
         for name in found:
             self._share.delete_file(self._dir / name)
@@ -315,18 +318,14 @@ class RekeyRunMachine(Machine):
             logger.info("%s: removed %s, left by an earlier rekey", self._dir, ", ".join(found))
         return found
 
-    def _sums_differ(self) -> bool:
-        path = self._dir / SUMS_FILE
-        if not self._share.exists(path):
-            return True
-        return b"".join(self._share.read_stream(path)) != self.manifest.sha256sums()
-
     def _entry(self) -> dict[str, object] | None:
         base: dict[str, object] = {
             "time": self._clock.now().isoformat(),
             "run": str(self._dir),
             "held": self.held,
         }
+        manifest = self.new_manifest if self.switched else self.manifest_bytes
+        base["manifest_sha256"] = hashlib.sha256(manifest).hexdigest()
         if self.held:
             base["note"] = HOLD_NOTE
         if self.switched:
@@ -354,12 +353,6 @@ class RekeyRunMachine(Machine):
                 "restored": self.finished,
             }
         return None
-
-
-def _stored(manifest: Manifest) -> list[DumpRecord]:
-    """Return the records of the run's stored files: the globals and every ok dump."""
-    records = [manifest.globals, *manifest.databases] if manifest.globals else manifest.databases
-    return [r for r in records if r is not None and r.status is DumpStatus.OK and r.file]
 
 
 def _file_entry(child: RekeyFileMachine) -> dict[str, object]:
