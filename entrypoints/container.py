@@ -64,10 +64,10 @@ from domain.machines.verify import VerifyRunsMachine
 from domain.models.operations import CheckPolicy
 from domain.models.policy import BackupPolicy
 from domain.models.redaction import Redactor
-from domain.models.signing import SigningPolicy
+from domain.models.signing import SigningKeyFiles, SigningPolicy
 from entrypoints.azure import azure_options
 from entrypoints.diagram import MACHINES
-from entrypoints.host import probe_name, process_owner, tool_version
+from entrypoints.host import probe_name, process_owner, signing_user_id, tool_version
 from entrypoints.requests import JobRequest, ToolRequest
 from entrypoints.settings import SettingsError, load_settings
 from entrypoints.tools import DiagramTool, EncryptSecretTool, GenerateKeyTool
@@ -86,6 +86,11 @@ def kernel_cifs_share(target: ShareTarget, **mount_options: object) -> FileShare
 def given_or(given: Path | None, default: Path) -> Path:
     """Return a path given on the command line, else the master config's."""
     return given or default
+
+
+def signing_key_files(wanted: bool, key_file: Path | None) -> SigningKeyFiles | None:
+    """Return where create_client --signing writes the signing key; None without --signing."""
+    return SigningKeyFiles(key_file) if wanted else None
 
 
 def close_all_of(loader: object | None) -> Callable[[], None]:
@@ -358,6 +363,8 @@ class Container(containers.DeclarativeContainer):
             encryptor=encryptor,
             decryptor=decryptor,
             clock=clock,
+            signer=signer,
+            checker=signature_checker,
         ),
         policy=providers.Factory(
             CheckPolicy,
@@ -394,10 +401,15 @@ class Container(containers.DeclarativeContainer):
             backup_writer=backup_config_writer,
             restore_writer=restore_config_writer,
             backup_source=config_source,
+            files=local_files,
         ),
         check=check_machine.provider,
         backup_config_url=request.provided.config.url,
         redactor=redactor,
+        signing_key=providers.Callable(
+            signing_key_files, request.provided.signing, settings.provided.signing.key_file
+        ),
+        signing_user_id=providers.Callable(signing_user_id),
     )
     # The new client's settings (with a placeholder key) are validated and mounted first.
     draft_mount = providers.Factory(

@@ -27,3 +27,9 @@ def probe_name() -> str:
     """Return the check's probe file name at the share root: hidden, unique to this process."""
     host = _UNSAFE.sub("-", socket.gethostname())[:40] or "host"
     return f".lts-check-{host}-{os.getpid()}"
+
+
+def signing_user_id() -> str:
+    """Return the user id of a signing key made here: the host that signs, no real mailbox."""
+    host = _UNSAFE.sub("-", socket.gethostname())[:40] or "host"
+    return f"long-term-storage run signing ({host}) <run-signing@long-term-storage.invalid>"

@@ -131,6 +131,8 @@ class CreateClientJob(JobRequest):
 
     job: ClassVar[str] = "create_client"
     new_client: NewClient
+    signing: bool = False
+    """`--signing`: also make the operator's signing key at `[signing] key_file`."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -57,7 +57,7 @@ class RekeyWorld:
 
     def rekey_machine(self, choice: RunChoice = ALL, *, dry_run: bool = False) -> MountShareMachine:
         def build(context: ClientContext) -> RekeyClientMachine:
-            self.machine = RekeyClientMachine(
+            machine = self.machine = RekeyClientMachine(
                 context,
                 ports=RekeyPorts(
                     encryptor=self.encryptor,
@@ -75,7 +75,7 @@ class RekeyWorld:
                 lock_owner="host test pid 7",
                 share_lock_max_age=self.share_lock_max_age,
             )
-            return self.machine
+            return machine
 
         return MountShareMachine(
             build,

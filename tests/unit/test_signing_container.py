@@ -83,7 +83,6 @@ def test_a_rekey_runs_through_the_container_with_in_memory_adapters(tmp_path):
     container.signature_checker.override(InMemorySignatureChecker())
     assert isinstance(container.rekey_end_point(), DynamicMountingEndPoint)
     world.backup.console.lines.clear()
-    world.backup.exit.code = None
     run_job(request, container=container)
     assert world.backup.exit.code == 0, world.backup.console.lines
     assert world.backup.console.lines == [

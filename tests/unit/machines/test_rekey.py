@@ -417,7 +417,7 @@ def crashing(world, budget):
     return share
 
 
-def changes_of_a_whole_rekey() -> int:
+def changes_of_a_whole_rekey():
     world = RekeyWorld(signed=True)
     share = crashing(world, 10_000)
     world.rekey()

@@ -1,6 +1,7 @@
 """The rekey protocol's names: new file names, pending files, debris."""
 
 import json
+from typing import Any
 
 import pytest
 
@@ -90,7 +91,7 @@ def test_a_pending_signature_is_named_after_the_manifest_it_signs():
 
 
 def test_the_new_manifest_keeps_every_field_and_changes_only_moved_files_and_keys():
-    raw = {
+    raw: dict[str, Any] = {
         "client": "acme",
         "future_field": {"kept": True},
         "key_name": "old",
