@@ -60,9 +60,11 @@ class VerifyFileMachine(Machine):
         share: FileShare,
         ports: RestorePorts,
         keys: DecryptionKeys | None,
+        globals_dump: bool = False,
     ) -> None:
         super().__init__()
         self._client = client
+        self._globals = globals_dump or record.file == GLOBALS_FILE
         self._path = run_dir / record.file
         self._record = record
         self._share = share
@@ -98,7 +100,7 @@ class VerifyFileMachine(Machine):
         if self._keys is None:
             return self.success(self.report_results)
         with closing(self._keys.decrypt(self._share.read_stream(self._path))) as plain:
-            if self._record.file == GLOBALS_FILE:
+            if self._globals:
                 size = sum(len(chunk) for chunk in plain)
                 if size == 0:
                     return self.failure(self.report_results, "decrypts to nothing")
@@ -187,6 +189,7 @@ class VerifyRunMachine(Machine):
                 share=self._share,
                 ports=self._ports,
                 keys=self._keys,
+                globals_dump=record is manifest.globals,
             )
             for record in records
             if record.status is DumpStatus.OK
@@ -330,9 +333,10 @@ class VerifyRunsMachine(Machine):
                 f"{decrypted} decrypted",
             ]
         states = [child.signature for child in self._children]
-        if self._checker is not None or any(
+        signing = self._checker is not None or any(
             state in (SignatureState.GOOD, SignatureState.UNCHECKED) for state in states
-        ):
+        )
+        if self._request.runs and signing:
             signed = states.count(SignatureState.GOOD)
             unsigned = states.count(SignatureState.UNSIGNED)
             unchecked = states.count(SignatureState.UNCHECKED)

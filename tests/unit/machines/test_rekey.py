@@ -488,3 +488,22 @@ def test_a_switched_manifest_left_only_as_pending_is_put_back():
     assert "manifest.json" in names(world, FIRST_RUN)
     assert "manifest.json.next" not in names(world, FIRST_RUN)
     assert world.log()[-1]["restored"][0] == "manifest.json"
+
+
+def test_rekeyed_runs_verify_and_restore_with_their_globals_under_the_new_names():
+    from domain.models.restore_request import RestoreRequest, VerifyRequest
+
+    world = RekeyWorld()
+    world.rekey()
+    restore = world.restore
+    results = restore.verify_machine(VerifyRequest(run=RunChoice.parse("all", allow_all=True)))
+    assert [r for r in results.execute() if not r.ok] == []
+    assert restore.machine.summary([]).startswith(
+        "verify acme: 2 runs, 8 files checked, 8 decrypted"
+    )
+    request = RestoreRequest(
+        database="sales", target_database="copy", run=RunChoice.parse(FIRST), globals=True
+    )
+    results = restore.restore_machine(request).execute()
+    assert failed(results) == []
+    assert restore.restorer.globals_sql == [b"CREATE ROLE app;\n"]
