@@ -54,23 +54,23 @@ class CrashingShare(LocalDirFileShare):
             raise Crash
         self.budget -= 1
 
-    def write_stream(self, path, chunks):  # type: ignore[no-untyped-def]
+    def write_stream(self, path, chunks):
         self._spend()
         return super().write_stream(path, chunks)
 
-    def append_line(self, path, line):  # type: ignore[no-untyped-def]
+    def append_line(self, path, line):
         self._spend()
         super().append_line(path, line)
 
-    def rename(self, source, target):  # type: ignore[no-untyped-def]
+    def rename(self, source, target):
         self._spend()
         super().rename(source, target)
 
-    def replace(self, source, target):  # type: ignore[no-untyped-def]
+    def replace(self, source, target):
         self._spend()
         super().replace(source, target)
 
-    def delete_file(self, path):  # type: ignore[no-untyped-def]
+    def delete_file(self, path):
         self._spend()
         super().delete_file(path)
 

@@ -20,6 +20,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,7 +36,7 @@ MOMENTS = ("anytime", "new file", "pending switch", "switched", "anytime")
 NEW_PASSPHRASE = "passphrase-of-the-new-acme-key"
 
 
-def stored(run: Path) -> tuple[dict[str, object], bytes]:
+def stored(run: Path) -> tuple[dict[str, Any], bytes]:
     path = run / "manifest.json"
     if not path.exists():
         path = run / "manifest.json.next"
@@ -43,9 +44,9 @@ def stored(run: Path) -> tuple[dict[str, object], bytes]:
     return json.loads(data), data
 
 
-def records(manifest: dict[str, object]) -> list[dict[str, str]]:
-    found = [manifest["globals"], *manifest["databases"]]  # type: ignore[list-item]
-    return [r for r in found if r and r["status"] == "ok"]  # type: ignore[index]
+def records(manifest: dict[str, Any]) -> list[dict[str, str]]:
+    found = [manifest["globals"], *manifest["databases"]]
+    return [r for r in found if r and r["status"] == "ok"]
 
 
 def plaintexts(run: Path, keys: dict[str, PlainKeyring]) -> dict[str, str]:
