@@ -240,6 +240,7 @@ class Container(containers.DeclarativeContainer):
             trusted_keys=settings.provided.signing.trusted_keys,
             work_root=work_root,
             redactor=redactor,
+            signing_key_file=settings.provided.signing.key_file,
         ),
         none=providers.Object(None),
     )

@@ -175,7 +175,8 @@ class SigningSettings(_Section):
 
     `key_file` is an armoured OpenPGP secret key without a passphrase (mode 0600; a file open to
     group or others is refused when the key is loaded); `trusted_keys` are armoured public key
-    files; with `require`, an unsigned run is a Failure of `verify` (SPEC 14).
+    files (the public half of `key_file` is trusted as well); with `require`, an unsigned run is
+    a Failure of `verify` (SPEC 14).
     """
 
     key_file: Path | None = None
@@ -195,8 +196,10 @@ class SigningSettings(_Section):
     @model_validator(mode="after")
     def _require_needs_trusted_keys(self) -> SigningSettings:
         """Refuse `require = true` without a key to check signatures against."""
-        if self.require and not self.trusted_keys:
-            raise ValueError("require = true needs trusted_keys (the public keys to check with)")
+        if self.require and not self.trusted_keys and self.key_file is None:
+            raise ValueError(
+                "require = true needs trusted_keys (the public keys to check with) or key_file"
+            )
         return self
 
     @property
@@ -206,8 +209,11 @@ class SigningSettings(_Section):
 
     @property
     def checker(self) -> str:
-        """Return `gpg` when signatures are checked (`trusted_keys` is set), else `none`."""
-        return "gpg" if self.trusted_keys else "none"
+        """Return `gpg` when signatures are checked (trusted keys or a key file), else `none`.
+
+        The host's own signing key is trusted too: a host checks what it signed.
+        """
+        return "gpg" if self.trusted_keys or self.key_file is not None else "none"
 
 
 class Settings(BaseSettings):

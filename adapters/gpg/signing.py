@@ -241,7 +241,11 @@ class GpgTrustedKeys(TrustedKeys):
 
 
 class GpgSignatureChecker(SignatureChecker):
-    """Import the trusted public key files into a throw-away keyring of their own."""
+    """Import the trusted public key files into a throw-away keyring of their own.
+
+    With `signing_key_file` (the host's own `[signing] key_file`), the public half of the host's
+    signing key is trusted too, so a host checks what it signed without listing its own key.
+    """
 
     def __init__(
         self,
@@ -249,7 +253,9 @@ class GpgSignatureChecker(SignatureChecker):
         work_root: Path,
         redactor: Redactor,
         gpg_binary: str = "gpg",
+        signing_key_file: Path | None = None,
     ) -> None:
+        self._signing_key_file = signing_key_file
         self._files = tuple(trusted_keys)
         self._work_root = work_root
         self._redactor = redactor
@@ -267,8 +273,11 @@ class GpgSignatureChecker(SignatureChecker):
         except (LtsError, OSError) as exc:
             raise SigningError(f"cannot make a keyring for the trusted keys: {exc}") from None
         try:
+            own = self._own_public_key()
             fingerprints = tuple(
-                fingerprint for path in self._files for fingerprint in self._import(keyring, path)
+                fingerprint
+                for path, data in [*own, *((path, _read_public(path)) for path in self._files)]
+                for fingerprint in self._import(keyring, path, data)
             )
         except EncryptionError as exc:
             keyring.dispose()
@@ -288,12 +297,32 @@ class GpgSignatureChecker(SignatureChecker):
     def _forget(self, keys: GpgTrustedKeys) -> None:
         self._open.pop(id(keys), None)
 
-    def _import(self, keyring: ThrowAwayKeyring, path: Path) -> list[str]:
-        what = f"[signing] trusted key {path}"
+    def _own_public_key(self) -> list[tuple[Path, bytes]]:
+        """Return the public half of the host's signing key (none without a key file)."""
+        path = self._signing_key_file
+        if path is None:
+            return []
+        data = _read_key_file(path)
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise SigningError(f"{what} cannot be read: {exc.strerror or exc}") from None
+            keyring = SecretKeyring(self._work_root, self._redactor, self._gpg_binary)
+        except (LtsError, OSError) as exc:
+            raise SigningError(f"cannot make a keyring for the signing key: {exc}") from None
+        try:
+            imported = keyring.run("--status-fd", "1", "--import", stdin=data)
+            fingerprints = [
+                line.split()[3]
+                for line in imported.stdout.decode("utf-8", errors="replace").splitlines()
+                if line.startswith("[GNUPG:] IMPORT_OK ") and len(line.split()) >= 4
+            ]
+            exported = keyring.run("--armor", "--export", *fingerprints[:1])
+        finally:
+            keyring.dispose()
+        if not fingerprints or exported.returncode != 0 or not exported.stdout:
+            raise SigningError(f"[signing] key_file {path} is not an OpenPGP key")
+        return [(path, exported.stdout)]
+
+    def _import(self, keyring: ThrowAwayKeyring, path: Path, data: bytes) -> list[str]:
+        what = f"[signing] trusted key {path}"
         shown = keyring.run("--with-colons", "--fixed-list-mode", "--show-keys", stdin=data)
         keys = parse_listing(shown.stdout.decode("utf-8", errors="replace"))
         if shown.returncode != 0 or not keys:
@@ -348,6 +377,15 @@ def verdict(status: str, stderr: str = "") -> SignatureCheck:
         )
     expired = "the signing key has expired since" if "EXPKEYSIG" in kinds else ""
     return SignatureCheck(SignatureStatus.GOOD, primaries.pop(), expired)
+
+
+def _read_public(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise SigningError(
+            f"[signing] trusted key {path} cannot be read: {exc.strerror or exc}"
+        ) from None
 
 
 def _read_key_file(path: Path) -> bytes:

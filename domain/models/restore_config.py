@@ -7,8 +7,10 @@ at once in one RestoreConfigError; secret values never appear in it.
 `private-key` may hold several secret keys (one armoured export of several, or several armoured
 exports one after the other), so that runs encrypted before and after a key change both open
 (SPEC 14). They share `private-key-passphrase`, or each has its own in
-`private-key-passphrases`: a JSON list of strings in the keys' order, stored as one string (a
+`private-key-passphrases`, in the keys' order: a JSON list of strings stored as one string (a
 Key Vault secret's value, or a TOML string: `private-key-passphrases = '["first", "second"]'`).
+One passphrase per line, or a TOML array (which the file source reads comma-joined), work too
+when no passphrase holds a newline or a comma.
 """
 
 from __future__ import annotations
@@ -97,14 +99,19 @@ class RestoreConfig(BaseModel):
             return None
         if not isinstance(value, str):
             return value
+        if not value.lstrip().startswith("["):
+            # One per line (a Key Vault secret typed by hand), or comma-joined (a TOML array,
+            # as the file source reads it). Each passphrase is proven by unlocking its key, so
+            # a list split wrongly is an error, never a silent mistake.
+            lines = value.split("\n") if "\n" in value else value.split(",")
+            return tuple(line.removesuffix("\r") for line in lines if line not in ("", "\r"))
         try:
             parsed = json.loads(value)
         except ValueError:
             parsed = None
         if not isinstance(parsed, list) or not all(isinstance(item, str) for item in parsed):
             raise ValueError(
-                "is not a JSON list of strings: store it as one string, "
-                """'["first", "second"]' (in TOML a string, not an array)"""
+                'is not a JSON list of strings: store it as one string, ["first", "second"]'
             )
         return tuple(parsed)
 

@@ -160,3 +160,24 @@ def test_status_lines_with_a_good_and_a_bad_signature_are_bad() -> None:
         "[GNUPG:] NEWSIG\n[GNUPG:] BADSIG BBBB y\n"
     )
     assert verdict(status).status is SignatureStatus.BAD
+
+
+def test_the_hosts_own_signing_key_is_trusted_without_listing_it(signing_key, tmp_path) -> None:
+    key_file = write_key(tmp_path / "key.asc", signing_key.secret_armored)
+    other = generate_key_pair(tmp_path / "k", "o", "o@x.example", None)
+    public = tmp_path / "other.pub.asc"
+    public.write_bytes(other.public_armored)
+    key = GpgSigner(key_file, tmp_path / "w", Redactor()).load()
+    signature = key.sign([b"manifest"])
+    key.close()
+    for listed in ([], [public]):
+        trusted = GpgSignatureChecker(
+            listed, tmp_path / "w", Redactor(), signing_key_file=key_file
+        ).load()
+        try:
+            assert signing_key.fingerprint in trusted.fingerprints
+            assert trusted.check(b"manifest", signature).good
+            assert trusted.check(b"manifesT", signature).status is SignatureStatus.BAD
+        finally:
+            trusted.close()
+    assert list((tmp_path / "w").iterdir()) == []

@@ -65,6 +65,18 @@ def test_requiring_signatures_without_trusted_keys_is_a_settings_error(tmp_path)
         settings(tmp_path, LTS_SIGNING__REQUIRE="true")
 
 
+def test_a_host_with_a_signing_key_checks_signatures_with_it_alone(tmp_path):
+    container = Container(request=rekey_request())
+    container.settings.override(
+        settings(
+            tmp_path,
+            LTS_SIGNING__KEY_FILE=str(tmp_path / "signing.asc"),
+            LTS_SIGNING__REQUIRE="true",
+        )
+    )
+    assert isinstance(container.signature_checker(), GpgSignatureChecker)
+
+
 def test_a_rekey_runs_through_the_container_with_in_memory_adapters(tmp_path):
     world = RekeyWorld(signed=True)
     request = rekey_request()
