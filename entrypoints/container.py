@@ -28,7 +28,8 @@ from adapters.files.toml_writer import TomlFileConfigWriter
 from adapters.gpg.decryptor import GpgDecryptor
 from adapters.gpg.encryptor import GpgEncryptor
 from adapters.gpg.keygen import GpgKeyGenerator
-from adapters.gpg.signing import GpgSignatureChecker, GpgSigner
+from adapters.gpg.signing import GpgSigner
+from adapters.gpg.verifying import GpgSignatureChecker
 from adapters.memory.config_source import InMemoryConfigSource
 from adapters.os.clock import SystemClock
 from adapters.os.console import StdoutConsole

@@ -66,3 +66,18 @@ class LoadPrivateKeyMachine(Machine):
         self.keys = self._decryptor.load_keys(config.key_bytes, config.passphrases)
         logger.info("private key %s loaded", self.keys.info.fingerprint)
         return self.success(self.report_results)
+
+
+def load_private_keys(
+    parent: Machine, *, source: ConfigSource, decryptor: Decryptor, redactor: Redactor
+) -> DecryptionKeys | None:
+    """Run LoadPrivateKeyMachine as a child of `parent`'s current node.
+
+    Its results land before that node's own; returns the loaded keys (the parent closes them),
+    or None when the config or a key failed (its results say why).
+    """
+    loader = LoadPrivateKeyMachine(
+        prefix=parent.prefix, source=source, decryptor=decryptor, redactor=redactor
+    )
+    parent.add_results(loader.execute())
+    return loader.loaded

@@ -17,7 +17,6 @@ Longer than 300 lines: one machine whose nodes are read top to bottom in the ord
 from __future__ import annotations
 
 import logging
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -26,9 +25,8 @@ from domain.framework.definition import node
 from domain.framework.machine import Machine, Step, describe
 from domain.framework.results import Failure, Result, failures
 from domain.framework.slot import Slot
-from domain.machines.check_keys import SAMPLE
 from domain.machines.mount import ClientContext
-from domain.machines.private_key import LoadPrivateKeyMachine
+from domain.machines.private_key import load_private_keys
 from domain.machines.rekey_run import RekeyKeys, RekeyRunMachine
 from domain.machines.retention import HOLD_FILE
 from domain.models.redaction import Redactor
@@ -37,15 +35,16 @@ from domain.models.run import StoredRun
 from domain.models.signing import SigningPolicy
 from domain.rules.rekeying import NewKeys, needs_rekey
 from domain.services.catalog import RunCatalog
+from domain.services.key_proof import sample_problem
 from domain.services.rekey_state import unfinished
 from domain.services.run_choice import find_runs
-from domain.services.share_lock import ShareLock
+from domain.services.share_lock import ShareLock, take_share_lock
 from ports.clock import Clock
 from ports.config_source import ConfigSource
 from ports.console import Console
 from ports.decryptor import DecryptionKeys, Decryptor
 from ports.encryptor import Encryptor, Recipients
-from ports.errors import DecryptionError, InvalidManifestError, LockHeldError
+from ports.errors import InvalidManifestError
 from ports.signature_checker import SignatureChecker, TrustedKeys
 from ports.signer import Signer, SigningKey
 from ports.task_runner import TaskRunner
@@ -137,15 +136,13 @@ class RekeyClientMachine(Machine):
     )
     def take_share_lock(self) -> Step:
         """Write the share's lock marker (not in a dry run, which changes nothing)."""
-        if self._request.dry_run:
-            return self.success(self.load_public_key)
-        try:
-            took_over = self.share_lock.take()
-        except LockHeldError as exc:
-            return self.failure(self.report_results, str(exc))
-        if took_over:
-            return self.failure(self.load_public_key, took_over)
-        return self.success(self.load_public_key)
+        return take_share_lock(
+            self,
+            self.share_lock,
+            then=self.load_public_key,
+            refused=self.report_results,
+            skip=self._request.dry_run,
+        )
 
     @node(
         happy=("load_private_keys", "find_runs"),
@@ -169,36 +166,24 @@ class RekeyClientMachine(Machine):
     )
     def load_private_keys(self) -> Step:
         """Read the restore config and load every private key it holds (a child machine)."""
-        loader = LoadPrivateKeyMachine(
-            prefix=self.prefix,
-            source=self._source,
-            decryptor=self._ports.decryptor,
-            redactor=self._redactor,
+        keys = load_private_keys(
+            self, source=self._source, decryptor=self._ports.decryptor, redactor=self._redactor
         )
-        self.add_results(loader.execute())
-        if loader.loaded is None:
+        if keys is None:
             return self.success(self.dispose_keys)
-        self.keys = loader.loaded
+        self.keys = keys
         return self.success(self.check_new_key)
 
     @node(happy=("load_signing_key",), unhappy=("dispose_keys",), on_exception="dispose_keys")
     def check_new_key(self) -> Step:
         """Prove that the restore config opens what the current public key encrypts."""
-        with closing(self.recipients.encrypt([SAMPLE])) as cipher:
-            message = b"".join(cipher)
-        try:
-            with closing(self.keys.decrypt([message])) as plain:
-                opened = b"".join(plain)
-        except DecryptionError as exc:
-            opened, reason = b"", str(exc)
-        else:
-            reason = "it decrypts a sample to something else"
-        if opened != SAMPLE:
+        problem = sample_problem(self.recipients, self.keys)
+        if problem is not None:
             return self.failure(
                 self.dispose_keys,
                 "the restore config holds no private key for the current public key "
-                f"{self.recipients.info.fingerprint} ({reason}); add it to private-key (with the "
-                "old keys) before re-encrypting: nothing was changed",
+                f"{self.recipients.info.fingerprint} ({problem}); add it to private-key (with "
+                "the old keys) before re-encrypting: nothing was changed",
             )
         return self.success(self.load_signing_key)
 

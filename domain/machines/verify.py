@@ -25,7 +25,7 @@ from domain.framework.machine import Machine, Step, describe
 from domain.framework.results import Failure, Result, failures
 from domain.framework.slot import Slot
 from domain.machines.mount import ClientContext
-from domain.machines.private_key import LoadPrivateKeyMachine
+from domain.machines.private_key import load_private_keys
 from domain.machines.restore import RestorePorts
 from domain.machines.verify_logs import VerifyLogMachine
 from domain.models.manifest import DumpRecord, DumpStatus, Manifest
@@ -246,16 +246,10 @@ class VerifyRunsMachine(Machine):
     )
     def load_private_key(self) -> Step:
         """With a restore vault, load its private key (a child machine); sizes are checked too."""
-        if self._source is None:
-            return self.success(self.load_trusted_keys)
-        loader = LoadPrivateKeyMachine(
-            prefix=self.prefix,
-            source=self._source,
-            decryptor=self._ports.decryptor,
-            redactor=self._redactor,
-        )
-        self.add_results(loader.execute())
-        self._keys = loader.loaded
+        if self._source is not None:
+            self._keys = load_private_keys(
+                self, source=self._source, decryptor=self._ports.decryptor, redactor=self._redactor
+            )
         return self.success(self.load_trusted_keys)
 
     @node(happy=("find_runs",), unhappy=("find_runs",), on_exception="find_runs")

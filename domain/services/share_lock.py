@@ -8,9 +8,11 @@ than the configured age is taken over, and the caller reports that.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 
+from domain.framework.machine import Machine, Step
 from ports.clock import Clock
 from ports.errors import LockHeldError, LtsError
 from ports.file_share import FileShare
@@ -72,3 +74,28 @@ class ShareLock:
             return str(marker["owner"]), datetime.fromisoformat(str(marker["since"]))
         except (ValueError, KeyError, TypeError, LtsError):
             return "unknown holder", None
+
+
+def take_share_lock(
+    machine: Machine,
+    lock: ShareLock,
+    *,
+    then: Callable[[], object],
+    refused: Callable[[], object],
+    skip: bool = False,
+) -> Step:
+    """Take `lock` as one node of `machine` and say where to go next.
+
+    A live marker of another run leaves by `refused` (a Failure saying who holds it); a stale
+    marker taken over goes on to `then` as a Failure (reported, so someone looks); `skip` (a dry
+    run, which changes nothing) goes on without a marker.
+    """
+    if skip:
+        return machine.success(then)
+    try:
+        took_over = lock.take()
+    except LockHeldError as exc:
+        return machine.failure(refused, str(exc))
+    if took_over:
+        return machine.failure(then, took_over)
+    return machine.success(then)

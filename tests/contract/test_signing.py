@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.gpg.signing import GpgSignatureChecker, GpgSigner
+from adapters.gpg.signing import GpgSigner
+from adapters.gpg.verifying import GpgSignatureChecker
 from adapters.memory.signer import InMemorySignatureChecker, InMemorySigner
 from domain.models.redaction import Redactor
 from ports.errors import SigningError

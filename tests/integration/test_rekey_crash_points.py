@@ -27,52 +27,23 @@ from pydantic import SecretStr
 from adapters.files.local_share import LocalDirFileShare
 from adapters.gpg.decryptor import GpgDecryptor
 from adapters.gpg.encryptor import GpgEncryptor
-from adapters.gpg.signing import GpgSignatureChecker, GpgSigner
+from adapters.gpg.signing import GpgSigner
+from adapters.gpg.verifying import GpgSignatureChecker
 from adapters.memory.task_runner import SerialTaskRunner
 from domain.machines.rekey_run import RekeyKeys, RekeyRunMachine
 from domain.models.redaction import Redactor
 from domain.models.restore_config import KeyPassphrases
 from domain.rules.rekeying import NewKeys, pending_signature
 from domain.services.catalog import RunCatalog
+from tests.support.crashing import Crash, CrashAfter
 from tests.support.gpg import KeyPair, generate_key_pair
 from tests.support.memory_world import World, client_values
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-class Crash(BaseException):
-    """The job dies here: nothing after it runs, no clean-up node included."""
-
-
-class CrashingShare(LocalDirFileShare):
+class CrashingShare(CrashAfter, LocalDirFileShare):
     """A local share that dies before its (budget + 1)th change."""
-
-    budget = 10_000
-
-    def _spend(self) -> None:
-        if self.budget <= 0:
-            raise Crash
-        self.budget -= 1
-
-    def write_stream(self, path, chunks):
-        self._spend()
-        return super().write_stream(path, chunks)
-
-    def append_line(self, path, line):
-        self._spend()
-        super().append_line(path, line)
-
-    def rename(self, source, target):
-        self._spend()
-        super().rename(source, target)
-
-    def replace(self, source, target):
-        self._spend()
-        super().replace(source, target)
-
-    def delete_file(self, path):
-        self._spend()
-        super().delete_file(path)
 
 
 class PlainGpg:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.gpg.signing import GpgSignatureChecker, GpgSigner, verdict
+from adapters.gpg.signing import GpgSigner
+from adapters.gpg.verifying import GpgSignatureChecker, verdict
 from domain.models.redaction import Redactor
 from ports.errors import SigningError
 from ports.signature_checker import SignatureStatus

@@ -5,7 +5,8 @@ from typing import Any
 
 import pytest
 
-from adapters.gpg.signing import GpgSignatureChecker, GpgSigner
+from adapters.gpg.signing import GpgSigner
+from adapters.gpg.verifying import GpgSignatureChecker
 from adapters.memory.signer import InMemorySignatureChecker, InMemorySigner
 from domain.framework.endpoints import DynamicMountingEndPoint
 from domain.models.restore_request import RekeyRequest, RunChoiceKind

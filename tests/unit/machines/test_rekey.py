@@ -14,6 +14,7 @@ from domain.models.restore_request import RunChoice
 from domain.rules.audit_chain import first_break
 from domain.services.share_lock import SHARE_LOCK_FILE
 from ports.errors import ShareFullError, ShareUnavailableError, SigningError
+from tests.support.crashing import Crash, CrashAfter
 from tests.support.rekey_world import NEW_KEY, RekeyWorld
 from tests.support.restore_world import FIRST, FIRST_RUN, SECOND_RUN
 
@@ -372,41 +373,12 @@ def test_an_escrow_key_change_alone_re_encrypts_every_run():
 # ---------------------------------------------------------------- killed at any moment
 
 
-class Crash(BaseException):
-    """The job is killed: nothing after this point runs (not even clean-up nodes)."""
-
-
-class CrashingShare(InMemoryFileShare):
-    """Dies before its (budget + 1)th change of the share."""
+class CrashingShare(CrashAfter, InMemoryFileShare):
+    """An in-memory share that dies before its (budget + 1)th change."""
 
     def __init__(self, budget: int) -> None:
         super().__init__()
         self.budget = budget
-
-    def _spend(self) -> None:
-        if self.budget <= 0:
-            raise Crash
-        self.budget -= 1
-
-    def write_stream(self, path, chunks):
-        self._spend()
-        return super().write_stream(path, chunks)
-
-    def append_line(self, path, line):
-        self._spend()
-        super().append_line(path, line)
-
-    def rename(self, source, target):
-        self._spend()
-        super().rename(source, target)
-
-    def replace(self, source, target):
-        self._spend()
-        super().replace(source, target)
-
-    def delete_file(self, path):
-        self._spend()
-        super().delete_file(path)
 
 
 def crashing(world, budget):
