@@ -150,7 +150,7 @@ def measure(lab: Lab, args: argparse.Namespace) -> list[str]:
     ]
     job = min(t.wall for t in list(times.values())[2])
     return [
-        "## i. Rekey job vs raw `gpg --decrypt \\| gpg --encrypt`",
+        "## i. Rekey job vs raw `gpg --decrypt | gpg --encrypt`",
         f"Database `{spec.name}`: {spec.describe()}; pg_database_size {mib(size)}; the run stores "
         f"{mib(stored)} (its dump and globals).",
         "Same gpg, same options (AES256, `--compress-algo none`), unprotected keys, same file "
