@@ -269,3 +269,19 @@ def test_an_existing_signature_of_the_same_name_refuses_the_archive():
         )
     ]
     assert world.check.share.files[SIGNATURE] == b"left over"
+
+
+def test_a_stored_file_that_reads_back_other_bytes_is_not_signed_and_removed():
+    from adapters.memory.signer import InMemorySigner
+
+    class Corrupting(InMemoryFileShare):
+        def read_stream(self, path):
+            for chunk in super().read_stream(path):
+                yield chunk[:-1] + b"!" if path == TARGET else chunk
+
+    world = ArchiveWorld(check=CheckWorld(share=Corrupting()), signer=InMemorySigner())
+    results = run(world)
+    assert failed(results) == [
+        ("sign_file", f"acme report 2026.pdf {TARGET} reads back other bytes than were written")
+    ]
+    assert world.check.share.names() == []
