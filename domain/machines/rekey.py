@@ -38,7 +38,7 @@ from domain.services.catalog import RunCatalog
 from domain.services.key_proof import sample_problem
 from domain.services.rekey_state import unfinished
 from domain.services.run_choice import find_runs
-from domain.services.share_lock import ShareLock, take_share_lock
+from domain.services.share_lock import ShareLock, take_share_lock_step
 from ports.clock import Clock
 from ports.config_source import ConfigSource
 from ports.console import Console
@@ -136,13 +136,9 @@ class RekeyClientMachine(Machine):
     )
     def take_share_lock(self) -> Step:
         """Write the share's lock marker (not in a dry run, which changes nothing)."""
-        return take_share_lock(
-            self,
-            self.share_lock,
-            then=self.load_public_key,
-            refused=self.report_results,
-            skip=self._request.dry_run,
-        )
+        if self._request.dry_run:
+            return self.success(self.load_public_key)
+        return take_share_lock_step(self, self.share_lock, self.load_public_key)
 
     @node(
         happy=("load_private_keys", "find_runs"),

@@ -15,7 +15,8 @@ from domain.framework.results import Result, failures
 from domain.machines.mount import ClientContext
 from domain.machines.pruning import PruneAndUnlockMachine, Pruning
 from domain.machines.retention import RetentionOptions, RetentionPorts
-from domain.services.share_lock import ShareLock, take_share_lock
+from domain.services.share_lock import ShareLock
+from ports.errors import LockHeldError
 
 
 class RetentionClientMachine(PruneAndUnlockMachine):
@@ -62,13 +63,15 @@ class RetentionClientMachine(PruneAndUnlockMachine):
     )
     def take_share_lock(self) -> Step:
         """Write the share's lock marker, unless this is a dry run."""
-        return take_share_lock(
-            self,
-            self.share_lock,
-            then=self.end_of_month_retention,
-            refused=self.report_results,
-            skip=self._options.dry_run,
-        )
+        if self._options.dry_run:
+            return self.success(self.end_of_month_retention)
+        try:
+            took_over = self.share_lock.take()
+        except LockHeldError as exc:
+            return self.failure(self.report_results, str(exc))
+        if took_over:
+            return self.failure(self.end_of_month_retention, took_over)
+        return self.success(self.end_of_month_retention)
 
     def summary(self, results: list[Result]) -> str:
         """Return one line: runs deleted (or that would be), failures."""

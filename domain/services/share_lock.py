@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
+from typing import Any
 
 from domain.framework.machine import Machine, Step
 from ports.clock import Clock
@@ -76,26 +77,16 @@ class ShareLock:
             return "unknown holder", None
 
 
-def take_share_lock(
-    machine: Machine,
-    lock: ShareLock,
-    *,
-    then: Callable[[], object],
-    refused: Callable[[], object],
-    skip: bool = False,
-) -> Step:
-    """Take `lock` as one node of `machine` and say where to go next.
+def take_share_lock_step(machine: Machine, lock: ShareLock, then: Callable[[], Any]) -> Step:
+    """Take `lock` as a machine's first node does: the Step to leave that node by.
 
-    A live marker of another run leaves by `refused` (a Failure saying who holds it); a stale
-    marker taken over goes on to `then` as a Failure (reported, so someone looks); `skip` (a dry
-    run, which changes nothing) goes on without a marker.
+    A live marker refuses the run (a Failure to `report_results`); a stale one is taken over
+    and reported (a Failure that still goes on to `then`); otherwise a Success to `then`.
     """
-    if skip:
-        return machine.success(then)
     try:
         took_over = lock.take()
     except LockHeldError as exc:
-        return machine.failure(refused, str(exc))
+        return machine.failure(machine.report_results, str(exc))
     if took_over:
         return machine.failure(then, took_over)
     return machine.success(then)
