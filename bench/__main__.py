@@ -16,6 +16,7 @@ FIGURES = {
     "memory": "bench.memory",  # f
     "startup": "bench.startup",  # g
     "retention": "bench.retention_planning",  # h
+    "rekey": "bench.rekey",  # i
     "all": "bench.run_all",
 }
 

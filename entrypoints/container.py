@@ -29,6 +29,8 @@ from adapters.files.toml_writer import TomlFileConfigWriter
 from adapters.gpg.decryptor import GpgDecryptor
 from adapters.gpg.encryptor import GpgEncryptor
 from adapters.gpg.keygen import GpgKeyGenerator
+from adapters.gpg.signing import GpgSigner
+from adapters.gpg.verifying import GpgSignatureChecker
 from adapters.html.writer import HtmlReportWriter
 from adapters.memory.config_source import InMemoryConfigSource
 from adapters.os.clock import SystemClock
@@ -60,6 +62,7 @@ from domain.machines.decrypt import DecryptDumpMachine
 from domain.machines.hold import HoldRunMachine, ReleaseRunMachine
 from domain.machines.listing import ListRunsMachine
 from domain.machines.mount import MountShareMachine
+from domain.machines.rekey import RekeyClientMachine, RekeyPorts
 from domain.machines.report import ReportClientMachine, ReportFleetMachine
 from domain.machines.restore import RestoreDatabaseMachine, RestorePorts
 from domain.machines.retention import RetentionOptions, RetentionPorts
@@ -70,11 +73,18 @@ from domain.models.operations import CheckPolicy
 from domain.models.policy import BackupPolicy
 from domain.models.redaction import Redactor
 from domain.models.report import ReportPolicy
+from domain.models.signing import SigningKeyFiles, SigningPolicy
 from domain.services.job_metrics import JobMetricsRecorder
 from entrypoints.azure import azure_options
 from entrypoints.diagram import MACHINES
 from entrypoints.fleet import KeyVaultSources, SchemeConfigOpener, toml_source
-from entrypoints.host import current_operator, probe_name, process_owner, tool_version
+from entrypoints.host import (
+    current_operator,
+    probe_name,
+    process_owner,
+    signing_user_id,
+    tool_version,
+)
 from entrypoints.requests import JobRequest, ReportJob, ToolRequest
 from entrypoints.settings import SettingsError, load_settings
 from entrypoints.tools import DiagramTool, EncryptSecretTool, GenerateKeyTool
@@ -101,6 +111,17 @@ def one_each(factory: Callable[[T], R], items: Iterable[T]) -> list[R]:
 def given_or(given: Path | None, default: Path) -> Path:
     """Return a path given on the command line, else the master config's."""
     return given or default
+
+
+def signing_key_files(wanted: bool, key_file: Path | None) -> SigningKeyFiles | None:
+    """Return where create_client --signing writes the signing key; None without --signing."""
+    return SigningKeyFiles(key_file) if wanted else None
+
+
+def close_all_of(loader: object | None) -> Callable[[], None]:
+    """Return a loader's `close_all` (a last guard), or nothing to do for an absent one."""
+    close_all: Callable[[], None] = getattr(loader, "close_all", lambda: None)
+    return close_all
 
 
 class Container(containers.DeclarativeContainer):
@@ -226,6 +247,29 @@ class Container(containers.DeclarativeContainer):
     encryptor = providers.Singleton(GpgEncryptor, work_root=work_root, redactor=redactor)
     decryptor = providers.Singleton(GpgDecryptor, work_root=work_root, redactor=redactor)
     key_generator = providers.Singleton(GpgKeyGenerator, work_root=work_root, redactor=redactor)
+    # Runs are signed when [signing] key_file is set, and checked when trusted_keys is (SPEC 14).
+    signer = providers.Selector(
+        settings.provided.signing.signer,
+        gpg=providers.Singleton(
+            GpgSigner,
+            key_file=settings.provided.signing.key_file,
+            work_root=work_root,
+            redactor=redactor,
+        ),
+        none=providers.Object(None),
+    )
+    signature_checker = providers.Selector(
+        settings.provided.signing.checker,
+        gpg=providers.Singleton(
+            GpgSignatureChecker,
+            trusted_keys=settings.provided.signing.trusted_keys,
+            work_root=work_root,
+            redactor=redactor,
+            signing_key_file=settings.provided.signing.key_file,
+        ),
+        none=providers.Object(None),
+    )
+    signing_policy = providers.Factory(SigningPolicy, require=settings.provided.signing.require)
 
     # ---------------------------------------------------------------- metrics (SPEC 16)
     # Without `[metrics] textfile_dir` there is no Metrics adapter and no observer at all.
@@ -265,7 +309,12 @@ class Container(containers.DeclarativeContainer):
         console=console,
         exit=exit,
         redactor=redactor,
-        guards=providers.List(encryptor.provided.close_all, decryptor.provided.close_all),
+        guards=providers.List(
+            encryptor.provided.close_all,
+            decryptor.provided.close_all,
+            providers.Callable(close_all_of, signer),
+            providers.Callable(close_all_of, signature_checker),
+        ),
         observer=job_observer,
     )
 
@@ -289,6 +338,7 @@ class Container(containers.DeclarativeContainer):
             runner=backup_runner,
             retention_runner=retention_runner,
             console=console,
+            signer=signer,
         ),
         policy=providers.Factory(
             BackupPolicy,
@@ -347,6 +397,8 @@ class Container(containers.DeclarativeContainer):
         request=request.provided.request,
         redactor=redactor,
         restore_source=restore_source,
+        checker=signature_checker,
+        policy=signing_policy,
     )
 
     # ---------------------------------------------------------------- check, onboarding, archive
@@ -359,6 +411,8 @@ class Container(containers.DeclarativeContainer):
             encryptor=encryptor,
             decryptor=decryptor,
             clock=clock,
+            signer=signer,
+            checker=signature_checker,
         ),
         policy=providers.Factory(
             CheckPolicy,
@@ -395,10 +449,15 @@ class Container(containers.DeclarativeContainer):
             backup_writer=backup_config_writer,
             restore_writer=restore_config_writer,
             backup_source=config_source,
+            files=local_files,
         ),
         check=check_machine.provider,
         backup_config_url=request.provided.config.url,
         redactor=redactor,
+        signing_key=providers.Callable(
+            signing_key_files, request.provided.signing, settings.provided.signing.key_file
+        ),
+        signing_user_id=providers.Callable(signing_user_id),
     )
     # The new client's settings (with a placeholder key) are validated and mounted first.
     draft_mount = providers.Factory(
@@ -413,6 +472,28 @@ class Container(containers.DeclarativeContainer):
         encryptor=encryptor,
         files=local_files,
         clock=clock,
+        signer=signer,
+    )
+
+    # ---------------------------------------------------------------- rekey (SPEC 14)
+    rekey_machine = providers.Factory(
+        RekeyClientMachine,
+        ports=providers.Factory(
+            RekeyPorts,
+            encryptor=encryptor,
+            decryptor=decryptor,
+            clock=clock,
+            runner=backup_runner,
+            console=console,
+            signer=signer,
+            checker=signature_checker,
+        ),
+        request=request.provided.request,
+        restore_source=restore_source,
+        redactor=redactor,
+        policy=signing_policy,
+        lock_owner=providers.Callable(process_owner),
+        share_lock_max_age=settings.provided.backup.share_lock_max_age,
     )
 
     # ---------------------------------------------------------------- legal holds
@@ -502,6 +583,9 @@ class Container(containers.DeclarativeContainer):
         redactor=redactor,
         guards=providers.List(encryptor.provided.close_all),
         observer=job_observer,
+    )
+    rekey_end_point = providers.Factory(
+        mounting_end_point, mount=locked_mount.provider, job=rekey_machine.provider
     )
 
     # ---------------------------------------------------------------- host tools

@@ -22,12 +22,16 @@ from domain.machines.hold import HoldRunMachine, ReleaseRunMachine
 from domain.machines.listing import ListRunsMachine
 from domain.machines.mount import MountShareMachine
 from domain.machines.private_key import LoadPrivateKeyMachine
+from domain.machines.rekey import RekeyClientMachine
+from domain.machines.rekey_file import RekeyFileMachine
+from domain.machines.rekey_run import RekeyRunMachine
 from domain.machines.report import ReportClientMachine, ReportFleetMachine
 from domain.machines.restore import RestoreDatabaseMachine
 from domain.machines.retention import ApplyRetentionMachine, DeleteRunMachine
 from domain.machines.retention_job import RetentionClientMachine
 from domain.machines.survey import SurveyClientMachine
 from domain.machines.verify import VerifyFileMachine, VerifyRunMachine, VerifyRunsMachine
+from domain.machines.verify_logs import VerifyLogMachine
 from entrypoints.args import OneLineParser
 from entrypoints.requests import DiagramJob
 
@@ -56,6 +60,10 @@ MACHINES: tuple[type[Machine], ...] = (
     ReportFleetMachine,
     ReportClientMachine,
     SurveyClientMachine,
+    VerifyLogMachine,
+    RekeyClientMachine,
+    RekeyRunMachine,
+    RekeyFileMachine,
 )
 
 

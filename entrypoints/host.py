@@ -40,3 +40,9 @@ def current_operator() -> Operator:
     except KeyError:
         user = f"uid {uid}"
     return Operator(user=user, host=socket.gethostname())
+
+
+def signing_user_id() -> str:
+    """Return the user id of a signing key made here: the host that signs, no real mailbox."""
+    host = _UNSAFE.sub("-", socket.gethostname())[:40] or "host"
+    return f"long-term-storage run signing ({host}) <run-signing@long-term-storage.invalid>"

@@ -13,7 +13,12 @@ from typing import ClassVar
 from domain.models.fleet import FleetClient
 from domain.models.hold import HoldRequest
 from domain.models.operations import ArchiveRequest, NewClient
-from domain.models.restore_request import DecryptRequest, RestoreRequest, VerifyRequest
+from domain.models.restore_request import (
+    DecryptRequest,
+    RekeyRequest,
+    RestoreRequest,
+    VerifyRequest,
+)
 
 NO_STORE = "none"
 """The scheme of a config store that was not given (a job run without `--restore-vault`)."""
@@ -128,6 +133,8 @@ class CreateClientJob(JobRequest):
 
     job: ClassVar[str] = "create_client"
     new_client: NewClient
+    signing: bool = False
+    """`--signing`: also make the operator's signing key at `[signing] key_file`."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -174,6 +181,14 @@ class ReportJob:
         """Return the arguments worth logging (the fleet's tokens never are)."""
         names = ", ".join(client.name for client in self.clients)
         return f"fleet_file={self.fleet_file}, output={self.output}, clients={names}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RekeyJob(JobRequest):
+    """`rekey`: re-encrypt runs to the client's current public key."""
+
+    job: ClassVar[str] = "rekey"
+    request: RekeyRequest
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -88,3 +88,7 @@ class ReportError(LtsError):
 
 class HoldError(LtsError):
     """A run cannot be put on hold or released (no such run, already held, not held)."""
+
+
+class SigningError(LtsError):
+    """The signing key or a trusted key cannot be loaded, or gpg cannot sign or check."""

@@ -4,10 +4,11 @@ Runs inside MountShareMachine like every job on a client's share: the config was
 validated and the share mounted before this machine starts. One result per finding, each a node
 (or a child machine's node): the retention days are sane; PostgreSQL answers with the configured
 auth; the backup role can read every table and sequence of every database to back up; a pg_dump
-new enough for the server exists; the keys are usable (CheckKeysMachine); a probe file can be
-written, renamed, read back and deleted at the share root; every month since the client's first
-run has a complete run (CheckFreshnessMachine). A finding that cannot be checked because an
-earlier one failed (no server) is skipped, not reported again.
+new enough for the server exists; the keys are usable (CheckKeysMachine); the operator's signing
+key loads, signs and does not expire within the warning time, and the trusted keys load (SPEC
+14); a probe file can be written, renamed, read back and deleted at the share root; every month
+since the client's first run has a complete run (CheckFreshnessMachine). A finding that cannot
+be checked because an earlier one failed (no server) is skipped, not reported again.
 
 No lock is taken: the check writes only its probe file at the share root and may run beside a
 backup. Failure prefix: `<client>`.
@@ -39,6 +40,8 @@ from ports.decryptor import Decryptor
 from ports.dumper import Dumper
 from ports.encryptor import Encryptor
 from ports.errors import DatabaseError
+from ports.signature_checker import SignatureChecker
+from ports.signer import Signer
 
 logger = logging.getLogger("lts.check")
 
@@ -54,6 +57,10 @@ class CheckPorts:
     encryptor: Encryptor
     decryptor: Decryptor
     clock: Clock
+    signer: Signer | None = None
+    """The operator's signing key ([signing] key_file); None when runs are not signed."""
+    checker: SignatureChecker | None = None
+    """The keys verify trusts ([signing] trusted_keys); None when signatures are not checked."""
 
 
 class CheckClientMachine(Machine):
@@ -147,7 +154,11 @@ class CheckClientMachine(Machine):
         logger.info("pg_dump %s for server %s", chosen.version, self.server.version)
         return self.success(self.check_keys)
 
-    @node(happy=("probe_share",), unhappy=("probe_share",), on_exception="probe_share")
+    @node(
+        happy=("check_signing_key",),
+        unhappy=("check_signing_key",),
+        on_exception="check_signing_key",
+    )
     def check_keys(self) -> Step:
         """Check the public key, its expiry and the private key (a child machine)."""
         ports = self._ports
@@ -159,6 +170,31 @@ class CheckClientMachine(Machine):
             restore_source=self._restore_source,
         )
         self.add_results(keys.execute())
+        return self.success(self.check_signing_key)
+
+    @node(happy=("probe_share",), unhappy=("probe_share",), on_exception="probe_share")
+    def check_signing_key(self) -> Step:
+        """Check that the signing key loads and signs, and expires not within 90 days."""
+        signer, checker = self._ports.signer, self._ports.checker
+        if checker is not None:
+            checker.load().close()
+        if signer is None:
+            return self.success(self.probe_share)
+        key = signer.load()
+        try:
+            info = key.info
+        finally:
+            key.close()
+        now = self._ports.clock.now()
+        if info.expires is not None and info.expires <= now + self._policy.key_warning:
+            when = info.expires.date().isoformat()
+            state = "expired on" if info.expires <= now else "expires on"
+            return self.failure(
+                self.probe_share,
+                f"the signing key {info.fingerprint} ([signing] key_file) {state} {when} "
+                f"(in {max((info.expires - now).days, 0)} days): extend it (gpg "
+                "--quick-set-expire) and give its new public key to [signing] trusted_keys",
+            )
         return self.success(self.probe_share)
 
     @node(happy=("remove_probe",), unhappy=("remove_probe",), on_exception="remove_probe")

@@ -7,7 +7,6 @@ public key encrypts. Both keyrings are closed again whatever happened. Failure p
 
 from __future__ import annotations
 
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,13 +16,11 @@ from domain.framework.slot import Slot
 from domain.machines.private_key import LoadPrivateKeyMachine
 from domain.models.client_config import ClientConfig
 from domain.models.redaction import Redactor
+from domain.services.key_proof import sample_problem
 from ports.clock import Clock
 from ports.config_source import ConfigSource
 from ports.decryptor import DecryptionKeys, Decryptor
 from ports.encryptor import Encryptor, Recipients
-from ports.errors import DecryptionError
-
-SAMPLE = b"long-term-storage check: the private key opens what the public key encrypts\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,21 +120,9 @@ class CheckKeysMachine(Machine):
     )
     def decrypt_sample(self) -> Step:
         """Encrypt a sample to the public key and decrypt it with the private key."""
-        with closing(self.recipients.encrypt([SAMPLE])) as cipher:
-            message = b"".join(cipher)
-        try:
-            with closing(self.keys.decrypt([message])) as plain:
-                opened = b"".join(plain)
-        except DecryptionError as exc:
-            return self.failure(
-                self.dispose_private_key,
-                "the restore config's private key cannot decrypt what the public key encrypts "
-                f"(are they one key pair?): {exc}",
-            )
-        if opened != SAMPLE:
-            return self.failure(
-                self.dispose_private_key, "the private key decrypts the sample to something else"
-            )
+        problem = sample_problem(self.recipients, self.keys)
+        if problem is not None:
+            return self.failure(self.dispose_private_key, problem)
         return self.success(self.dispose_private_key)
 
     @node(

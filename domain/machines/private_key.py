@@ -1,9 +1,9 @@
 """Read the restore config and load its private key, for every job that decrypts (SPEC 6.3, 9).
 
 `LoadPrivateKeyMachine` is the one place the restore config is read (every key once, secrets
-masked, validated) and its private key loaded into a throw-away keyring; the jobs that decrypt
-(restore, decrypt, verify, check) run it as a child and close the `keys` it hands back in a
-clean-up node of their own. Failure prefix: the parent's.
+masked, validated) and its private key (or keys, SPEC 14) loaded into throw-away keyrings; the
+jobs that decrypt (restore, decrypt, verify, check, rekey) run it as a child and close the `keys`
+it hands back in a clean-up node of their own. Failure prefix: the parent's.
 """
 
 from __future__ import annotations
@@ -61,8 +61,23 @@ class LoadPrivateKeyMachine(Machine):
 
     @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
     def load_key(self) -> Step:
-        """Import the private key into a throw-away keyring and check that the passphrase works."""
+        """Import the private key(s) into throw-away keyrings; check that each passphrase works."""
         config = self.config
-        self.keys = self._decryptor.load(config.key_bytes, config.private_key_passphrase)
+        self.keys = self._decryptor.load_keys(config.key_bytes, config.passphrases)
         logger.info("private key %s loaded", self.keys.info.fingerprint)
         return self.success(self.report_results)
+
+
+def load_private_keys(
+    parent: Machine, *, source: ConfigSource, decryptor: Decryptor, redactor: Redactor
+) -> DecryptionKeys | None:
+    """Run LoadPrivateKeyMachine as a child of `parent`'s current node.
+
+    Its results land before that node's own; returns the loaded keys (the parent closes them),
+    or None when the config or a key failed (its results say why).
+    """
+    loader = LoadPrivateKeyMachine(
+        prefix=parent.prefix, source=source, decryptor=decryptor, redactor=redactor
+    )
+    parent.add_results(loader.execute())
+    return loader.loaded

@@ -30,7 +30,6 @@ from domain.models.client_config import ClientConfig
 from domain.models.manifest import DumpStatus
 from domain.models.redaction import Redactor
 from domain.models.restore_request import RestoreRequest
-from domain.rules.naming import GLOBALS_FILE
 from domain.services.catalog import RunCatalog
 from domain.services.configs import server_target
 from domain.services.run_choice import ChosenDump, choose_dump
@@ -176,12 +175,13 @@ class RestoreDatabaseMachine(Machine):
             return self.failure(
                 self.create_database, f"run {dump.run.run_id} has no usable globals"
             )
-        reader = HashingReader(self._share.read_stream(dump.run.path / GLOBALS_FILE))
+        # The manifest names the file: a rekeyed run's globals carry the new key's id.
+        reader = HashingReader(self._share.read_stream(dump.run.path / record.file))
         with closing(self.keys.decrypt(reader)) as stream:
             failed = self._ports.restorer.apply_globals(self._target.server, stream)
         problem = reader.mismatch(record)
         if problem is not None:
-            return self.failure(self.create_database, f"{GLOBALS_FILE} {problem}")
+            return self.failure(self.create_database, f"{record.file} {problem}")
         # Roles that already exist fail to be created; that is expected, not a failure.
         logger.info("globals applied; %d statements failed (existing roles)", failed)
         return self.success(self.create_database)

@@ -13,6 +13,8 @@ MANIFEST_FILE = "manifest.json"
 SUMS_FILE = "SHA256SUMS"
 RESTORE_FILE = "RESTORE.txt"
 MANIFEST_FORMAT = 1
+SIGNATURE_FILE = "manifest.json.asc"
+"""The detached, armoured signature of manifest.json (SPEC 14)."""
 
 
 class DumpStatus(StrEnum):
@@ -104,6 +106,8 @@ class Manifest(BaseModel):
     escrow_fingerprint: str | None = None
     globals: DumpRecord | None = None
     databases: list[DumpRecord]
+    signing_fingerprint: str | None = None
+    """The primary fingerprint of the key that signed this manifest (manifest.json.asc)."""
 
     @property
     def complete(self) -> bool:
@@ -128,7 +132,7 @@ class Manifest(BaseModel):
             "\n".join(f"  {r.file:<40} {r.name}  ({r.status})" for r in self.databases)
             or "  (no databases)"
         )
-        return _RESTORE.format(
+        text = _RESTORE.format(
             client=self.client,
             run_id=self.run_id,
             tier=self.tier,
@@ -138,7 +142,10 @@ class Manifest(BaseModel):
             pg_dump=self.pg_dump_version,
             server=self.server_version,
             names=names,
-        ).encode()
+        )
+        if self.signing_fingerprint:
+            text += _SIGNED.format(signer=self.signing_fingerprint, file=SIGNATURE_FILE)
+        return text.encode()
 
 
 _RESTORE = """\
@@ -163,4 +170,13 @@ Files (file name, database, status):
 manifest.json lists every database with its file, size, sha256 and status; file names of
 databases whose names are not plain ASCII are percent-encoded (see "name" in the manifest).
 Use pg_restore of the same major version as pg_dump above, or newer.
+"""
+
+_SIGNED = """
+The manifest is signed by key {signer}. Check it before anything else, with that
+public key imported (gpg --import signing-key.pub.asc):
+  gpg --verify {file} manifest.json
+"Good signature" means manifest.json (every file's name, size and sha256 in it) is as the
+backup wrote it. When that fails right after a re-encryption (rekey) was interrupted, the new
+signature waits as {file}.<first 16 hex digits of sha256 of manifest.json>; check that one.
 """

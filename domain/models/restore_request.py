@@ -43,6 +43,7 @@ class RunChoice:
 
 
 LATEST = RunChoice(RunChoiceKind.LATEST)
+ALL = RunChoice(RunChoiceKind.ALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +84,19 @@ class DecryptRequest:
 
 @dataclass(frozen=True, slots=True)
 class VerifyRequest:
-    """`verify`: which runs to check."""
+    """`verify`: which runs to check, and whether to check the audit logs' chains (`--logs`).
+
+    `runs` is False for `verify --logs` without `--run`: the logs alone are checked.
+    """
 
     run: RunChoice = LATEST
+    logs: bool = False
+    runs: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RekeyRequest:
+    """`rekey`: which runs to re-encrypt to the current keys, or only list them (`--dry-run`)."""
+
+    run: RunChoice = ALL
+    dry_run: bool = False

@@ -13,6 +13,7 @@ from adapters.memory.config_source import InMemoryConfigSource
 from adapters.memory.decryptor import InMemoryDecryptor
 from adapters.memory.local_files import InMemoryLocalFiles
 from adapters.memory.restorer import InMemoryRestorer
+from adapters.memory.signer import InMemorySignatureChecker, InMemorySigner
 from adapters.memory.task_runner import SerialTaskRunner
 from domain.framework.endpoints import EndPoint
 from domain.machines.decrypt import DecryptDumpMachine
@@ -20,6 +21,7 @@ from domain.machines.mount import ClientContext, MountShareMachine
 from domain.machines.restore import RestoreDatabaseMachine, RestorePorts
 from domain.machines.verify import VerifyRunsMachine
 from domain.models.restore_request import DecryptRequest, RestoreRequest, VerifyRequest
+from domain.models.signing import SigningPolicy
 from tests.support.memory_world import World
 
 PASSPHRASE = "key-passphrase"
@@ -52,9 +54,14 @@ class RestoreWorld:
     files_broken: dict[str, Exception] = field(default_factory=dict)
     archives_broken: dict[str, Exception] = field(default_factory=dict)
     decryptor: InMemoryDecryptor = field(default_factory=InMemoryDecryptor)
+    signer: InMemorySigner | None = None
+    """Signs the runs the world's backups make."""
+    checker: InMemorySignatureChecker | None = None
+    """What verify checks signatures with."""
+    require_signatures: bool = False
 
     def __post_init__(self) -> None:
-        self.backup = World()
+        self.backup = World(signer=self.signer)
         for index in range(self.runs):
             if index:
                 self.backup.clock.advance(timedelta(days=31))
@@ -126,6 +133,8 @@ class RestoreWorld:
                 request=request,
                 redactor=self.redactor,
                 restore_source=self.restore_source if with_key else None,
+                checker=self.checker,
+                policy=SigningPolicy(require=self.require_signatures),
             )
             self.machine = machine
             return machine

@@ -30,6 +30,7 @@ KEYS = [
     "dispose_private_key",
     "dispose_public_key",
     "check_keys",
+    "check_signing_key",
 ]
 KEYS_WITHOUT_RESTORE = ["load_public_key", "check_key_expiry", "load_private_key"]
 SHARE = ["probe_share", "remove_probe"]
@@ -93,6 +94,7 @@ def test_without_a_restore_vault_the_private_key_is_not_checked():
         *KEYS_WITHOUT_RESTORE,
         "dispose_public_key",
         "check_keys",
+        "check_signing_key",
         *SHARE,
         *END,
     ]
@@ -210,6 +212,7 @@ def test_a_key_that_does_not_match_key_name_is_one_failure_and_skips_the_key_che
         *SERVER,
         "load_public_key",
         "check_keys",
+        "check_signing_key",
         *SHARE,
         *END,
     ]
@@ -258,6 +261,7 @@ def test_an_invalid_restore_config_is_one_failure():
         "load_private_key",
         "dispose_public_key",
         "check_keys",
+        "check_signing_key",
         *SHARE,
         *END,
     ]
@@ -279,6 +283,7 @@ def test_a_wrong_passphrase_is_one_failure_and_no_keyring_stays_open():
         "load_private_key",
         "dispose_public_key",
         "check_keys",
+        "check_signing_key",
         *SHARE,
         *END,
     ]
@@ -573,3 +578,45 @@ def test_secrets_never_reach_the_output():
     world = CheckWorld(database=InMemoryDatabase({}, error=DatabaseError(f"bad {PG_SECRET}")))
     world.run_end_point()
     assert PG_SECRET not in "\n".join(world.console.lines)
+
+
+# ---------------------------------------------------------------------- the signing key (SPEC 14)
+
+
+def test_a_signing_key_expiring_within_ninety_days_is_a_failure():
+    from adapters.memory.signer import InMemorySigner
+
+    world = CheckWorld(signer=InMemorySigner(expires=NOW + timedelta(days=60)))
+    results = run(world)
+    assert nodes(results) == CLEAN
+    assert failed(results) == [
+        (
+            "check_signing_key",
+            f"acme the signing key {'5' * 40} ([signing] key_file) expires on 2027-01-27 (in 60 "
+            "days): extend it (gpg --quick-set-expire) and give its new public key to "
+            "[signing] trusted_keys",
+        )
+    ]
+    assert world.signer is not None
+    assert world.signer.open == []
+
+
+def test_an_expired_signing_key_is_a_failure_and_a_lasting_one_is_fine():
+    from adapters.memory.signer import InMemorySigner
+
+    expired = CheckWorld(signer=InMemorySigner(expires=NOW - timedelta(days=2)))
+    assert "expired on 2026-11-26 (in 0 days)" in failed(run(expired))[0][1]
+    lasting = CheckWorld(signer=InMemorySigner(expires=NOW + timedelta(days=400)))
+    assert failed(run(lasting)) == []
+
+
+def test_a_signing_key_or_trusted_keys_that_do_not_load_are_a_failure():
+    from adapters.memory.signer import InMemorySignatureChecker, InMemorySigner
+    from ports.errors import SigningError
+
+    world = CheckWorld(signer=InMemorySigner(error=SigningError("key_file is open to others")))
+    assert failed(run(world)) == [("check_signing_key", "acme key_file is open to others")]
+    world = CheckWorld(
+        checker=InMemorySignatureChecker(error=SigningError("trusted key /k.asc cannot be read"))
+    )
+    assert failed(run(world)) == [("check_signing_key", "acme trusted key /k.asc cannot be read")]

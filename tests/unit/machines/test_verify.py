@@ -7,10 +7,10 @@ from tests.support.restore_world import FIRST, PASSPHRASE, SECOND_RUN, RestoreWo
 
 MOUNT = ["read_config", "take_lock", "open_share", "mount_share"]
 UNMOUNT = ["run_machine", "unmount_share", "release_lock"]
-START = ["read_restore_config", "load_key", "load_private_key", "find_runs"]
+START = ["read_restore_config", "load_key", "load_private_key", "load_trusted_keys", "find_runs"]
 FILE = ["check_file", "decrypt_file"]
-RUN = ["read_manifest", *FILE * 4, "check_files"]
-END = ["verify_runs", "dispose_key"]
+RUN = ["read_manifest", "check_signature", *FILE * 4, "check_files"]
+END = ["verify_runs", "verify_logs", "dispose_key"]
 
 
 def run(world, choice="latest", **kwargs):
@@ -121,6 +121,7 @@ def test_an_invalid_restore_config_still_checks_sizes():
         *MOUNT,
         "read_restore_config",
         "load_private_key",
+        "load_trusted_keys",
         "find_runs",
         *RUN,
         *END,
@@ -142,7 +143,7 @@ def test_a_wrong_passphrase_still_checks_sizes():
 def test_no_runs_is_one_failure():
     world = RestoreWorld(runs=0)
     results = run(world)
-    assert [r.node for r in results] == [*MOUNT, *START, "dispose_key", *UNMOUNT]
+    assert [r.node for r in results] == [*MOUNT, *START, "verify_logs", "dispose_key", *UNMOUNT]
     assert failed(results) == [("find_runs", "acme there is no published run on the share")]
 
 
