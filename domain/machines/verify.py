@@ -2,7 +2,12 @@
 
 Every stored file's size and sha256 are computed from a stream and compared with the manifest.
 With the restore config, every file is also decrypted as a stream, and each database dump read
-by `pg_restore --list`: nothing is written to disk. Every problem is one Failure naming the file.
+whole by pg_restore (every data block, as a restore reads it) with its table of contents listed:
+nothing is written to disk. The archive's number of TOC entries and of TABLE DATA entries must be
+what the manifest recorded when the dump was made (SPEC 13), so an archive that reads but lost
+entries fails; a manifest from before those counts were recorded allows only the readability
+check, and the summary says how many archives that was. Every problem is one Failure naming the
+file.
 Prefixes: `<client>` (the job), `<client> <run path>` (a run), `<client> <run path>/<file>`.
 No lock is taken: the share is only read.
 """
@@ -59,6 +64,8 @@ class VerifyFileMachine(Machine):
         self._keys = keys
         self.checked = False
         self.decrypted = False
+        self.counted: bool | None = None
+        """After decryption: whether the archive was held against recorded counts."""
 
     @property
     def prefix(self) -> str:
@@ -83,7 +90,7 @@ class VerifyFileMachine(Machine):
 
     @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
     def decrypt_file(self) -> Step:
-        """Decrypt the file as a stream; read a database dump with pg_restore --list."""
+        """Decrypt the file as a stream; read a dump whole and hold it against its counts."""
         if self._keys is None:
             return self.success(self.report_results)
         with closing(self._keys.decrypt(self._share.read_stream(self._path))) as plain:
@@ -91,10 +98,30 @@ class VerifyFileMachine(Machine):
                 size = sum(len(chunk) for chunk in plain)
                 if size == 0:
                     return self.failure(self.report_results, "decrypts to nothing")
-            else:
-                listing = self._ports.archives.list_archive(plain)
-                logger.info("%s: %d archive entries", self._path, listing.entries)
+                self.decrypted = True
+                return self.success(self.report_results)
+            listing = self._ports.archives.check_archive(plain)
         self.decrypted = True
+        record = self._record
+        logger.info(
+            "%s: %d TOC entries, %d TABLE DATA entries", self._path, listing.entries, listing.tables
+        )
+        if not record.counted:
+            self.counted = False
+            logger.warning(
+                "%s: the manifest records no counts (made before they were); only its "
+                "readability was checked",
+                self._path,
+            )
+            return self.success(self.report_results)
+        self.counted = True
+        if (listing.entries, listing.tables) != (record.toc_entries, record.table_data_entries):
+            return self.failure(
+                self.report_results,
+                f"holds {listing.entries} TOC entries, {listing.tables} of them TABLE DATA; when "
+                f"it was made it held {record.toc_entries}, {record.table_data_entries} of them "
+                "TABLE DATA: entries are missing or it is another archive",
+            )
         return self.success(self.report_results)
 
 
@@ -249,12 +276,23 @@ class VerifyRunsMachine(Machine):
         return self.success(self.report_results)
 
     def summary(self, results: list[Result]) -> str:
-        """Return one line: runs and files checked, whether decrypted, problems found."""
+        """Return one line: runs and files checked, whether decrypted, problems found.
+
+        When some archives' manifests recorded no counts, the line says how many could only be
+        checked for readability.
+        """
         files = [f for child in self._children for f in child.files]
         checked = sum(1 for f in files if f.checked)
         decrypted = sum(1 for f in files if f.decrypted)
+        uncounted = sum(1 for f in files if f.counted is False)
         runs = len(self._children)
+        older = (
+            f" ({uncounted} of them only for readability: their manifests recorded no counts)"
+            if uncounted
+            else ""
+        )
         return (
             f"verify {self._config.client_name}: {runs} run{'s' if runs != 1 else ''}, "
-            f"{checked} files checked, {decrypted} decrypted, {len(failures(results))} problems"
+            f"{checked} files checked, {decrypted} decrypted{older}, "
+            f"{len(failures(results))} problems"
         )

@@ -22,8 +22,30 @@ class DumpStatus(StrEnum):
     FAILED = "failed"
 
 
+class TableRows(BaseModel):
+    """One table's exact row count, counted in the dump's own snapshot (SPEC 13)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    schema_name: str = Field(alias="schema")
+    table: str
+    rows: int = Field(ge=0)
+
+    @property
+    def qualified(self) -> str:
+        """Return `schema.table` for messages (names shown as they are, unquoted)."""
+        return f"{self.schema_name}.{self.table}"
+
+
 class DumpRecord(BaseModel):
-    """One database's (or the globals') entry in the manifest."""
+    """One database's (or the globals') entry in the manifest.
+
+    `toc_entries`, `table_data_entries`, `large_objects` and `tables` are what the dump held
+    when it was made (its table of contents as `pg_restore --list` read it, and every table's row
+    count in the dump's snapshot); verify and drill check archives against them. Manifests made
+    before they were recorded lack them (None): such archives can only be checked for
+    readability.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -35,6 +57,15 @@ class DumpRecord(BaseModel):
     error: str = ""
     started: datetime
     finished: datetime
+    toc_entries: int | None = None
+    table_data_entries: int | None = None
+    large_objects: int | None = None
+    tables: list[TableRows] | None = None
+
+    @property
+    def counted(self) -> bool:
+        """Tell whether the manifest recorded this dump's table of contents counts."""
+        return self.toc_entries is not None and self.table_data_entries is not None
 
 
 class DigestEntry(BaseModel):
@@ -110,7 +141,7 @@ class Manifest(BaseModel):
 
     def to_json(self) -> bytes:
         """Return the manifest as indented UTF-8 JSON."""
-        return self.model_dump_json(indent=2).encode() + b"\n"
+        return self.model_dump_json(indent=2, by_alias=True).encode() + b"\n"
 
     def sha256sums(self) -> bytes:
         """Return a `sha256sum -c` compatible listing of the run's stored files."""

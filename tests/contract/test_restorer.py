@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
@@ -51,7 +52,8 @@ def real_archive(postgres_server: PostgresServer) -> bytes:
         pg_bin_dir=postgres_server.bin_dir,
     )
     tool = dumper.select(ServerInfo(150018, "15.18"))
-    return b"".join(tool.dump(postgres_server.target(), name))
+    with closing(tool.dump(postgres_server.target(), name)) as dump:
+        return b"".join(dump.stream)
 
 
 def memory_case() -> RestorerCase:

@@ -23,7 +23,7 @@ PREPARE = [
     "find_previous_run",
     "dump_globals",
 ]
-DB = ["dump_database", "check_dump", "compare_with_previous"]
+DB = ["dump_database", "record_counts", "check_dump", "compare_with_previous"]
 RETENTION = ["check_policy", "survey_runs", "delete_runs", "report_kept_runs"]
 TAIL = [
     "dispose_key",
@@ -432,8 +432,8 @@ def test_the_failure_of_each_database_lands_at_its_position_in_the_largest_first
     world = World(dumper=InMemoryDumper(broken={"hr": "x", "sales": "y"}))
     results = run(world)
     start = len(MOUNT) + len(PREPARE)
-    assert failed_nodes(results) == [(start, "dump_database"), (start + 4, "dump_database")]
-    assert len(results) == len(MOUNT) + len(PREPARE) + 1 + 3 + 1 + len(FINISH) + len(UNMOUNT)
+    assert failed_nodes(results) == [(start, "dump_database"), (start + 5, "dump_database")]
+    assert len(results) == len(MOUNT) + len(PREPARE) + 1 + 4 + 1 + len(FINISH) + len(UNMOUNT)
 
 
 def test_a_run_in_the_same_second_as_leftover_debris_gets_the_next_free_run_id():

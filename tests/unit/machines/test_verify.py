@@ -106,7 +106,9 @@ def test_a_dump_that_does_not_decrypt_is_one_failure_per_file():
 
 
 def test_a_dump_pg_restore_cannot_list_is_one_failure():
-    world = RestoreWorld(archives_broken={"list_archive": ArchiveError("pg_restore --list failed")})
+    world = RestoreWorld(
+        archives_broken={"check_archive": ArchiveError("pg_restore --list failed")}
+    )
     results = run(world)
     assert [m for _, m in failed(results)] == [
         f"acme {SECOND_RUN}/{name}.dump.gpg pg_restore --list failed"
