@@ -71,6 +71,7 @@ class CheckClientMachine(Machine):
     ) -> None:
         super().__init__()
         self._config = context.config
+        self._config_url = context.config_url
         self._share = context.share
         self._ports = ports
         self._policy = policy
@@ -154,6 +155,7 @@ class CheckClientMachine(Machine):
             key_warning=self._policy.key_warning,
             redactor=self._redactor,
             restore_source=self._restore_source,
+            config_url=self._config_url,
         )
         self.add_results(keys.execute())
         return self.success(self.probe_share)

@@ -49,8 +49,10 @@ class CheckKeysMachine(Machine):
         key_warning: timedelta,
         redactor: Redactor,
         restore_source: ConfigSource | None,
+        config_url: str = "",
     ) -> None:
         super().__init__()
+        self._config_url = config_url
         self._config = config
         self._ports = ports
         self._key_warning = key_warning
@@ -109,6 +111,8 @@ class CheckKeysMachine(Machine):
             source=self._restore_source,
             decryptor=self._ports.decryptor,
             redactor=self._redactor,
+            config_url=self._config_url,
+            require_host=True,
         )
         self.add_results(loader.execute())
         if loader.loaded is None:

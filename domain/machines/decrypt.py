@@ -49,6 +49,7 @@ class DecryptDumpMachine(Machine):
     ) -> None:
         super().__init__()
         self._config = context.config
+        self._config_url = context.config_url
         self._share = context.share
         self._catalog = RunCatalog(context.share)
         self._ports = ports
@@ -87,6 +88,7 @@ class DecryptDumpMachine(Machine):
             source=self._source,
             decryptor=self._ports.decryptor,
             redactor=self._redactor,
+            config_url=self._config_url,
         )
         self.add_results(loader.execute())
         if loader.loaded is None:

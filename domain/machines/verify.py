@@ -207,6 +207,7 @@ class VerifyRunsMachine(Machine):
     ) -> None:
         super().__init__()
         self._config = context.config
+        self._config_url = context.config_url
         self._share = context.share
         self._catalog = RunCatalog(context.share)
         self._ports = ports
@@ -233,6 +234,7 @@ class VerifyRunsMachine(Machine):
             source=self._source,
             decryptor=self._ports.decryptor,
             redactor=self._redactor,
+            config_url=self._config_url,
         )
         self.add_results(loader.execute())
         self._keys = loader.loaded

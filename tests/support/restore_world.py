@@ -27,6 +27,8 @@ PRIVATE_KEY = base64.b64encode(b"-----BEGIN PGP PRIVATE KEY BLOCK-----\nsecret\n
 FIRST = "20261128T220000Z"
 SECOND = "20261229T220000Z"
 FIRST_RUN = PurePosixPath(f"end-of-month/2026-11/{FIRST}")
+KEY_VAULT = "file:///srv/acme.toml"
+"""The job's KEY_VAULT, which the restore config's backup-config-host names."""
 SECOND_RUN = PurePosixPath(f"end-of-month/2026-12/{SECOND}")
 
 
@@ -35,7 +37,7 @@ def restore_values(**overrides: str | None) -> dict[str, str]:
     values: dict[str, str | None] = {
         "private-key": PRIVATE_KEY,
         "private-key-passphrase": PASSPHRASE,
-        "backup-config-host": "file:///srv/acme.toml",
+        "backup-config-host": KEY_VAULT,
     }
     values.update(overrides)
     return {k: v for k, v in values.items() if v is not None}
@@ -52,6 +54,8 @@ class RestoreWorld:
     files_broken: dict[str, Exception] = field(default_factory=dict)
     archives_broken: dict[str, Exception] = field(default_factory=dict)
     decryptor: InMemoryDecryptor = field(default_factory=InMemoryDecryptor)
+    restorer_switches: dict[str, Any] = field(default_factory=dict)
+    config_url: str = KEY_VAULT
 
     def __post_init__(self) -> None:
         self.backup = World()
@@ -65,7 +69,7 @@ class RestoreWorld:
         self.redactor = self.backup.redactor
         self.files = InMemoryLocalFiles(broken=self.files_broken)
         self.restorer = InMemoryRestorer(
-            self.files, objects=self.objects, broken=self.restorer_broken
+            self.files, objects=self.objects, broken=self.restorer_broken, **self.restorer_switches
         )
         self.archives = InMemoryArchiveReader(broken=self.archives_broken)
         self.restore_source = InMemoryConfigSource(self.restore)
@@ -87,6 +91,7 @@ class RestoreWorld:
             opener=self.backup.opener,
             redactor=self.redactor,
             lock=None,
+            config_url=self.config_url,
         )
 
     def restore_machine(self, request: RestoreRequest):
