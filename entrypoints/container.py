@@ -54,7 +54,8 @@ from domain.machines.create_client import CreateClientMachine, OnboardingPorts
 from domain.machines.decrypt import DecryptDumpMachine
 from domain.machines.listing import ListRunsMachine
 from domain.machines.mount import MountShareMachine
-from domain.machines.restore import RestoreDatabaseMachine, RestorePorts
+from domain.machines.restore import RestoreDatabaseMachine
+from domain.machines.restore_ports import RestorePorts
 from domain.machines.retention import RetentionOptions, RetentionPorts
 from domain.machines.retention_job import RetentionClientMachine
 from domain.machines.verify import VerifyRunsMachine

@@ -70,6 +70,12 @@ SHOWN_LENGTH = 160
 """How much of a statement a message shows."""
 
 
+def shown(sql: str) -> str:
+    """Return a statement on one line, shortened for messages."""
+    text = " ".join(sql.split())
+    return text if len(text) <= SHOWN_LENGTH else text[: SHOWN_LENGTH - 3] + "..."
+
+
 @dataclass(frozen=True, slots=True)
 class DatabaseStatement:
     """One database-level statement of an archive, rewritten to name the target database."""
@@ -80,8 +86,7 @@ class DatabaseStatement:
     @property
     def shown(self) -> str:
         """Return the statement on one line, shortened for messages."""
-        text = " ".join(self.sql.split())
-        return text if len(text) <= SHOWN_LENGTH else text[: SHOWN_LENGTH - 3] + "..."
+        return shown(self.sql)
 
 
 @dataclass(frozen=True, slots=True)

@@ -121,7 +121,7 @@ class Running:
         stdout = _pipe(process.stdout)
         self._stdout = stdout
         _enlarge(stdout)
-        tail = StderrTail(_pipe(process.stderr), stage.tool)
+        tail = StderrTail(_pipe(process.stderr), stage.tool, stage.stderr_limit)
         tail.start()
         self._tails.append(tail)
         return stdout

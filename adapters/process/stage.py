@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from adapters.process.text import one_line
+from adapters.process.threads import STDERR_TAIL_BYTES
 from domain.models.redaction import Redactor
 
 if TYPE_CHECKING:
@@ -90,6 +91,8 @@ class Stage:
         require_output: empty output is a failure (checked likewise).
         tap: a side reader that gets a copy of this child's output (see tap.py); the pipeline
             then runs `tee` right after this child.
+        stderr_limit: the most of the child's stderr kept (its end); a child whose every
+            message is read (psql applying SQL) keeps more than the default.
     """
 
     argv: Sequence[str]
@@ -102,6 +105,7 @@ class Stage:
     expected: str = "the expected output"
     require_output: bool = False
     tap: Tap | None = None
+    stderr_limit: int = STDERR_TAIL_BYTES
 
     @property
     def shown(self) -> str:

@@ -18,7 +18,7 @@ from domain.framework.results import Result, failures
 from domain.framework.slot import Slot
 from domain.machines.mount import ClientContext
 from domain.machines.private_key import LoadPrivateKeyMachine
-from domain.machines.restore import RestorePorts
+from domain.machines.restore_ports import RestorePorts
 from domain.models.redaction import Redactor
 from domain.models.restore_request import DecryptRequest
 from domain.services.catalog import RunCatalog

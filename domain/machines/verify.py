@@ -25,7 +25,7 @@ from domain.framework.results import Failure, Result, failures
 from domain.framework.slot import Slot
 from domain.machines.mount import ClientContext
 from domain.machines.private_key import LoadPrivateKeyMachine
-from domain.machines.restore import RestorePorts
+from domain.machines.restore_ports import RestorePorts
 from domain.models.manifest import DumpRecord, DumpStatus, Manifest
 from domain.models.redaction import Redactor
 from domain.models.restore_request import VerifyRequest

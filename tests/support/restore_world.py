@@ -17,7 +17,8 @@ from adapters.memory.task_runner import SerialTaskRunner
 from domain.framework.endpoints import EndPoint
 from domain.machines.decrypt import DecryptDumpMachine
 from domain.machines.mount import ClientContext, MountShareMachine
-from domain.machines.restore import RestoreDatabaseMachine, RestorePorts
+from domain.machines.restore import RestoreDatabaseMachine
+from domain.machines.restore_ports import RestorePorts
 from domain.machines.verify import VerifyRunsMachine
 from domain.models.restore_request import DecryptRequest, RestoreRequest, VerifyRequest
 from tests.support.memory_world import World

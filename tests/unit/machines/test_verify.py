@@ -7,7 +7,13 @@ from tests.support.restore_world import FIRST, PASSPHRASE, SECOND_RUN, RestoreWo
 
 MOUNT = ["read_config", "take_lock", "open_share", "mount_share"]
 UNMOUNT = ["run_machine", "unmount_share", "release_lock"]
-START = ["read_restore_config", "check_backup_config_host", "load_key", "load_private_key", "find_runs"]
+START = [
+    "read_restore_config",
+    "check_backup_config_host",
+    "load_key",
+    "load_private_key",
+    "find_runs",
+]
 FILE = ["check_file", "decrypt_file"]
 RUN = ["read_manifest", *FILE * 4, "check_files"]
 END = ["verify_runs", "dispose_key"]
