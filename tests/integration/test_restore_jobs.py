@@ -41,7 +41,9 @@ def spy_bin_dir(root: Path, server: PostgresServer, *, failing_restore: bool = F
     real = server.bin_dir
     for tool in ("pg_dump", "pg_dumpall", "psql"):
         (spy / tool).symlink_to(real / tool)
+    # The failing one still reads archives (--list, --use-list): only the restore itself fails.
     body = (
+        f'case " $* " in *" --list "*|*--use-list=*) exec "{real}/pg_restore" "$@";; esac\n'
         'echo "pg_restore: error: could not execute query: simulated failure" >&2\nexit 1\n'
         if failing_restore
         else f'exec "{real}/pg_restore" "$@"\n'
