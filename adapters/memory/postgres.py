@@ -27,7 +27,7 @@ class InMemoryDatabase(Database):
 
     `error` makes it unreachable; `list_error` makes only the database listing fail;
     `unreadable` maps a database to the tables the login may not read (a DatabaseError value
-    makes connecting to that database fail).
+    makes connecting to that database fail); `large_objects` to the large objects it may not.
     """
 
     def __init__(
@@ -38,9 +38,11 @@ class InMemoryDatabase(Database):
         error: DatabaseError | None = None,
         list_error: DatabaseError | None = None,
         unreadable: Mapping[str, Sequence[str] | DatabaseError] | None = None,
+        large_objects: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.sizes = dict(sizes)
         self.unreadable = dict(unreadable or {})
+        self.large_objects = {name: list(found) for name, found in (large_objects or {}).items()}
         self.list_error = list_error
         self.version_num = version_num
         self.error = error
@@ -71,6 +73,11 @@ class InMemoryDatabase(Database):
         if isinstance(found, DatabaseError):
             raise found
         return list(found)
+
+    def unreadable_large_objects(self, target: ServerTarget, database: str) -> list[str]:
+        """Return the large objects `large_objects` lists for `database`."""
+        self.targets.append(target)
+        return list(self.large_objects.get(database, []))
 
 
 class InMemoryDumper(Dumper):

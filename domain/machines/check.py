@@ -3,11 +3,13 @@
 Runs inside MountShareMachine like every job on a client's share: the config was read and
 validated and the share mounted before this machine starts. One result per finding, each a node
 (or a child machine's node): the retention days are sane; PostgreSQL answers with the configured
-auth; the backup role can read every table and sequence of every database to back up; a pg_dump
-new enough for the server exists; the keys are usable (CheckKeysMachine); a probe file can be
-written, renamed, read back and deleted at the share root; every month since the client's first
-run has a complete run (CheckFreshnessMachine). A finding that cannot be checked because an
-earlier one failed (no server) is skipped, not reported again.
+auth; the backup role can read every table, sequence and large object of every database to back
+up, one result line per object it cannot (CheckReadableMachine); a pg_dump new enough for the
+server exists, and it dumps the schema of every such database without complaint
+(ProbeDumpMachine, the ground truth for anything else pg_dump would refuse); the keys are usable
+(CheckKeysMachine); a probe file can be written, renamed, read back and deleted at the share root;
+every month since the client's first run has a complete run (CheckFreshnessMachine). A finding
+that cannot be checked because an earlier one failed (no server) is skipped, not reported again.
 
 No lock is taken: the check writes only its probe file at the share root and may run beside a
 backup. Failure prefix: `<client>`.
@@ -23,6 +25,7 @@ from domain.framework.definition import node
 from domain.framework.machine import Machine, Step
 from domain.framework.results import Result, failures
 from domain.framework.slot import Slot
+from domain.machines.check_dumpable import CheckReadableMachine, ProbeDumpMachine
 from domain.machines.check_keys import CheckKeysMachine, KeyPorts
 from domain.machines.freshness import CheckFreshnessMachine
 from domain.machines.mount import ClientContext
@@ -34,13 +37,10 @@ from ports.clock import Clock
 from ports.config_source import ConfigSource
 from ports.database import Database, ServerInfo
 from ports.decryptor import Decryptor
-from ports.dumper import Dumper
+from ports.dumper import Dumper, DumpTool
 from ports.encryptor import Encryptor
-from ports.errors import DatabaseError
 
 logger = logging.getLogger("lts.check")
-
-MAX_TABLES_SHOWN = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +58,9 @@ class CheckClientMachine(Machine):
     """Check a client's retention, server, privileges, keys, share and freshness."""
 
     server = Slot[ServerInfo]("connect_server")
+    readable = Slot[list[str]]("check_privileges")
+    """The databases the backup role can read all of: their schema dump is probed."""
+    tool = Slot[DumpTool]("check_pg_dump")
 
     def __init__(
         self,
@@ -111,38 +114,44 @@ class CheckClientMachine(Machine):
 
     @node(happy=("check_pg_dump",), unhappy=("check_pg_dump",), on_exception="check_pg_dump")
     def check_privileges(self) -> Step:
-        """Check that the backup role can read every table and sequence of every database."""
+        """Check that the backup role can read all of every database; a line per object not."""
         config = self._config
         target = server_target(config)
         exclude = self._policy.exclude_everywhere | config.exclude_databases
         databases = self._ports.database.list_databases(target, exclude)
-        problems = []
-        for database in sorted(databases, key=lambda db: db.name):
-            try:
-                tables = self._ports.database.unreadable_tables(target, database.name)
-            except DatabaseError as exc:
-                problems.append(f"{database.name}: {exc}")
-                continue
-            if tables:
-                shown = ", ".join(tables[:MAX_TABLES_SHOWN])
-                more = len(tables) - MAX_TABLES_SHOWN
-                problems.append(
-                    f"{database.name}: {shown}{f' and {more} more' if more > 0 else ''}"
-                )
-        logger.info("privileges checked in %d databases", len(databases))
-        if problems:
-            return self.failure(
-                self.check_pg_dump,
-                f"the backup role {config.login_user} cannot read everything pg_dump needs "
-                f"(grant it pg_read_all_data, or SELECT and USAGE): {'; '.join(problems)}",
+        children = [
+            CheckReadableMachine(
+                client=config.client_name,
+                database=database.name,
+                role=config.login_user,
+                target=target,
+                server=self._ports.database,
             )
+            for database in sorted(databases, key=lambda db: db.name)
+        ]
+        for child in children:
+            self.add_results(child.execute())
+        self.readable = [child.database for child in children if not child.unreadable]
+        logger.info("privileges checked in %d databases", len(databases))
         return self.success(self.check_pg_dump)
 
-    @node(happy=("check_keys",), unhappy=("check_keys",), on_exception="check_keys")
+    @node(happy=("probe_dumps",), unhappy=("check_keys",), on_exception="check_keys")
     def check_pg_dump(self) -> Step:
         """Check that a pg_dump at least as new as the server is installed."""
-        chosen = self._ports.dumper.select(self.server).info
-        logger.info("pg_dump %s for server %s", chosen.version, self.server.version)
+        self.tool = self._ports.dumper.select(self.server)
+        logger.info("pg_dump %s for server %s", self.tool.info.version, self.server.version)
+        return self.success(self.probe_dumps)
+
+    @node(happy=("check_keys",), unhappy=("check_keys",), on_exception="check_keys")
+    def probe_dumps(self) -> Step:
+        """Dump the schema of every readable database to nowhere; a line per refusal."""
+        readable = CheckClientMachine.readable.get(self) or []
+        target = server_target(self._config)
+        for database in readable:
+            probe = ProbeDumpMachine(
+                client=self._config.client_name, database=database, target=target, tool=self.tool
+            )
+            self.add_results(probe.execute())
         return self.success(self.check_keys)
 
     @node(happy=("probe_share",), unhappy=("probe_share",), on_exception="probe_share")

@@ -247,8 +247,10 @@ def test_check_names_a_revoked_table_privilege(client, onboarded, postgres_serve
         postgres_server.execute(
             grant.format(sql.SQL("GRANT"), sql.SQL("TO"), sql.Identifier(client.role)), database
         )
-    assert failure.startswith(f"Failure: check_privileges acme the backup role {client.role} ")
-    assert failure.endswith(f": {database}: public.orders")
+    assert failure == (
+        f"Failure: report_unreadable acme {database} public.orders cannot be read by the backup "
+        f"role {client.role}, so pg_dump would fail: grant it SELECT, or pg_read_all_data"
+    )
 
 
 def test_check_names_an_expired_public_key(client, onboarded, tmp_path):

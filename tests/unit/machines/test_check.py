@@ -19,7 +19,14 @@ from tests.support.seeding import at, seed_run
 
 MOUNT = ["read_config", "take_lock", "open_share", "mount_share"]
 CONFIG = ["check_retention"]
-SERVER = ["connect_server", "check_privileges", "check_pg_dump"]
+SERVER = [
+    "connect_server",
+    *["find_unreadable"] * 2,
+    "check_privileges",
+    "check_pg_dump",
+    *["probe_dump"] * 2,
+    "probe_dumps",
+]
 KEYS = [
     "load_public_key",
     "check_key_expiry",
@@ -154,7 +161,7 @@ def test_an_unreachable_server_is_one_failure_and_the_server_checks_are_skipped(
     assert failed(results) == [("connect_server", f"acme {error}")]
 
 
-def test_unreadable_tables_are_one_failure_naming_each_database_and_table():
+def test_each_unreadable_object_is_one_failure_naming_its_database_and_itself():
     database = InMemoryDatabase(
         {"sales": 300, "hr": 100, "scratch": 10},
         unreadable={
@@ -162,40 +169,103 @@ def test_unreadable_tables_are_one_failure_naming_each_database_and_table():
             "hr": DatabaseError("cannot connect to db.acme.test:5432 as backup: permission denied"),
             "scratch": ["public.ignored"],
         },
+        large_objects={"sales": ["large object 2121 (owned by alice)"]},
     )
     world = CheckWorld(database=database)
     results = run(world)
-    assert nodes(results) == CLEAN
+    assert nodes(results)[len(MOUNT) + 2 : len(MOUNT) + 10] == [
+        "find_unreadable",
+        "find_unreadable",
+        "report_unreadable",
+        "report_unreadable",
+        "report_unreadable",
+        "report_unreadable",
+        "check_privileges",
+        "check_pg_dump",
+    ]
     assert failed(results) == [
         (
-            "check_privileges",
-            "acme the backup role backup cannot read everything pg_dump needs (grant it "
-            "pg_read_all_data, or SELECT and USAGE): hr: cannot connect to db.acme.test:5432 as "
-            "backup: permission denied; sales: public.orders, audit.log (no USAGE on schema "
-            "audit)",
+            "find_unreadable",
+            "acme hr cannot connect to db.acme.test:5432 as backup: permission denied",
+        ),
+        (
+            "report_unreadable",
+            "acme sales public.orders cannot be read by the backup role backup, so pg_dump would "
+            "fail: grant it SELECT, or pg_read_all_data",
+        ),
+        (
+            "report_unreadable",
+            "acme sales audit.log (no USAGE on schema audit) cannot be read by the backup role "
+            "backup, so pg_dump would fail: grant it USAGE on the schema, or pg_read_all_data",
+        ),
+        (
+            "report_unreadable",
+            "acme sales large object 2121 (owned by alice) cannot be read by the backup role "
+            "backup, so pg_dump would fail: grant it SELECT on the large object, or make it a "
+            "member of the owner",
+        ),
+    ]
+    # Neither database could be read whole: their schemas are not probed.
+    assert world.dumper.probed == []
+
+
+def test_a_table_behind_row_level_security_asks_for_bypassrls():
+    database = InMemoryDatabase(
+        {"sales": 1}, unreadable={"sales": ["public.secrets (row-level security)"]}
+    )
+    results = run(CheckWorld(database=database))
+    assert failed(results) == [
+        (
+            "report_unreadable",
+            "acme sales public.secrets (row-level security) cannot be read by the backup role "
+            "backup, so pg_dump would fail: give it BYPASSRLS (pg_dump reads every row, "
+            "policies or not)",
         )
     ]
 
 
-def test_a_long_list_of_unreadable_tables_is_cut_short():
+def test_a_long_list_of_unreadable_objects_is_cut_short_after_ten_lines():
     tables = [f"public.t{i:02d}" for i in range(13)]
     world = CheckWorld(database=InMemoryDatabase({"sales": 1}, unreadable={"sales": tables}))
     results = run(world)
-    assert failed(results)[0][1].endswith("public.t09 and 3 more")
+    messages = [message for _, message in failed(results)]
+    assert len(messages) == 11
+    assert messages[9].startswith("acme sales public.t09 cannot be read")
+    assert messages[10].startswith("acme sales and 3 more objects (listed in the log) cannot")
 
 
 def test_a_failing_database_listing_is_one_failure():
     error = DatabaseError("cannot connect to db.acme.test:5432 as backup: query failed")
     world = CheckWorld(database=InMemoryDatabase({}, list_error=error))
     results = run(world)
-    assert nodes(results) == CLEAN
+    assert nodes(results) == [
+        *MOUNT, *CONFIG, "connect_server", "check_privileges", "check_pg_dump", "probe_dumps",
+        *KEYS, *SHARE, *END,
+    ]  # fmt: skip
     assert failed(results) == [("check_privileges", f"acme {error}")]
+
+
+def test_what_pg_dump_of_the_schema_refuses_is_one_failure_per_database():
+    dumper = InMemoryDumper(
+        probe_errors={"sales": "pg_dump: error: query failed: permission denied"}
+    )
+    world = CheckWorld(dumper=dumper)
+    results = run(world)
+    assert nodes(results) == CLEAN
+    assert world.dumper.probed == ["hr", "sales"]
+    assert failed(results) == [
+        (
+            "probe_dump",
+            "acme sales pg_dump exited with 1: pg_dump: error: query failed: permission denied",
+        )
+    ]
 
 
 def test_a_pg_dump_older_than_the_server_is_one_failure():
     world = CheckWorld(dumper=InMemoryDumper(too_old=True))
     results = run(world)
-    assert nodes(results) == CLEAN
+    # Without a pg_dump, no schema is probed.
+    assert nodes(results) == [*MOUNT, *CONFIG, *SERVER[:5], *KEYS, *SHARE, *END]
     assert failed(results) == [("check_pg_dump", "acme pg_dump 9.6 is older than the server 15.4")]
 
 
