@@ -19,6 +19,7 @@ JOBS = {
     "generate_key": "write a new Fernet key file",
     "encrypt_secret": "turn a secret into a command-line token",
     "diagram": "write the machines' diagrams to docs/machines",
+    "drill": "restore a run into scratch databases, compare row counts, drop them",
 }
 
 

@@ -52,6 +52,7 @@ from domain.machines.backup import BackupClientMachine, BackupPorts
 from domain.machines.check import CheckClientMachine, CheckPorts
 from domain.machines.create_client import CreateClientMachine, OnboardingPorts
 from domain.machines.decrypt import DecryptDumpMachine
+from domain.machines.drill import DrillRunMachine
 from domain.machines.listing import ListRunsMachine
 from domain.machines.mount import MountShareMachine
 from domain.machines.restore import RestoreDatabaseMachine
@@ -199,6 +200,7 @@ class Container(containers.DeclarativeContainer):
         redactor=redactor,
         pg_bin_dir=pg_bin_dir,
         compression=settings.provided.backup.compression,
+        count_rows=settings.provided.backup.count_rows,
     )
     restorer = providers.Singleton(
         PgRestorer, credentials=pg_credentials, redactor=redactor, pg_bin_dir=pg_bin_dir
@@ -217,6 +219,7 @@ class Container(containers.DeclarativeContainer):
         source=config_source,
         opener=share_opener,
         redactor=redactor,
+        config_url=request.provided.config.url,
     )
     # Jobs that change the tiers hold the client's lock; read-only ones and archive do not.
     locked_mount = providers.Factory(client_mount, lock=lock)
@@ -309,6 +312,15 @@ class Container(containers.DeclarativeContainer):
         restore_source=restore_source,
     )
 
+    drill_machine = providers.Factory(
+        DrillRunMachine,
+        ports=restore_ports,
+        restore_source=restore_source,
+        request=request.provided.request,
+        redactor=redactor,
+        tool_version=providers.Callable(tool_version),
+    )
+
     # ---------------------------------------------------------------- check, onboarding, archive
     check_machine = providers.Factory(
         CheckClientMachine,
@@ -327,6 +339,7 @@ class Container(containers.DeclarativeContainer):
             ),
             timezone=settings.provided.backup.timezone,
             period_offset_months=settings.provided.backup.period_offset_months,
+            drill_max_age=settings.provided.check.drill_max_age,
         ),
         redactor=redactor,
         probe_name=providers.Callable(probe_name),
@@ -391,6 +404,7 @@ class Container(containers.DeclarativeContainer):
         mounting_end_point, mount=draft_mount.provider, job=create_client_machine.provider
     )
     archive_end_point = providers.Factory(mounting_end_point, job=archive_machine.provider)
+    drill_end_point = providers.Factory(mounting_end_point, job=drill_machine.provider)
 
     # ---------------------------------------------------------------- host tools
     generate_key_end_point = providers.Factory(

@@ -11,7 +11,12 @@ from pathlib import Path
 from typing import ClassVar
 
 from domain.models.operations import ArchiveRequest, NewClient
-from domain.models.restore_request import DecryptRequest, RestoreRequest, VerifyRequest
+from domain.models.restore_request import (
+    DecryptRequest,
+    DrillRequest,
+    RestoreRequest,
+    VerifyRequest,
+)
 
 NO_STORE = "none"
 """The scheme of a config store that was not given (a job run without `--restore-vault`)."""
@@ -134,6 +139,14 @@ class ArchiveJob(JobRequest):
 
     job: ClassVar[str] = "archive"
     request: ArchiveRequest
+
+
+@dataclass(frozen=True, kw_only=True)
+class DrillJob(JobRequest):
+    """`drill`: a run's databases restored into scratch databases and compared."""
+
+    job: ClassVar[str] = "drill"
+    request: DrillRequest
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -115,6 +115,8 @@ class BackupSettings(_Section):
     min_dump_bytes: int = Field(default=64, ge=0)
     shrink_warning_ratio: float = Field(default=0.5, ge=0, le=1)
     share_lock_max_age_hours: float = Field(default=48, gt=0)
+    count_rows: bool = True
+    """Count every table's rows in the dump's snapshot for the manifest (what drills compare)."""
 
     @property
     def share_lock_max_age(self) -> timedelta:
@@ -163,6 +165,19 @@ class ShareSettings(_Section):
     mount_options: str = ""
 
 
+class CheckSettings(_Section):
+    """`[check]`: what the check job demands beyond readiness and freshness."""
+
+    drill_max_age_days: int | None = Field(default=None, ge=0)
+    """When set, the newest complete run must be proven by a drill within this many days."""
+
+    @property
+    def drill_max_age(self) -> timedelta | None:
+        """Return `drill_max_age_days` as a duration, None when drills are not demanded."""
+        days = self.drill_max_age_days
+        return None if days is None else timedelta(days=days)
+
+
 class Settings(BaseSettings):
     """The master config: one nested model per TOML section.
 
@@ -185,6 +200,7 @@ class Settings(BaseSettings):
     backup: BackupSettings = BackupSettings()
     retention: RetentionSettings = RetentionSettings()
     share: ShareSettings = ShareSettings()
+    check: CheckSettings = CheckSettings()
 
     @classmethod
     def settings_customise_sources(

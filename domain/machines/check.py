@@ -8,8 +8,10 @@ up, one result line per object it cannot (CheckReadableMachine); a pg_dump new e
 server exists, and it dumps the schema of every such database without complaint
 (ProbeDumpMachine, the ground truth for anything else pg_dump would refuse); the keys are usable
 (CheckKeysMachine); a probe file can be written, renamed, read back and deleted at the share root;
-every month since the client's first run has a complete run (CheckFreshnessMachine). A finding
-that cannot be checked because an earlier one failed (no server) is skipped, not reported again.
+every month since the client's first run has a complete run (CheckFreshnessMachine); with
+`[check] drill_max_age_days`, the newest complete run was proven restorable by a drill within that
+many days of being made (drills.jsonl). A finding that cannot be checked because an earlier one
+failed (no server) is skipped, not reported again.
 
 No lock is taken: the check writes only its probe file at the share root and may run beside a
 backup. Failure prefix: `<client>`.
@@ -31,7 +33,11 @@ from domain.machines.freshness import CheckFreshnessMachine
 from domain.machines.mount import ClientContext
 from domain.models.operations import CheckPolicy
 from domain.models.redaction import Redactor
+from domain.models.run import StoredRun
+from domain.rules.drills import DRILLS_FILE, drills_by_run, undrilled_problem
 from domain.rules.freshness import retention_problems
+from domain.services.audit_log import AuditLog
+from domain.services.catalog import RunCatalog
 from domain.services.configs import server_target
 from ports.clock import Clock
 from ports.config_source import ConfigSource
@@ -39,6 +45,7 @@ from ports.database import Database, ServerInfo
 from ports.decryptor import Decryptor
 from ports.dumper import Dumper, DumpTool
 from ports.encryptor import Encryptor
+from ports.errors import InvalidManifestError
 
 logger = logging.getLogger("lts.check")
 
@@ -199,13 +206,38 @@ class CheckClientMachine(Machine):
             self._share.delete_file(left)
         return self.success(self.check_freshness)
 
-    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
+    @node(happy=("check_drills",), unhappy=("check_drills",), on_exception="check_drills")
     def check_freshness(self) -> Step:
         """Check every month since the first run for a complete run (a child machine)."""
         self.freshness = CheckFreshnessMachine(
             config=self._config, share=self._share, clock=self._ports.clock, policy=self._policy
         )
         self.add_results(self.freshness.execute())
+        return self.success(self.check_drills)
+
+    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
+    def check_drills(self) -> Step:
+        """With `drill_max_age_days`, check that a drill proved the newest complete run."""
+        max_age = self._policy.drill_max_age
+        if max_age is None:
+            return self.success(self.report_results)
+        catalog = RunCatalog(self._share)
+        newest = next(
+            (run for run in reversed(catalog.all_runs()) if _complete(catalog, run)), None
+        )
+        if newest is None:
+            logger.info("no complete run yet: nothing to have drilled")
+            return self.success(self.report_results)
+        drills = drills_by_run(AuditLog(self._share, PurePosixPath(DRILLS_FILE)).lines())
+        problem = undrilled_problem(
+            str(newest.path),
+            newest.run_id.started,
+            drills.get(str(newest.run_id)),
+            self._ports.clock.now(),
+            max_age,
+        )
+        if problem is not None:
+            return self.failure(self.report_results, problem)
         return self.success(self.report_results)
 
     def summary(self, results: list[Result]) -> str:
@@ -214,3 +246,10 @@ class CheckClientMachine(Machine):
         verdict = "ready" if not problems else f"{problems} problem{'s' if problems != 1 else ''}"
         months = len(self.freshness.months) if self.freshness else 0
         return f"check {self._config.client_name}: {verdict}, {months} months of runs checked"
+
+
+def _complete(catalog: RunCatalog, run: StoredRun) -> bool:
+    try:
+        return catalog.digest(run).complete
+    except InvalidManifestError:
+        return False

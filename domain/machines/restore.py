@@ -38,6 +38,7 @@ from domain.models.restore_request import RestoreRequest
 from domain.rules.naming import GLOBALS_FILE
 from domain.services.catalog import RunCatalog
 from domain.services.run_choice import ChosenDump, choose_dump
+from domain.services.scratch import decrypt_to_scratch
 from domain.services.streams import HashingReader
 from ports.config_source import ConfigSource
 from ports.decryptor import DecryptionKeys
@@ -142,13 +143,15 @@ class RestoreDatabaseMachine(Machine):
     )
     def decrypt_dump(self) -> Step:
         """Decrypt the stored dump into a 0600 scratch file, checking it against the manifest."""
-        dump = self.dump
-        reader = HashingReader(self._share.read_stream(dump.run.path / dump.record.file))
-        with closing(self.keys.decrypt(reader)) as stream:
-            self.scratch = self._ports.files.write_scratch(stream, suffix=".dump")
-        problem = reader.mismatch(dump.record)
+        self.scratch, problem = decrypt_to_scratch(
+            share=self._share,
+            run_dir=self.dump.run.path,
+            record=self.dump.record,
+            keys=self.keys,
+            files=self._ports.files,
+        )
         if problem is not None:
-            return self.failure(self.remove_plaintext, f"{dump.record.file} {problem}")
+            return self.failure(self.remove_plaintext, problem)
         return self.success(self.restore_globals)
 
     @node(happy=("read_properties",), unhappy=("read_properties",), on_exception="read_properties")

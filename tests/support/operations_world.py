@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -53,6 +53,7 @@ class CheckWorld:
     opener_error: Exception | None = None
     source_error: Exception | None = None
     redactor: Redactor = field(default_factory=Redactor)
+    drill_max_age: timedelta | None = None
 
     def __post_init__(self) -> None:
         self.clock = FixedClock(self.now)
@@ -77,7 +78,9 @@ class CheckWorld:
                 decryptor=self.decryptor,
                 clock=self.clock,
             ),
-            policy=CheckPolicy(exclude_everywhere=frozenset({"postgres"})),
+            policy=CheckPolicy(
+                exclude_everywhere=frozenset({"postgres"}), drill_max_age=self.drill_max_age
+            ),
             redactor=self.redactor,
             probe_name=PROBE,
             restore_source=self.restore_source,

@@ -16,11 +16,17 @@ from adapters.memory.restorer import InMemoryRestorer
 from adapters.memory.task_runner import SerialTaskRunner
 from domain.framework.endpoints import EndPoint
 from domain.machines.decrypt import DecryptDumpMachine
+from domain.machines.drill import DrillRunMachine
 from domain.machines.mount import ClientContext, MountShareMachine
 from domain.machines.restore import RestoreDatabaseMachine
 from domain.machines.restore_ports import RestorePorts
 from domain.machines.verify import VerifyRunsMachine
-from domain.models.restore_request import DecryptRequest, RestoreRequest, VerifyRequest
+from domain.models.restore_request import (
+    DecryptRequest,
+    DrillRequest,
+    RestoreRequest,
+    VerifyRequest,
+)
 from tests.support.memory_world import World
 
 PASSPHRASE = "key-passphrase"
@@ -137,6 +143,21 @@ class RestoreWorld:
             return machine
 
         return self.mount(build, "verify")
+
+    def drill_machine(self, request: DrillRequest):
+        def build(context: ClientContext) -> DrillRunMachine:
+            machine = DrillRunMachine(
+                context,
+                ports=self.ports,
+                restore_source=self.restore_source,
+                request=request,
+                redactor=self.redactor,
+                tool_version="test",
+            )
+            self.machine = machine
+            return machine
+
+        return self.mount(build, "drill")
 
     def end_point(self, machine: MountShareMachine) -> None:
         self.backup.console.lines.clear()

@@ -41,7 +41,14 @@ KEYS = [
 ]
 KEYS_WITHOUT_RESTORE = ["load_public_key", "check_key_expiry", "load_private_key"]
 SHARE = ["probe_share", "remove_probe"]
-END = ["survey_runs", "check_freshness", "run_machine", "unmount_share", "release_lock"]
+END = [
+    "survey_runs",
+    "check_freshness",
+    "check_drills",
+    "run_machine",
+    "unmount_share",
+    "release_lock",
+]
 CLEAN = [*MOUNT, *CONFIG, *SERVER, *KEYS, *SHARE, *END]
 
 
@@ -497,7 +504,7 @@ def test_every_month_since_the_first_run_with_a_complete_run_is_fresh():
     seed_months(world.share, MONTHS_2026)
     results = run(world)
     assert nodes(results) == [
-        *CLEAN[:-5],
+        *CLEAN[:-6],
         "survey_runs",
         *["find_complete_run"] * 10,
         "check_months",
@@ -645,3 +652,65 @@ def test_secrets_never_reach_the_output():
     world = CheckWorld(database=InMemoryDatabase({}, error=DatabaseError(f"bad {PG_SECRET}")))
     world.run_end_point()
     assert PG_SECRET not in "\n".join(world.console.lines)
+
+
+# ---------------------------------------------------------------------- drills
+
+
+def drill_line(share, run_dir, result, at):
+    from domain.rules.drills import DrillEntry, DrillResult
+    from domain.services.audit_log import AuditLog
+
+    AuditLog(share, PurePosixPath("drills.jsonl")).append(
+        DrillEntry(
+            drill=at, client="acme", run=run_dir.name, tier="end-of-month",
+            period=run_dir.parent.name, database="sales", result=DrillResult(result),
+            tables_compared=1, mismatches=0, counts_recorded=True, started=at, finished=at,
+            target="db:5432", scratch_database="lts_drill_1",
+        ).to_log()
+    )  # fmt: skip
+
+
+def test_without_drill_max_age_days_drills_are_not_checked():
+    world = CheckWorld()
+    seed_run(world.share, NOW - timedelta(days=40))
+    results = run(world)
+    assert "check_drills" in nodes(results)
+    assert not [n for n, _ in failed(results) if n == "check_drills"]
+
+
+def test_a_newest_complete_run_never_drilled_past_the_allowed_days_is_one_failure():
+    world = CheckWorld(drill_max_age=timedelta(days=7))
+    older = seed_run(world.share, NOW - timedelta(days=70))
+    newest = seed_run(world.share, NOW - timedelta(days=10))
+    drill_line(world.share, older, "ok", NOW - timedelta(days=60))
+    results = run(world)
+    assert [f for f in failed(results) if f[0] == "check_drills"] == [
+        (
+            "check_drills",
+            f"acme the newest complete run {newest} (made 2026-11-18) is not proven restorable: "
+            "it has never been drilled, and [check] drill_max_age_days = 7 allows 7 days; run "
+            "the drill job",
+        )
+    ]
+
+
+def test_a_failed_drill_does_not_prove_the_run_and_says_when_it_failed():
+    world = CheckWorld(drill_max_age=timedelta(days=7))
+    newest = seed_run(world.share, NOW - timedelta(days=10))
+    drill_line(world.share, newest, "failed", NOW - timedelta(days=2))
+    results = run(world)
+    message = dict(failed(results))["check_drills"]
+    assert "its last drill, on 2026-11-26, failed" in message
+
+
+def test_a_drilled_or_young_newest_run_passes_and_an_incomplete_one_is_skipped():
+    world = CheckWorld(drill_max_age=timedelta(days=7))
+    proven = seed_run(world.share, NOW - timedelta(days=40))
+    drill_line(world.share, proven, "ok", NOW - timedelta(days=35))
+    seed_run(world.share, NOW - timedelta(days=9), statuses={"sales": "failed"})
+    results = run(world)
+    assert "check_drills" not in dict(failed(results))
+    young = CheckWorld(drill_max_age=timedelta(days=7))
+    seed_run(young.share, NOW - timedelta(days=3))
+    assert "check_drills" not in dict(failed(run(young)))
