@@ -31,7 +31,7 @@ from domain.models.operations import ArchiveRequest, CheckPolicy, NewClient
 from domain.models.redaction import Redactor
 from ports.config_source import ConfigSource
 from tests.support.memory_world import PG_SECRET, client_values
-from tests.support.restore_world import restore_values
+from tests.support.restore_world import KEY_VAULT, restore_values
 
 PROBE = ".lts-check-test-1"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -101,6 +101,7 @@ class CheckWorld:
             opener=self.opener,
             redactor=self.redactor,
             lock=None,
+            config_url=KEY_VAULT,
         )
 
     def mount_machine(self) -> MountShareMachine:

@@ -447,3 +447,50 @@ def test_a_run_in_the_same_second_as_leftover_debris_gets_the_next_free_run_id()
     data = manifest(world, PurePosixPath("end-of-month/2026-11/20261128T220001Z"))
     assert data["run_id"] == "20261128T220001Z"
     assert data["started"].startswith("2026-11-28T22:00:00")
+
+
+# ---------------------------------------------------------------------- what each dump held
+
+
+def test_the_manifest_records_each_dumps_toc_counts_and_row_counts():
+    world = World(dumper=InMemoryDumper(tables={"hr": {"public.staff": 4}}))
+    results = run(world)
+    assert all(r.ok for r in results)
+    records = {d["name"]: d for d in manifest(world)["databases"]}
+    assert records["hr"]["toc_entries"] == 3
+    assert records["hr"]["table_data_entries"] == 1
+    assert records["hr"]["large_objects"] == 0
+    assert records["hr"]["tables"] == [{"schema": "public", "table": "staff", "rows": 4}]
+    assert [t["table"] for t in records["sales"]["tables"]] == ["t1", "t2", "t3"]
+    assert world.dumper.open_dumps == []
+
+
+def test_counting_that_fails_keeps_the_dump_and_is_one_failure():
+    world = World(dumper=InMemoryDumper(count_errors={"crm": "permission denied for table x"}))
+    results = run(world)
+    assert [(r.node, r.message) for r in results if not r.ok] == [
+        (
+            "record_counts",
+            "acme db.acme.test crm the dump is kept, but its row counts were not recorded (a "
+            "drill cannot compare them): permission denied for table x",
+        )
+    ]
+    crm = next(d for d in manifest(world)["databases"] if d["name"] == "crm")
+    assert (crm["status"], crm["tables"], crm["toc_entries"]) == ("ok", None, 3)
+    assert world.dumper.open_dumps == []
+
+
+def test_a_snapshot_that_cannot_be_exported_fails_the_database_and_keeps_the_others():
+    world = World(dumper=InMemoryDumper(snapshot_errors={"hr": "x"}))
+    results = run(world)
+    assert [r.node for r in results if not r.ok] == ["dump_database"]
+    hr = next(d for d in manifest(world)["databases"] if d["name"] == "hr")
+    assert hr["status"] == "failed"
+    assert hr["error"].startswith("cannot export a snapshot of hr")
+    assert "hr" not in world.dumper.dumped
+
+
+def test_a_failed_dump_closes_its_snapshot():
+    world = World(dumper=InMemoryDumper(broken={"sales": "connection reset"}))
+    run(world)
+    assert world.dumper.open_dumps == []

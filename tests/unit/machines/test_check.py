@@ -714,3 +714,21 @@ def test_a_drilled_or_young_newest_run_passes_and_an_incomplete_one_is_skipped()
     young = CheckWorld(drill_max_age=timedelta(days=7))
     seed_run(young.share, NOW - timedelta(days=3))
     assert "check_drills" not in dict(failed(run(young)))
+
+
+def test_a_restore_config_without_backup_config_host_is_a_finding_of_check():
+    world = CheckWorld(restore=restore_values(**{"backup-config-host": None}))
+    results = run(world)
+    assert failed(results) == [
+        (
+            "check_backup_config_host",
+            "acme the restore config has no backup-config-host; add backup-config-host = "
+            "file:///srv/acme.toml so that it is held to this client",
+        )
+    ]
+
+
+def test_a_restore_config_of_another_client_is_a_finding_of_check():
+    world = CheckWorld(restore=restore_values(**{"backup-config-host": "file:///srv/b.toml"}))
+    results = run(world)
+    assert [node for node, _ in failed(results)] == ["check_backup_config_host"]
