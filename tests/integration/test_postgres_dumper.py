@@ -399,3 +399,89 @@ def test_a_dump_piped_into_another_child_reaches_it_directly_and_is_checked(
     ):
         b"".join(stream.then(cat))
     assert child_pids("pg_dump") == child_pids("cat") == []
+
+
+def test_the_rows_are_counted_in_the_dumps_own_snapshot(postgres_server, dumper):
+    name = unique("snapshot")
+    postgres_server.create_database(name)
+    postgres_server.execute(
+        "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g", dbname=name
+    )
+    dump = dumper.dump(postgres_server.target(), name)
+    try:
+        # Written after the snapshot was exported, before pg_dump even started: in neither.
+        postgres_server.execute("INSERT INTO t SELECT g FROM generate_series(1, 500) g", name)
+        data = b"".join(dump.stream)
+        facts = dump.facts()
+    finally:
+        dump.close()
+
+    assert facts.tables is not None
+    assert {table.qualified: table.rows for table in facts.tables} == {"public.t": 1000}
+    sql_text = subprocess.run(
+        [str(postgres_server.bin_dir / "pg_restore"), "--data-only", "--file=-"],
+        input=data,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    copied = sql_text.split("FROM stdin;\n", 1)[1].split("\\.\n", 1)[0]
+    assert len(copied.splitlines()) == 1000
+
+
+def test_every_table_data_entry_of_the_archive_has_its_row_count(postgres_server, dumper):
+    from tests.support.fidelity import build_rich_database
+
+    rich = build_rich_database(postgres_server, secrets.token_hex(3))
+    postgres_server.execute(
+        "CREATE TABLE parent (id int); CREATE TABLE child () INHERITS (parent);"
+        "INSERT INTO parent VALUES (1); INSERT INTO child VALUES (2), (3);"
+        "CREATE UNLOGGED TABLE scratchpad AS SELECT 1 AS id",
+        dbname=rich.name,
+    )
+    dump = dumper.dump(postgres_server.target(), rich.name)
+    try:
+        data = b"".join(dump.stream)
+        facts = dump.facts()
+    finally:
+        dump.close()
+
+    listed = restore_list(data, postgres_server.bin_dir)
+    table_data = sorted(
+        ".".join(line.split()[5:7]) for line in listed.splitlines() if " TABLE DATA " in line
+    )
+    assert facts.tables is not None
+    counts = {table.qualified: table.rows for table in facts.tables}
+    assert sorted(counts) == table_data
+    assert facts.table_data_entries == len(table_data)
+    assert counts["public.parent"] == 1
+    assert counts["public.child"] == 2
+    assert counts["public.parted_2025"] + counts["public.parted_2026"] == 400
+    assert "public.parted" not in counts
+    assert "public.counts" not in counts
+    assert counts["public.secrets"] == 90
+    assert facts.large_objects == 3
+
+
+def test_without_counting_no_snapshot_is_exported_and_no_rows_recorded(postgres_server):
+    tool = make_dumper(postgres_server.bin_dir, count_rows=False).select(SERVER_15)
+    dump = tool.dump(postgres_server.target(), "postgres")
+    try:
+        b"".join(dump.stream)
+        facts = dump.facts()
+    finally:
+        dump.close()
+    assert facts.tables is None
+    assert facts.toc_entries >= 3
+
+
+def test_closing_a_dump_ends_its_snapshot_transaction(postgres_server, dumper):
+    dump = dumper.dump(postgres_server.target(), "postgres")
+    b"".join(dump.stream)
+    dump.close()
+    with postgres_server.connect() as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s "
+            "AND state LIKE 'idle in transaction%%'",
+            ("long-term-storage",),
+        ).fetchone()
+    assert row == (0,)
