@@ -16,6 +16,7 @@ FIGURES = {
     "memory": "bench.memory",  # f
     "startup": "bench.startup",  # g
     "retention": "bench.retention_planning",  # h
+    "row-counts": "bench.row_counts",  # i
     "all": "bench.run_all",
 }
 

@@ -22,6 +22,7 @@ ORDER = (
     ("restore", "bench.restore"),
     ("seed-design", "bench.seed_design"),
     ("worker-pool", "bench.worker_pool"),
+    ("row-counts", "bench.row_counts"),
 )
 RETENTION = "bench.retention_planning"
 

@@ -24,7 +24,7 @@ from domain.framework.results import Failure, Result, failures
 from domain.framework.slot import Slot
 from domain.machines.drill_database import DrillDatabaseMachine
 from domain.machines.mount import ClientContext
-from domain.machines.private_key import LoadPrivateKeyMachine
+from domain.machines.private_key import load_private_key
 from domain.machines.restore_ports import RestorePorts, operator_server
 from domain.models.manifest import DumpRecord, DumpStatus, Manifest
 from domain.models.redaction import Redactor
@@ -96,17 +96,16 @@ class DrillRunMachine(Machine):
     def load_private_key(self) -> Step:
         """Read the restore config and load its private key (a child machine)."""
         self.started = self._ports.clock.now()
-        loader = LoadPrivateKeyMachine(
-            prefix=self.prefix,
+        keys = load_private_key(
+            self,
             source=self._source,
             decryptor=self._ports.decryptor,
             redactor=self._redactor,
             config_url=self._config_url,
         )
-        self.add_results(loader.execute())
-        if loader.loaded is None:
+        if keys is None:
             return self.success(self.report_results)
-        self.keys = loader.loaded
+        self.keys = keys
         return self.success(self.find_run)
 
     @node(

@@ -122,3 +122,29 @@ class LoadPrivateKeyMachine(Machine):
         self.keys = self._decryptor.load(config.key_bytes, config.private_key_passphrase)
         logger.info("private key %s loaded", self.keys.info.fingerprint)
         return self.success(self.report_results)
+
+
+def load_private_key(
+    parent: Machine,
+    *,
+    source: ConfigSource,
+    decryptor: Decryptor,
+    redactor: Redactor,
+    config_url: str,
+    require_host: bool = False,
+) -> DecryptionKeys | None:
+    """Run LoadPrivateKeyMachine as a child of `parent`; return the keys, None when it failed.
+
+    The child's results land among `parent`'s (before the node that called this); the parent
+    closes the keys in a clean-up node of its own.
+    """
+    loader = LoadPrivateKeyMachine(
+        prefix=parent.prefix,
+        source=source,
+        decryptor=decryptor,
+        redactor=redactor,
+        config_url=config_url,
+        require_host=require_host,
+    )
+    parent.add_results(loader.execute())
+    return loader.loaded

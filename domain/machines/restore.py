@@ -30,7 +30,7 @@ from domain.framework.machine import Machine, Step
 from domain.framework.results import Result, failures
 from domain.framework.slot import Slot
 from domain.machines.mount import ClientContext
-from domain.machines.private_key import LoadPrivateKeyMachine
+from domain.machines.private_key import load_private_key
 from domain.machines.restore_ports import RestorePorts, restore_target
 from domain.models.manifest import DumpStatus
 from domain.models.redaction import Redactor
@@ -105,17 +105,16 @@ class RestoreDatabaseMachine(Machine):
     def load_private_key(self) -> Step:
         """Read the restore config and load its private key (a child machine)."""
         self.started = self._ports.clock.now()
-        loader = LoadPrivateKeyMachine(
-            prefix=self.prefix,
+        keys = load_private_key(
+            self,
             source=self._source,
             decryptor=self._ports.decryptor,
             redactor=self._redactor,
             config_url=self._config_url,
         )
-        self.add_results(loader.execute())
-        if loader.loaded is None:
+        if keys is None:
             return self.success(self.report_results)
-        self.keys = loader.loaded
+        self.keys = keys
         return self.success(self.find_run)
 
     @node(happy=("check_target",), unhappy=("dispose_key",), on_exception="dispose_key")

@@ -24,7 +24,7 @@ from domain.framework.machine import Machine, Step, describe
 from domain.framework.results import Failure, Result, failures
 from domain.framework.slot import Slot
 from domain.machines.mount import ClientContext
-from domain.machines.private_key import LoadPrivateKeyMachine
+from domain.machines.private_key import load_private_key
 from domain.machines.restore_ports import RestorePorts
 from domain.models.manifest import DumpRecord, DumpStatus, Manifest
 from domain.models.redaction import Redactor
@@ -229,15 +229,13 @@ class VerifyRunsMachine(Machine):
         """With a restore vault, load its private key (a child machine); sizes are checked too."""
         if self._source is None:
             return self.success(self.find_runs)
-        loader = LoadPrivateKeyMachine(
-            prefix=self.prefix,
+        self._keys = load_private_key(
+            self,
             source=self._source,
             decryptor=self._ports.decryptor,
             redactor=self._redactor,
             config_url=self._config_url,
         )
-        self.add_results(loader.execute())
-        self._keys = loader.loaded
         return self.success(self.find_runs)
 
     @node(happy=("verify_runs",), unhappy=("dispose_key",), on_exception="dispose_key")
