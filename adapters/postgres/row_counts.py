@@ -40,7 +40,7 @@ SELECT n.nspname, c.relname, coalesce(cfg.condition, '')
    AND NOT (c.relpersistence = 'u' AND pg_is_in_recovery())
  ORDER BY 1, 2
 """
-LARGE_OBJECTS = "SELECT count(*) FROM pg_largeobject_metadata"
+LARGE_OBJECTS = "SELECT pg_catalog.count(*) FROM pg_catalog.pg_largeobject_metadata"
 
 
 def count_rows(conn: psycopg.Connection[tuple[Any, ...]]) -> tuple[TableRows, ...]:
@@ -49,10 +49,14 @@ def count_rows(conn: psycopg.Connection[tuple[Any, ...]]) -> tuple[TableRows, ..
     Raises:
         psycopg.Error: a table cannot be read (the caller says by whom and where).
     """
+    # As pg_dump does: no time limit, and nothing of the database's own on the search path
+    # (every name below is qualified; a function named count in public must not be called).
+    conn.execute("SET statement_timeout = 0")
+    conn.execute("SET search_path = ''")
     tables = conn.execute(DUMPED_TABLES).fetchall()
     counted = []
     for schema, table, condition in tables:
-        query = sql.SQL("SELECT count(*) FROM ONLY {}.{} {}").format(
+        query = sql.SQL("SELECT pg_catalog.count(*) FROM ONLY {}.{} {}").format(
             sql.Identifier(schema), sql.Identifier(table), sql.SQL(condition)
         )
         row = conn.execute(query).fetchone()

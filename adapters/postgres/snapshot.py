@@ -57,6 +57,9 @@ class SnapshotCounter:
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             conn.read_only = True
             conn.execute("SET LOCAL row_security = off")
+            # It waits idle in its transaction while pg_dump runs: a database's own limit on
+            # that must not end it (pg_dump lifts it for itself too).
+            conn.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
             row = conn.execute("SELECT pg_export_snapshot()").fetchone()
         except psycopg.Error as exc:
             conn.close()

@@ -47,10 +47,13 @@ class Tap:
     tee: str = TEE
 
     def tee_stage(self, tapped: Stage, fd: int) -> Stage:
-        """Return the tee child that copies `tapped`'s output into descriptor `fd`."""
+        """Return the tee child that copies `tapped`'s output into descriptor `fd`.
+
+        tee gets the reader's environment, not the tapped child's: that may hold a password.
+        """
         return Stage(
             (self.tee, "--output-error=warn-nopipe", f"/dev/fd/{fd}"),
-            tapped.env,
+            self.reader.env,
             "tee",
             tapped.on_failure,
             tapped.redactor,
