@@ -40,11 +40,16 @@ SELECT n.nspname, c.relname, coalesce(cfg.condition, '')
    AND NOT (c.relpersistence = 'u' AND pg_is_in_recovery())
  ORDER BY 1, 2
 """
+BATCH = 200
+"""Tables counted by one query."""
 LARGE_OBJECTS = "SELECT pg_catalog.count(*) FROM pg_catalog.pg_largeobject_metadata"
 
 
 def count_rows(conn: psycopg.Connection[tuple[Any, ...]]) -> tuple[TableRows, ...]:
     """Return every dumped table's row count, sorted by schema and table.
+
+    The counts go `BATCH` tables to a query (`UNION ALL`): a database of 10,000 small tables
+    costs 50 round trips, not 10,000.
 
     Raises:
         psycopg.Error: a table cannot be read (the caller says by whom and where).
@@ -55,12 +60,19 @@ def count_rows(conn: psycopg.Connection[tuple[Any, ...]]) -> tuple[TableRows, ..
     conn.execute("SET search_path = ''")
     tables = conn.execute(DUMPED_TABLES).fetchall()
     counted = []
-    for schema, table, condition in tables:
-        query = sql.SQL("SELECT pg_catalog.count(*) FROM ONLY {}.{} {}").format(
-            sql.Identifier(schema), sql.Identifier(table), sql.SQL(condition)
+    for first in range(0, len(tables), BATCH):
+        batch = tables[first : first + BATCH]
+        query = sql.SQL(" UNION ALL ").join(
+            sql.SQL("SELECT {}::int, pg_catalog.count(*) FROM ONLY {}.{} {}").format(
+                sql.Literal(index), sql.Identifier(schema), sql.Identifier(table), sql.SQL(where)
+            )
+            for index, (schema, table, where) in enumerate(batch)
         )
-        row = conn.execute(query).fetchone()
-        counted.append(TableRows(schema_name=schema, table=table, rows=int(row[0]) if row else 0))
+        rows = dict(conn.execute(query).fetchall())
+        counted += [
+            TableRows(schema_name=schema, table=table, rows=int(rows[index]))
+            for index, (schema, table, _) in enumerate(batch)
+        ]
     return tuple(counted)
 
 

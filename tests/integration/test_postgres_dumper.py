@@ -485,3 +485,25 @@ def test_closing_a_dump_ends_its_snapshot_transaction(postgres_server, dumper):
             ("long-term-storage",),
         ).fetchone()
     assert row == (0,)
+
+
+def test_many_tables_are_counted_in_batches_each_with_its_own_rows(postgres_server, dumper):
+    name = unique("many")
+    postgres_server.create_database(name)
+    postgres_server.execute(
+        "DO $$ BEGIN FOR i IN 1..450 LOOP "
+        "EXECUTE format('CREATE TABLE t%s AS SELECT g FROM generate_series(1, %s) g', i, i % 7);"
+        "END LOOP; END $$",
+        dbname=name,
+    )
+    dump = dumper.dump(postgres_server.target(), name)
+    try:
+        b"".join(dump.stream)
+        facts = dump.facts()
+    finally:
+        dump.close()
+
+    assert facts.tables is not None
+    counts = {table.table: table.rows for table in facts.tables}
+    assert len(counts) == facts.table_data_entries == 450
+    assert all(counts[f"t{i}"] == i % 7 for i in range(1, 451))
