@@ -321,7 +321,11 @@ def test_check_names_a_restore_key_of_another_pair(client, onboarded, tmp_path):
     other = generate_key_pair(tmp_path, "other", "other@x.test", "other-pass")
     url = client.site.write_client_config(
         "other-restore",
-        {"private-key": b64(other.secret_armored), "private-key-passphrase": "other-pass"},
+        {
+            "private-key": b64(other.secret_armored),
+            "private-key-passphrase": "other-pass",
+            "backup-config-host": client.url,
+        },
     )
     result = client.site.run("check", "acme", client.url, "-", "-", "--restore-vault", url)
     failure = only_failure(result)
