@@ -36,20 +36,27 @@ def hint(finding: str) -> str:
     return "grant it SELECT, or pg_read_all_data"
 
 
-class UnreadableObjectMachine(Machine):
-    """Report one object the backup role cannot read: one result line naming it."""
+class OneDatabaseMachine(Machine, abstract=True):
+    """A check of one database of a client: failure prefix `<client> <database>`."""
 
-    def __init__(self, *, client: str, database: str, role: str, finding: str) -> None:
+    def __init__(self, *, client: str, database: str) -> None:
         super().__init__()
         self._client = client
-        self._database = database
-        self._role = role
-        self.finding = finding
+        self.database = database
 
     @property
     def prefix(self) -> str:
         """Return `<client> <database>`."""
-        return f"{self._client} {self._database}"
+        return f"{self._client} {self.database}"
+
+
+class UnreadableObjectMachine(OneDatabaseMachine):
+    """Report one object the backup role cannot read: one result line naming it."""
+
+    def __init__(self, *, client: str, database: str, role: str, finding: str) -> None:
+        super().__init__(client=client, database=database)
+        self._role = role
+        self.finding = finding
 
     @node(
         entry=True,
@@ -66,7 +73,7 @@ class UnreadableObjectMachine(Machine):
         )
 
 
-class CheckReadableMachine(Machine):
+class CheckReadableMachine(OneDatabaseMachine):
     """Find everything of one database pg_dump must read and the backup role cannot."""
 
     found = Slot[list[str]]("find_unreadable")
@@ -74,17 +81,10 @@ class CheckReadableMachine(Machine):
     def __init__(
         self, *, client: str, database: str, role: str, target: ServerTarget, server: Database
     ) -> None:
-        super().__init__()
-        self._client = client
-        self.database = database
+        super().__init__(client=client, database=database)
         self._role = role
         self._target = target
         self._server = server
-
-    @property
-    def prefix(self) -> str:
-        """Return `<client> <database>`."""
-        return f"{self._client} {self.database}"
 
     @property
     def unreadable(self) -> bool:
@@ -125,20 +125,13 @@ class CheckReadableMachine(Machine):
         return self.success(self.report_results)
 
 
-class ProbeDumpMachine(Machine):
+class ProbeDumpMachine(OneDatabaseMachine):
     """Run pg_dump of one database's schema into nowhere, as the backup role."""
 
     def __init__(self, *, client: str, database: str, target: ServerTarget, tool: DumpTool) -> None:
-        super().__init__()
-        self._client = client
-        self._database = database
+        super().__init__(client=client, database=database)
         self._target = target
         self._tool = tool
-
-    @property
-    def prefix(self) -> str:
-        """Return `<client> <database>`."""
-        return f"{self._client} {self._database}"
 
     @node(
         entry=True,
@@ -148,5 +141,5 @@ class ProbeDumpMachine(Machine):
     )
     def probe_dump(self) -> Step:
         """Run `pg_dump --schema-only` to /dev/null; its refusal names what it cannot read."""
-        self._tool.probe(self._target, self._database)
+        self._tool.probe(self._target, self.database)
         return self.success(self.report_results)
