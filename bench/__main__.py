@@ -17,6 +17,7 @@ FIGURES = {
     "startup": "bench.startup",  # g
     "retention": "bench.retention_planning",  # h
     "rekey": "bench.rekey",  # i
+    "row-counts": "bench.row_counts",  # j
     "all": "bench.run_all",
 }
 

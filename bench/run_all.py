@@ -23,6 +23,7 @@ ORDER = (
     ("seed-design", "bench.seed_design"),
     ("worker-pool", "bench.worker_pool"),
     ("rekey", "bench.rekey"),
+    ("row-counts", "bench.row_counts"),
 )
 RETENTION = "bench.retention_planning"
 

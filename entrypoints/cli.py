@@ -23,6 +23,7 @@ JOBS = {
     "hold": "put a run on legal hold with a reason",
     "release": "release a run from legal hold, with a reason",
     "report": "one read-only report (JSON and a static page) over a fleet of clients",
+    "drill": "restore a run into scratch databases, compare row counts, drop them",
 }
 
 

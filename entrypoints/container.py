@@ -59,12 +59,14 @@ from domain.machines.backup import BackupClientMachine, BackupPorts
 from domain.machines.check import CheckClientMachine, CheckPorts
 from domain.machines.create_client import CreateClientMachine, OnboardingPorts
 from domain.machines.decrypt import DecryptDumpMachine
+from domain.machines.drill import DrillRunMachine
 from domain.machines.hold import HoldRunMachine, ReleaseRunMachine
 from domain.machines.listing import ListRunsMachine
 from domain.machines.mount import MountShareMachine
 from domain.machines.rekey import RekeyClientMachine, RekeyPorts
 from domain.machines.report import ReportClientMachine, ReportFleetMachine
-from domain.machines.restore import RestoreDatabaseMachine, RestorePorts
+from domain.machines.restore import RestoreDatabaseMachine
+from domain.machines.restore_ports import RestorePorts
 from domain.machines.retention import RetentionOptions, RetentionPorts
 from domain.machines.retention_job import RetentionClientMachine
 from domain.machines.survey import SurveyClientMachine
@@ -238,6 +240,7 @@ class Container(containers.DeclarativeContainer):
         redactor=redactor,
         pg_bin_dir=pg_bin_dir,
         compression=settings.provided.backup.compression,
+        count_rows=settings.provided.backup.count_rows,
     )
     restorer = providers.Singleton(
         PgRestorer, credentials=pg_credentials, redactor=redactor, pg_bin_dir=pg_bin_dir
@@ -300,6 +303,7 @@ class Container(containers.DeclarativeContainer):
         source=config_source,
         opener=share_opener,
         redactor=redactor,
+        config_url=request.provided.config.url,
     )
     # Jobs that change the tiers hold the client's lock; read-only ones and archive do not.
     locked_mount = providers.Factory(client_mount, lock=lock)
@@ -401,6 +405,15 @@ class Container(containers.DeclarativeContainer):
         policy=signing_policy,
     )
 
+    drill_machine = providers.Factory(
+        DrillRunMachine,
+        ports=restore_ports,
+        restore_source=restore_source,
+        request=request.provided.request,
+        redactor=redactor,
+        tool_version=providers.Callable(tool_version),
+    )
+
     # ---------------------------------------------------------------- check, onboarding, archive
     check_machine = providers.Factory(
         CheckClientMachine,
@@ -421,6 +434,7 @@ class Container(containers.DeclarativeContainer):
             ),
             timezone=settings.provided.backup.timezone,
             period_offset_months=settings.provided.backup.period_offset_months,
+            drill_max_age=settings.provided.check.drill_max_age,
         ),
         redactor=redactor,
         probe_name=providers.Callable(probe_name),
@@ -587,6 +601,7 @@ class Container(containers.DeclarativeContainer):
     rekey_end_point = providers.Factory(
         mounting_end_point, mount=locked_mount.provider, job=rekey_machine.provider
     )
+    drill_end_point = providers.Factory(mounting_end_point, job=drill_machine.provider)
 
     # ---------------------------------------------------------------- host tools
     generate_key_end_point = providers.Factory(

@@ -14,9 +14,16 @@ from domain.machines.archive import ArchiveFileMachine
 from domain.machines.backup import BackupClientMachine
 from domain.machines.backup_database import BackupDatabaseMachine
 from domain.machines.check import CheckClientMachine
+from domain.machines.check_dumpable import (
+    CheckReadableMachine,
+    ProbeDumpMachine,
+    UnreadableObjectMachine,
+)
 from domain.machines.check_keys import CheckKeysMachine
 from domain.machines.create_client import CreateClientMachine
 from domain.machines.decrypt import DecryptDumpMachine
+from domain.machines.drill import DrillRunMachine
+from domain.machines.drill_database import CompareTableMachine, DrillDatabaseMachine
 from domain.machines.freshness import CheckFreshnessMachine, MonthFreshnessMachine
 from domain.machines.hold import HoldRunMachine, ReleaseRunMachine
 from domain.machines.listing import ListRunsMachine
@@ -64,6 +71,12 @@ MACHINES: tuple[type[Machine], ...] = (
     RekeyClientMachine,
     RekeyRunMachine,
     RekeyFileMachine,
+    DrillRunMachine,
+    DrillDatabaseMachine,
+    CompareTableMachine,
+    CheckReadableMachine,
+    UnreadableObjectMachine,
+    ProbeDumpMachine,
 )
 
 

@@ -15,6 +15,7 @@ from domain.models.hold import HoldRequest
 from domain.models.operations import ArchiveRequest, NewClient
 from domain.models.restore_request import (
     DecryptRequest,
+    DrillRequest,
     RekeyRequest,
     RestoreRequest,
     VerifyRequest,
@@ -189,6 +190,14 @@ class RekeyJob(JobRequest):
 
     job: ClassVar[str] = "rekey"
     request: RekeyRequest
+
+
+@dataclass(frozen=True, kw_only=True)
+class DrillJob(JobRequest):
+    """`drill`: a run's databases restored into scratch databases and compared."""
+
+    job: ClassVar[str] = "drill"
+    request: DrillRequest
 
 
 @dataclass(frozen=True, kw_only=True)

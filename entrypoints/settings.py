@@ -122,6 +122,8 @@ class BackupSettings(_Section):
     min_dump_bytes: int = Field(default=64, ge=0)
     shrink_warning_ratio: float = Field(default=0.5, ge=0, le=1)
     share_lock_max_age_hours: float = Field(default=48, gt=0)
+    count_rows: bool = True
+    """Count every table's rows in the dump's snapshot for the manifest (what drills compare)."""
 
     @property
     def share_lock_max_age(self) -> timedelta:
@@ -234,6 +236,19 @@ class SigningSettings(_Section):
         return "gpg" if self.trusted_keys or self.key_file is not None else "none"
 
 
+class CheckSettings(_Section):
+    """`[check]`: what the check job demands beyond readiness and freshness."""
+
+    drill_max_age_days: int | None = Field(default=None, ge=0)
+    """When set, the newest complete run must be proven by a drill within this many days."""
+
+    @property
+    def drill_max_age(self) -> timedelta | None:
+        """Return `drill_max_age_days` as a duration, None when drills are not demanded."""
+        days = self.drill_max_age_days
+        return None if days is None else timedelta(days=days)
+
+
 class Settings(BaseSettings):
     """The master config: one nested model per TOML section.
 
@@ -259,6 +274,7 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = MetricsSettings()
     report: ReportSettings = ReportSettings()
     signing: SigningSettings = SigningSettings()
+    check: CheckSettings = CheckSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from domain.framework.definition import node
 from domain.framework.machine import Machine, Step
 from domain.framework.slot import Slot
-from domain.machines.private_key import LoadPrivateKeyMachine
+from domain.machines.private_key import load_private_keys
 from domain.models.client_config import ClientConfig
 from domain.models.redaction import Redactor
 from domain.services.key_proof import sample_problem
@@ -46,8 +46,10 @@ class CheckKeysMachine(Machine):
         key_warning: timedelta,
         redactor: Redactor,
         restore_source: ConfigSource | None,
+        config_url: str = "",
     ) -> None:
         super().__init__()
+        self._config_url = config_url
         self._config = config
         self._ports = ports
         self._key_warning = key_warning
@@ -101,16 +103,17 @@ class CheckKeysMachine(Machine):
         """With a restore config, load its private key (a child machine)."""
         if self._restore_source is None:
             return self.success(self.dispose_public_key)
-        loader = LoadPrivateKeyMachine(
-            prefix=self.prefix,
+        keys = load_private_keys(
+            self,
             source=self._restore_source,
             decryptor=self._ports.decryptor,
             redactor=self._redactor,
+            config_url=self._config_url,
+            require_host=True,
         )
-        self.add_results(loader.execute())
-        if loader.loaded is None:
+        if keys is None:
             return self.success(self.dispose_public_key)
-        self.keys = loader.loaded
+        self.keys = keys
         return self.success(self.decrypt_sample)
 
     @node(

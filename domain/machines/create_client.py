@@ -200,7 +200,7 @@ class CreateClientMachine(Machine):
         config = read_client_config(
             self._ports.backup_source, self._new.client_name, self._redactor
         )
-        self._check = self._check_factory(ClientContext(config, self._share))
+        self._check = self._check_factory(ClientContext(config, self._share, self._backup_url))
         self.add_results(self._check.execute())
         return self.success(self.report_results)
 

@@ -103,6 +103,7 @@ class RekeyClientMachine(Machine):
     ) -> None:
         super().__init__()
         self._config = context.config
+        self._config_url = context.config_url
         self._share = context.share
         self._catalog = RunCatalog(context.share)
         self._ports = ports
@@ -163,7 +164,11 @@ class RekeyClientMachine(Machine):
     def load_private_keys(self) -> Step:
         """Read the restore config and load every private key it holds (a child machine)."""
         keys = load_private_keys(
-            self, source=self._source, decryptor=self._ports.decryptor, redactor=self._redactor
+            self,
+            source=self._source,
+            decryptor=self._ports.decryptor,
+            redactor=self._redactor,
+            config_url=self._config_url,
         )
         if keys is None:
             return self.success(self.dispose_keys)

@@ -2,11 +2,15 @@
 
 Every stored file's size and sha256 are computed from a stream and compared with the manifest.
 With the restore config, every file is also decrypted as a stream, and each database dump read
-by `pg_restore --list`: nothing is written to disk. Every problem is one Failure naming the file.
-With trusted keys (`[signing] trusted_keys`), each run's manifest is checked against its detached
-signature first (SPEC 14): a changed manifest, or one signed by another key, is a Failure, and
-so is a missing signature with `[signing] require`. With `--logs`, every audit log's hash chain
-is checked (VerifyLogMachine, one result per log).
+whole by pg_restore (every data block, as a restore reads it) with its table of contents listed:
+nothing is written to disk. The archive's number of TOC entries and of TABLE DATA entries must be
+what the manifest recorded when the dump was made (SPEC 13), so an archive that reads but lost
+entries fails; a manifest from before those counts were recorded allows only the readability
+check, and the summary says how many archives that was. Every problem is one Failure naming the
+file. With trusted keys (`[signing] trusted_keys`), each run's manifest is checked against its
+detached signature first (SPEC 14): a changed manifest, or one signed by another key, is a
+Failure, and so is a missing signature with `[signing] require`. With `--logs`, every audit log's
+hash chain is checked (VerifyLogMachine, one result per log).
 Prefixes: `<client>` (the job), `<client> <run path>` (a run), `<client> <run path>/<file>`.
 No lock is taken: the share is only read.
 
@@ -26,7 +30,7 @@ from domain.framework.results import Failure, Result, failures
 from domain.framework.slot import Slot
 from domain.machines.mount import ClientContext
 from domain.machines.private_key import load_private_keys
-from domain.machines.restore import RestorePorts
+from domain.machines.restore_ports import RestorePorts
 from domain.machines.verify_logs import VerifyLogMachine
 from domain.models.manifest import DumpRecord, DumpStatus, Manifest
 from domain.models.redaction import Redactor
@@ -72,6 +76,8 @@ class VerifyFileMachine(Machine):
         self._keys = keys
         self.checked = False
         self.decrypted = False
+        self.counted: bool | None = None
+        """After decryption: whether the archive was held against recorded counts."""
 
     @property
     def prefix(self) -> str:
@@ -96,7 +102,7 @@ class VerifyFileMachine(Machine):
 
     @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
     def decrypt_file(self) -> Step:
-        """Decrypt the file as a stream; read a database dump with pg_restore --list."""
+        """Decrypt the file as a stream; read a dump whole and hold it against its counts."""
         if self._keys is None:
             return self.success(self.report_results)
         with closing(self._keys.decrypt(self._share.read_stream(self._path))) as plain:
@@ -104,10 +110,30 @@ class VerifyFileMachine(Machine):
                 size = sum(len(chunk) for chunk in plain)
                 if size == 0:
                     return self.failure(self.report_results, "decrypts to nothing")
-            else:
-                listing = self._ports.archives.list_archive(plain)
-                logger.info("%s: %d archive entries", self._path, listing.entries)
+                self.decrypted = True
+                return self.success(self.report_results)
+            listing = self._ports.archives.check_archive(plain)
         self.decrypted = True
+        record = self._record
+        logger.info(
+            "%s: %d TOC entries, %d TABLE DATA entries", self._path, listing.entries, listing.tables
+        )
+        if not record.counted:
+            self.counted = False
+            logger.warning(
+                "%s: the manifest records no counts (made before they were); only its "
+                "readability was checked",
+                self._path,
+            )
+            return self.success(self.report_results)
+        self.counted = True
+        if (listing.entries, listing.tables) != (record.toc_entries, record.table_data_entries):
+            return self.failure(
+                self.report_results,
+                f"holds {listing.entries} TOC entries, {listing.tables} of them TABLE DATA; when "
+                f"it was made it held {record.toc_entries}, {record.table_data_entries} of them "
+                "TABLE DATA: entries are missing or it is another archive",
+            )
         return self.success(self.report_results)
 
 
@@ -217,6 +243,7 @@ class VerifyRunsMachine(Machine):
     ) -> None:
         super().__init__()
         self._config = context.config
+        self._config_url = context.config_url
         self._share = context.share
         self._catalog = RunCatalog(context.share)
         self._ports = ports
@@ -248,7 +275,11 @@ class VerifyRunsMachine(Machine):
         """With a restore vault, load its private key (a child machine); sizes are checked too."""
         if self._source is not None:
             self._keys = load_private_keys(
-                self, source=self._source, decryptor=self._ports.decryptor, redactor=self._redactor
+                self,
+                source=self._source,
+                decryptor=self._ports.decryptor,
+                redactor=self._redactor,
+                config_url=self._config_url,
             )
         return self.success(self.load_trusted_keys)
 
@@ -314,17 +345,28 @@ class VerifyRunsMachine(Machine):
         return self.success(self.report_results)
 
     def summary(self, results: list[Result]) -> str:
-        """Return one line: runs and files checked, decrypted, signed, logs, problems found."""
+        """Return one line: runs and files checked, decrypted, signed, logs, problems found.
+
+        When some archives' manifests recorded no counts, the line says how many could only be
+        checked for readability.
+        """
         files = [f for child in self._children for f in child.files]
         checked = sum(1 for f in files if f.checked)
         decrypted = sum(1 for f in files if f.decrypted)
+        uncounted = sum(1 for f in files if f.counted is False)
         runs = len(self._children)
         parts = []
         if self._request.runs:
             parts += [
                 f"{runs} run{'s' if runs != 1 else ''}",
                 f"{checked} files checked",
-                f"{decrypted} decrypted",
+                f"{decrypted} decrypted"
+                + (
+                    f" ({uncounted} of them only for readability: their manifests recorded "
+                    "no counts)"
+                    if uncounted
+                    else ""
+                ),
             ]
         states = [child.signature for child in self._children]
         signing = self._checker is not None or any(

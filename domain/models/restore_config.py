@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import posixpath
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -66,7 +67,9 @@ class RestoreConfig(BaseModel):
 
     `private-key` is base64 of the armoured (or binary) OpenPGP secret key; an empty
     `private-key-passphrase` means the key is not protected. `backup-config-host` names the
-    client's backup-config vault; it is informational and not enforced (docs/restore.md).
+    client's backup-config store (its KEY_VAULT): every job that loads the key refuses a restore
+    config that names another store (`belongs_to`); older restore configs without it are
+    accepted with a warning, and `check` reports them (docs/restore.md).
     """
 
     model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
@@ -120,6 +123,12 @@ class RestoreConfig(BaseModel):
     def _empty_is_absent(cls, value: object) -> object:
         return None if value == "" else value
 
+    def belongs_to(self, config_url: str) -> bool:
+        """Tell whether `backup-config-host` names the store `config_url` (same_store)."""
+        return self.backup_config_host is not None and same_store(
+            self.backup_config_host, config_url
+        )
+
     @property
     def key_bytes(self) -> bytes:
         """Return the private key(s) as gpg reads them."""
@@ -159,3 +168,20 @@ def _problem(error: ErrorDetails) -> str:
     if error.get("type") == "missing":
         return f"{location} is missing"
     return f"{location}: {str(error.get('msg', 'is invalid')).removeprefix('Value error, ')}"
+
+
+def same_store(first: str, second: str) -> bool:
+    """Tell whether two config store URLs name the same store.
+
+    Scheme and host compare without case (`HTTPS://KV-Acme.vault.azure.net/` is
+    `https://kv-acme.vault.azure.net`), a trailing slash does not count, and a `file://` path
+    is compared after `.` and `..` are resolved as text (no file system is read).
+    """
+    return _store_key(first) == _store_key(second)
+
+
+def _store_key(url: str) -> tuple[str, str, str]:
+    scheme, _, rest = url.strip().partition("://")
+    host, slash, path = rest.partition("/")
+    path = posixpath.normpath(slash + path) if slash else ""
+    return scheme.lower(), host.lower(), "" if path == "/" else path

@@ -100,3 +100,18 @@ class RekeyRequest:
 
     run: RunChoice = ALL
     dry_run: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DrillRequest:
+    """`drill`: restore a run's databases into scratch databases on a server, compare the rows.
+
+    `databases` empty means every database the run holds an ok dump of. The target login's
+    password comes from PGPASSWORD or ~/.pgpass, as for a restore to another server.
+    """
+
+    target_host: str
+    run: RunChoice = LATEST
+    target_port: int | None = None
+    target_user: str | None = None
+    databases: tuple[str, ...] = ()

@@ -154,6 +154,13 @@ class Trust:
         values.update({"storage-unc": f"file://{copy}", **overrides})
         return copy, self.site.write_client_config(name, values)
 
+    def restore_for(self, url: str) -> str:
+        """Return a restore config (file:// URL) like the client's, held to the config `url`."""
+        values = tomllib.loads(self.restore_path.read_text())
+        values["backup-config-host"] = url
+        name = url.rsplit("/", 1)[-1].removesuffix(".toml")
+        return self.site.write_client_config(f"{name}-restore", values)
+
 
 @pytest.fixture(scope="module")
 def trust(tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer) -> Trust:
@@ -234,7 +241,7 @@ def test_verify_passes_untouched_runs_and_fails_a_run_whose_dump_was_replaced(tr
     (first / "SHA256SUMS").write_text("\n".join(sums) + "\n")
     assert subprocess.run(["sha256sum", "-c", "--quiet", "SHA256SUMS"], cwd=first).returncode == 0
 
-    result = trust.job("verify", "--run", "all", url=url, restore=trust.restore_url)
+    result = trust.job("verify", "--run", "all", url=url, restore=trust.restore_for(url))
 
     assert result.code == 1, result.stdout + result.stderr
     [failure] = result.failures

@@ -226,3 +226,22 @@ class PlainKeyring:
         """Stop the keyring's agent and remove it."""
         stop_agent(self.homedir)
         shutil.rmtree(self.homedir, ignore_errors=True)
+
+
+def encrypt(pair: KeyPair, data: bytes, directory: Path | None = None) -> bytes:
+    """Encrypt `data` to the pair's public key with plain gpg, as the backup job does."""
+    with _throw_away_home(directory) as homedir:
+        _gpg(homedir, "--import", stdin=pair.public_armored)
+        return _gpg(
+            homedir,
+            "--encrypt",
+            "--trust-model",
+            "always",
+            "--compress-algo",
+            "none",
+            "--recipient",
+            pair.fingerprint,
+            "--output",
+            "-",
+            stdin=data,
+        ).stdout

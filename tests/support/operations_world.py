@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -33,7 +33,7 @@ from domain.models.redaction import Redactor
 from domain.models.signing import SigningKeyFiles
 from ports.config_source import ConfigSource
 from tests.support.memory_world import PG_SECRET, client_values
-from tests.support.restore_world import restore_values
+from tests.support.restore_world import KEY_VAULT, restore_values
 
 PROBE = ".lts-check-test-1"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -57,6 +57,7 @@ class CheckWorld:
     redactor: Redactor = field(default_factory=Redactor)
     signer: InMemorySigner | None = None
     checker: InMemorySignatureChecker | None = None
+    drill_max_age: timedelta | None = None
 
     def __post_init__(self) -> None:
         self.clock = FixedClock(self.now)
@@ -83,7 +84,9 @@ class CheckWorld:
                 signer=self.signer,
                 checker=self.checker,
             ),
-            policy=CheckPolicy(exclude_everywhere=frozenset({"postgres"})),
+            policy=CheckPolicy(
+                exclude_everywhere=frozenset({"postgres"}), drill_max_age=self.drill_max_age
+            ),
             redactor=self.redactor,
             probe_name=PROBE,
             restore_source=self.restore_source,
@@ -104,6 +107,7 @@ class CheckWorld:
             opener=self.opener,
             redactor=self.redactor,
             lock=None,
+            config_url=KEY_VAULT,
         )
 
     def mount_machine(self) -> MountShareMachine:

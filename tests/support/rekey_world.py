@@ -24,7 +24,7 @@ from domain.models.run import StoredRun
 from domain.models.signing import SigningPolicy
 from domain.services.catalog import RunCatalog
 from domain.services.run_signature import SignatureState, check_run_signature
-from tests.support.restore_world import RestoreWorld
+from tests.support.restore_world import KEY_VAULT, RestoreWorld
 
 NEW_KEY = "A" * 40
 
@@ -85,6 +85,7 @@ class RekeyWorld:
             opener=self.backup.opener,
             redactor=self.restore.redactor,
             lock=self.lock,
+            config_url=KEY_VAULT,
         )
 
     def rekey(self, choice: RunChoice = ALL, *, dry_run: bool = False):

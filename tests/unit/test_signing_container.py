@@ -29,7 +29,7 @@ def settings(tmp_path: Path, **extra: str):
 
 
 def rekey_request(**extra: Any) -> RekeyJob:
-    store = ConfigStore(url="file:///nowhere/acme.toml", client_id="-", client_secret="-")
+    store = ConfigStore(url="file:///srv/acme.toml", client_id="-", client_secret="-")
     restore = ConfigStore(url="file:///nowhere/restore.toml", client_id="-", client_secret="-")
     values: dict[str, Any] = {
         "client_name": "acme",

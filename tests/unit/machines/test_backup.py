@@ -24,7 +24,7 @@ PREPARE = [
     "find_previous_run",
     "dump_globals",
 ]
-DB = ["dump_database", "check_dump", "compare_with_previous"]
+DB = ["dump_database", "record_counts", "check_dump", "compare_with_previous"]
 RETENTION = ["check_policy", "survey_runs", "delete_runs", "report_kept_runs"]
 TAIL = [
     "dispose_key",
@@ -434,8 +434,8 @@ def test_the_failure_of_each_database_lands_at_its_position_in_the_largest_first
     world = World(dumper=InMemoryDumper(broken={"hr": "x", "sales": "y"}))
     results = run(world)
     start = len(MOUNT) + len(PREPARE)
-    assert failed_nodes(results) == [(start, "dump_database"), (start + 4, "dump_database")]
-    assert len(results) == len(MOUNT) + len(PREPARE) + 1 + 3 + 1 + len(FINISH) + len(UNMOUNT)
+    assert failed_nodes(results) == [(start, "dump_database"), (start + 5, "dump_database")]
+    assert len(results) == len(MOUNT) + len(PREPARE) + 1 + 4 + 1 + len(FINISH) + len(UNMOUNT)
 
 
 def test_a_run_in_the_same_second_as_leftover_debris_gets_the_next_free_run_id():
@@ -508,3 +508,50 @@ def test_a_signature_that_cannot_be_made_is_reported_and_the_run_is_published_na
     assert manifest(world)["signing_fingerprint"] == "5" * 40
     assert world.signer is not None
     assert world.signer.open == []
+
+
+# ---------------------------------------------------------------------- what each dump held
+
+
+def test_the_manifest_records_each_dumps_toc_counts_and_row_counts():
+    world = World(dumper=InMemoryDumper(tables={"hr": {"public.staff": 4}}))
+    results = run(world)
+    assert all(r.ok for r in results)
+    records = {d["name"]: d for d in manifest(world)["databases"]}
+    assert records["hr"]["toc_entries"] == 3
+    assert records["hr"]["table_data_entries"] == 1
+    assert records["hr"]["large_objects"] == 0
+    assert records["hr"]["tables"] == [{"schema": "public", "table": "staff", "rows": 4}]
+    assert [t["table"] for t in records["sales"]["tables"]] == ["t1", "t2", "t3"]
+    assert world.dumper.open_dumps == []
+
+
+def test_counting_that_fails_keeps_the_dump_and_is_one_failure():
+    world = World(dumper=InMemoryDumper(count_errors={"crm": "permission denied for table x"}))
+    results = run(world)
+    assert [(r.node, r.message) for r in results if not r.ok] == [
+        (
+            "record_counts",
+            "acme db.acme.test crm the dump is kept, but its row counts were not recorded (a "
+            "drill cannot compare them): permission denied for table x",
+        )
+    ]
+    crm = next(d for d in manifest(world)["databases"] if d["name"] == "crm")
+    assert (crm["status"], crm["tables"], crm["toc_entries"]) == ("ok", None, 3)
+    assert world.dumper.open_dumps == []
+
+
+def test_a_snapshot_that_cannot_be_exported_fails_the_database_and_keeps_the_others():
+    world = World(dumper=InMemoryDumper(snapshot_errors={"hr": "x"}))
+    results = run(world)
+    assert [r.node for r in results if not r.ok] == ["dump_database"]
+    hr = next(d for d in manifest(world)["databases"] if d["name"] == "hr")
+    assert hr["status"] == "failed"
+    assert hr["error"].startswith("cannot export a snapshot of hr")
+    assert "hr" not in world.dumper.dumped
+
+
+def test_a_failed_dump_closes_its_snapshot():
+    world = World(dumper=InMemoryDumper(broken={"sales": "connection reset"}))
+    run(world)
+    assert world.dumper.open_dumps == []

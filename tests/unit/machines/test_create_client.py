@@ -23,7 +23,7 @@ CREATE = [
     "write_backup_config",
     "create_folders",
 ]
-CHECK = [*CONFIG, *SERVER, *KEYS, *SHARE, "survey_runs", "check_freshness"]
+CHECK = [*CONFIG, *SERVER, *KEYS, *SHARE, "survey_runs", "check_freshness", "check_drills"]
 UNMOUNT = ["run_machine", "unmount_share", "release_lock"]
 CHECKED = [*MOUNT, *CREATE, *CHECK, "run_check", *UNMOUNT]
 

@@ -26,6 +26,7 @@ START = [
     "take_share_lock",
     "load_public_key",
     "read_restore_config",
+    "check_backup_config_host",
     "load_key",
     "load_private_keys",
     "check_new_key",
@@ -170,7 +171,7 @@ def test_a_restore_config_without_the_new_private_key_changes_nothing():
     results = world.rekey()
     assert [r.node for r in results] == [
         *MOUNT,
-        *START[:6],
+        *START[:7],
         "dispose_keys",
         "release_share_lock",
         *UNMOUNT,
