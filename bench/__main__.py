@@ -16,6 +16,8 @@ FIGURES = {
     "memory": "bench.memory",  # f
     "startup": "bench.startup",  # g
     "retention": "bench.retention_planning",  # h
+    "rekey": "bench.rekey",  # i
+    "row-counts": "bench.row_counts",  # j
     "all": "bench.run_all",
 }
 

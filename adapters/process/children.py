@@ -5,6 +5,8 @@ adapters. The children are connected stdout to stdin by OS pipes, so the bytes b
 pass through Python. Who owns what: the feeder thread owns the first child's stdin (and the input
 it iterates), each tail thread owns one stderr pipe, the consumer owns the last stdout. So no
 descriptor is ever closed while another thread may still use it (its number could be reused).
+A stage with a tap is followed by a `tee` child feeding the tap's reader (see tap.py); the reader
+is reaped and judged with the others.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from adapters.process.registry import CHILDREN
-from adapters.process.stage import Stage
+from adapters.process.stage import ChildFailure, Stage
+from adapters.process.tap import RunningTap
 from adapters.process.threads import Feeder, StderrTail, close_source
 
 PIPE_SIZE = 1024 * 1024
@@ -51,6 +54,10 @@ class Running:
         self._source = source
         self._drain = drain
         self._processes: list[subprocess.Popen[bytes]] = []
+        self._started: list[Stage] = []
+        """The stage of each process, in order: the given stages and the tees of their taps."""
+        self._taps: list[RunningTap] = []
+        self._tap_failures: list[tuple[Stage, ChildFailure]] = []
         self._tails: list[StderrTail] = []
         self._feeder: Feeder | None = None
         self._stdout: IO[bytes] | None = None
@@ -63,7 +70,7 @@ class Running:
             Exception: the stage's error when a child cannot start; whatever started is
                 stopped and reaped first, and the input closed.
         """
-        logger.info("running %s", " | ".join(stage.shown for stage in self._stages))
+        logger.info("running %s", " | ".join(_shown(stage) for stage in self._stages))
         try:
             self._start_children()
             if self._source is not None:
@@ -80,29 +87,44 @@ class Running:
             subprocess.PIPE if self._source is not None else subprocess.DEVNULL
         )
         for stage in self._stages:
-            try:
-                process = subprocess.Popen(
-                    list(stage.argv),
-                    stdin=upstream,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    env=dict(stage.env),
-                    pass_fds=stage.pass_fds,
-                    bufsize=0,
-                )
-            except OSError as error:
-                raise stage.error(stage.start_failure(error)) from None
-            CHILDREN.register(process)
-            self._processes.append(process)
-            if not isinstance(upstream, int):
-                # Only the two children may hold their pipe: when one dies the other notices.
-                upstream.close()
-            upstream = _pipe(process.stdout)
-            self._stdout = upstream
-            _enlarge(upstream)
-            tail = StderrTail(_pipe(process.stderr), stage.tool)
-            tail.start()
-            self._tails.append(tail)
+            upstream = self._start_child(stage, upstream)
+            if stage.tap is not None:
+                tap = RunningTap(stage.tap)
+                self._taps.append(tap)
+                tap.start()
+                try:
+                    upstream = self._start_child(stage.tap.tee_stage(stage, tap.write_fd), upstream)
+                finally:
+                    # tee holds its own copy: the reader sees the end when tee exits.
+                    tap.close_write_end()
+
+    def _start_child(self, stage: Stage, upstream: IO[bytes] | int) -> IO[bytes]:
+        """Start one child reading `upstream`; return its stdout, the next child's input."""
+        try:
+            process = subprocess.Popen(
+                list(stage.argv),
+                stdin=upstream,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=dict(stage.env),
+                pass_fds=stage.pass_fds,
+                bufsize=0,
+            )
+        except OSError as error:
+            raise stage.error(stage.start_failure(error)) from None
+        CHILDREN.register(process)
+        self._processes.append(process)
+        self._started.append(stage)
+        if not isinstance(upstream, int):
+            # Only the two children may hold their pipe: when one dies the other notices.
+            upstream.close()
+        stdout = _pipe(process.stdout)
+        self._stdout = stdout
+        _enlarge(stdout)
+        tail = StderrTail(_pipe(process.stderr), stage.tool, stage.stderr_limit)
+        tail.start()
+        self._tails.append(tail)
+        return stdout
 
     def read(self, size: int) -> bytes:
         """Return the next bytes of the last child's output, b"" at its end."""
@@ -113,12 +135,15 @@ class Running:
         """Kill every child now; safe from any thread (the consumer then sees the end)."""
         for process in self._processes:
             _kill(process)
+        for tap in self._taps:
+            tap.kill()
 
     def finish(self) -> list[ChildResult]:
         """Reap every child after the output ended; raise the error that explains a failure.
 
         The input's own error wins (it caused the rest); then the most upstream child's failure,
-        unless it only died writing to a child that had failed before it (a broken pipe).
+        unless it only died writing to a child that had failed before it (a broken pipe). Tap
+        readers are judged after that, by `judge_taps`, once the caller has judged the output.
         """
         results = self._reap(wait_feeder=True)
         feeder = self._feeder
@@ -126,13 +151,25 @@ class Running:
             raise feeder.error
         failures = [
             (stage, stage.failure(result.returncode, result.stderr))
-            for stage, result in zip(self._stages, results, strict=True)
+            for stage, result in zip(self._started, results, strict=True)
             if result.returncode != 0
         ]
         if failures:
             stage, failure = next(((s, f) for s, f in failures if not f.broken_pipe), failures[0])
             raise stage.error(failure)
         return results
+
+    def judge_taps(self) -> None:
+        """Raise the first tap reader's failure; else hand every tap its reader's output.
+
+        Called after `finish` and the caller's own checks of the output: a pipeline that failed,
+        or wrote nothing usable, explains more than a reader of a copy of it.
+        """
+        if self._tap_failures:
+            stage, failure = self._tap_failures[0]
+            raise stage.error(failure)
+        for tap in self._taps:
+            tap.deliver()
 
     def stop_early(self) -> None:
         """Stop every child because the output is unusable; raise the failure that explains it.
@@ -145,7 +182,7 @@ class Running:
         feeder = self._feeder
         if feeder is not None and feeder.error is not None:
             raise feeder.error
-        for stage, returncode, result in zip(self._stages, ended, results, strict=True):
+        for stage, returncode, result in zip(self._started, ended, results, strict=True):
             if returncode is not None and returncode != 0:
                 raise stage.error(stage.failure(returncode, result.stderr))
 
@@ -172,6 +209,10 @@ class Running:
             self._stdout.close()
         for tail in self._tails:
             _join(tail)
+        for tap in self._taps:
+            failure = tap.reap(_join)
+            if failure is not None:
+                self._tap_failures.append((tap.tap.reader, failure))
         if feeder is not None:
             # Normally the input is read to its end (drained); after a kill only briefly.
             _join(feeder, None if wait_feeder else JOIN_SECONDS)
@@ -180,9 +221,15 @@ class Running:
         return [
             ChildResult(stage.tool, process.returncode, tail.tail)
             for stage, process, tail in zip(
-                self._stages, self._processes, self._tails, strict=False
+                self._started, self._processes, self._tails, strict=False
             )
         ]
+
+
+def _shown(stage: Stage) -> str:
+    if stage.tap is None:
+        return stage.shown
+    return f"{stage.shown} | {stage.tap.tee} >({stage.tap.reader.shown})"
 
 
 def _pipe(pipe: IO[bytes] | None) -> IO[bytes]:

@@ -155,6 +155,7 @@ class ProcessStream(ByteStream, Iterator[bytes]):
             raise stage.error(stage.wrong_start())
         if total == 0 and stage.require_output:
             raise stage.error(stage.no_output())
+        running.judge_taps()
 
 
 def stream_through(

@@ -1,14 +1,16 @@
 """End points: run a machine and turn its results into stdout lines and an exit code (SPEC 4).
 
-`EndPoint` runs any machine. `DynamicMountingEndPoint` runs a job's machine inside the machine that
-prepares the client and its share (config, lock, mount) and always lets go of what that machine
-holds, also when it breaks.
+`EndPoint` runs any machine; a `JobObserver` (the metrics recorder, SPEC 16) hears how every
+run ended, whatever ended it: results, a critical failure, a stop request, or an exception that
+is not an Exception at all. `DynamicMountingEndPoint` runs a job's machine inside the machine
+that prepares the client and its share (config, lock, mount) and always lets go of what that
+machine holds, also when it breaks.
 
 A job asked to stop (SPEC 15, `domain.framework.stop`) prints exactly one line,
 `Critical failure: terminated by signal <NAME>`, and exits with the stop's status (128 + the
 signal's number): its machine ran only its clean-up nodes, and the failures that caused (a killed
 pg_dump, nodes not run) are consequences of the stop, so they go to the log, not to the
-scheduler.
+scheduler. Its observer hears a critical end (the metrics say the run failed).
 """
 
 from __future__ import annotations
@@ -41,6 +43,20 @@ class Releasable(Protocol):
         """Let go of whatever is still held; safe to call twice."""
 
 
+class JobObserver(Protocol):
+    """Hears when a job starts and how it ended (the metrics recorder)."""
+
+    def job_started(self) -> None:
+        """Note that the job starts now."""
+
+    def job_ended(self, machine: Machine | None, failures: int, critical: bool) -> str | None:
+        """Record how the job ended; return a failure message when recording it failed.
+
+        `machine` is None when it could not even be built; `critical` is true after a critical
+        failure or an exception that stopped the job (then `failures` is 1).
+        """
+
+
 class EndPoint:
     """Run a machine; print one `Failure: <node> <message>` line per failure and a summary.
 
@@ -60,17 +76,45 @@ class EndPoint:
         exit: Exit,
         redactor: Redactor | None = None,
         guards: Sequence[Callable[[], None]] = (),
+        observer: JobObserver | None = None,
     ) -> None:
         self._machine = machine
         self._console = console
         self._exit = exit
         self._redactor = redactor or Redactor()
         self._guards = tuple(guards)
+        self._observer = observer
+        self._ran: Machine | None = None
+        self._outcome: tuple[int, bool] | None = None
 
     def execute(self) -> None:
         """Run the machine and exit with its status."""
-        code = self._run()
+        code = self._observed_run()
         self._exit.exit(code)
+
+    def _observed_run(self) -> int:
+        """Run, then tell the observer how the run ended, also when an exception stops it."""
+        observer = self._observer
+        if observer is None:
+            return self._run()
+        _guard(observer.job_started)
+        problem: str | None = None
+        try:
+            code = self._run()
+        finally:
+            # No recorded outcome means the run was stopped (a signal): a critical failure.
+            failures, critical = self._outcome or (1, True)
+            problem = _observe(observer, self._ran, failures, critical)
+        if problem is None:
+            return code
+        logger.error("Failure: write_metrics %s", problem)
+        if self._outcome is not None and not critical:
+            # After a critical end (a stop's one line) stdout stays as it is; the log says it.
+            self._console.print(
+                printable(self._redactor.redact(f"Failure: write_metrics {problem}"))
+            )
+            code = min(failures + 1, MAX_EXIT_CODE)
+        return code
 
     def _run(self) -> int:
         def redact(line: str) -> str:
@@ -79,10 +123,11 @@ class EndPoint:
 
         machine: Machine | None = None
         try:
-            machine = self._machine()
+            machine = self._ran = self._machine()
             results = machine.execute()
         except Exception as exc:
             logger.exception("critical failure")
+            self._outcome = (1, True)
             return self._stopped() or self._critical(redact(f"Critical failure: {describe(exc)}"))
         finally:
             if isinstance(machine, Releasable):
@@ -98,9 +143,12 @@ class EndPoint:
         summary = machine.summary(results)
         if stopping:
             logger.info("summary: %s", summary)
+            # A stopped run did not do its work: a critical end, with at least one failure.
+            self._outcome = (max(len(found), 1), True)
             return self._stopped()
         if summary:
             self._console.print(redact(summary))
+        self._outcome = (len(found), False)
         return min(len(found), MAX_EXIT_CODE)
 
     def _critical(self, line: str) -> int:
@@ -135,6 +183,7 @@ class DynamicMountingEndPoint(EndPoint, Generic[C]):
         exit: Exit,
         redactor: Redactor | None = None,
         guards: Sequence[Callable[[], None]] = (),
+        observer: JobObserver | None = None,
     ) -> None:
         super().__init__(
             machine=lambda: mount(job),
@@ -142,7 +191,19 @@ class DynamicMountingEndPoint(EndPoint, Generic[C]):
             exit=exit,
             redactor=redactor,
             guards=guards,
+            observer=observer,
         )
+
+
+def _observe(
+    observer: JobObserver, machine: Machine | None, failures: int, critical: bool
+) -> str | None:
+    try:
+        return observer.job_ended(machine, failures, critical)
+    except Exception as exc:
+        # Recording must never hide how the job ended; it is reported like any failure.
+        logger.exception("the job observer failed")
+        return f"unrecognized exception: {describe(exc)}"
 
 
 def _guard(release: Callable[[], None]) -> None:

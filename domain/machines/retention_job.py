@@ -15,6 +15,7 @@ from domain.framework.results import Result, failures
 from domain.machines.mount import ClientContext, not_started
 from domain.machines.pruning import PruneAndUnlockMachine, Pruning
 from domain.machines.retention import RetentionOptions, RetentionPorts
+from domain.models.metrics import JobMeasurements
 from domain.services.share_lock import ShareLock, take_share_lock_step
 from ports.host_processes import HostProcesses
 
@@ -69,6 +70,10 @@ class RetentionClientMachine(PruneAndUnlockMachine):
             return self.success(self.end_of_month_retention)
         return take_share_lock_step(self, self.share_lock, self.end_of_month_retention)
 
+    def measurements(self) -> JobMeasurements:
+        """Return how many runs were deleted (none in a dry run)."""
+        return JobMeasurements(runs_deleted=0 if self._options.dry_run else self.runs_deleted)
+
     def summary(self, results: list[Result]) -> str:
         """Return one line: runs deleted (or that would be), failures."""
         name = self._config.client_name
@@ -77,5 +82,5 @@ class RetentionClientMachine(PruneAndUnlockMachine):
         if self._options.dry_run:
             planned = sum(len(tier.planned) for tier in self.retention_machines)
             return f"retention {name} (dry run): {planned} runs would be deleted"
-        deleted = sum(len(tier.deleted) for tier in self.retention_machines)
-        return f"retention {name}: {deleted} runs deleted, {len(failures(results))} failures"
+        failed = len(failures(results))
+        return f"retention {name}: {self.runs_deleted} runs deleted, {failed} failures"

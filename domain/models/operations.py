@@ -28,6 +28,8 @@ class CheckPolicy:
     timezone: str = "UTC"
     period_offset_months: int = 0
     key_warning: timedelta = timedelta(days=90)
+    drill_max_age: timedelta | None = None
+    """`[check] drill_max_age_days`: the newest complete run must be drilled within it."""
 
 
 @dataclass(frozen=True, slots=True)

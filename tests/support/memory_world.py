@@ -15,6 +15,7 @@ from adapters.memory.file_share import InMemoryFileShare, InMemoryShareOpener
 from adapters.memory.host_processes import InMemoryHostProcesses
 from adapters.memory.lock import InMemoryLock
 from adapters.memory.postgres import InMemoryDatabase, InMemoryDumper
+from adapters.memory.signer import InMemorySigner
 from adapters.memory.task_runner import SerialTaskRunner
 from domain.framework.endpoints import DynamicMountingEndPoint
 from domain.machines.backup import BackupClientMachine, BackupPorts
@@ -67,6 +68,7 @@ class World:
     source_error: Exception | None = None
     opener_error: Exception | None = None
     database_error: Exception | None = None
+    signer: InMemorySigner | None = None
 
     def __post_init__(self) -> None:
         self.clock = FixedClock(self.now)
@@ -99,6 +101,7 @@ class World:
                 runner=SerialTaskRunner(),
                 retention_runner=SerialTaskRunner(),
                 console=self.console,
+                signer=self.signer,
             ),
             policy=self.policy(),
             lock_owner="host test pid 42",

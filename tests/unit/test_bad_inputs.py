@@ -89,7 +89,8 @@ def test_an_unknown_section_in_the_environment_is_refused_like_an_unknown_key(tm
         load_settings(environ)
     assert str(refused.value) == (
         "LTS_FROBS__X: no section 'frobs' in the master config "
-        "(sections: azure, backup, logging, paths, retention, secrets, share)"
+        "(sections: azure, backup, check, logging, metrics, paths, report, retention, secrets, "
+        "share, signing)"
     )
 
 

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.usefixtures("no_stop")
 
 MOUNT = ["read_config", "take_lock", "open_share", "mount_share"]
 UNMOUNT = ["run_machine", "unmount_share", "release_lock"]
-LOAD = ["read_restore_config", "load_key", "load_private_key"]
+LOAD = ["read_restore_config", "check_backup_config_host", "load_key", "load_private_key"]
 
 
 def restore(world: RestoreWorld) -> list[str]:
@@ -40,19 +40,19 @@ def restore(world: RestoreWorld) -> list[str]:
         (
             "decrypt_dump",
             [*LOAD, "find_run", "check_target", "decrypt_dump", "restore_globals",
-             "create_database", "remove_plaintext", "dispose_key"],
+             "read_properties", "remove_plaintext", "dispose_key"],
         ),
         (
             "create_database",
             [*LOAD, "find_run", "check_target", "decrypt_dump", "restore_globals",
-             "create_database", "restore_database", "drop_failed_target", "remove_plaintext",
-             "dispose_key"],
+             "read_properties", "create_database", "restore_database", "drop_failed_target",
+             "remove_plaintext", "dispose_key"],
         ),
         (
             "restore_database",
             [*LOAD, "find_run", "check_target", "decrypt_dump", "restore_globals",
-             "create_database", "restore_database", "count_tables", "remove_plaintext",
-             "dispose_key"],
+             "read_properties", "create_database", "restore_database", "apply_properties",
+             "count_tables", "remove_plaintext", "dispose_key"],
         ),
     ],
 )  # fmt: skip
@@ -117,8 +117,8 @@ def test_an_archive_stored_but_not_recorded_when_stopped_is_removed_again(monkey
     stop_during(monkeypatch, ArchiveFileMachine, "store_file")
     results = world.mount_machine().execute()
     assert [r.node for r in results] == [
-        *MOUNT, "check_file", "load_key", "store_file", "record_archive", "remove_archived",
-        "dispose_key", *UNMOUNT,
+        *MOUNT, "check_file", "load_key", "load_signing_key", "store_file", "sign_file",
+        "remove_archived", "dispose_key", *UNMOUNT,
     ]  # fmt: skip
     assert world.check.share.names() == []
     assert world.check.encryptor.open == []
