@@ -32,6 +32,20 @@ class ProcessOwner:
         """Return `host <host> pid <pid>`, as messages name a run."""
         return f"host {self.host} pid {self.pid}"
 
+    def to_json(self) -> dict[str, object]:
+        """Return the process as records write it (JSON object fields)."""
+        return {"host": self.host, "pid": self.pid, "started": self.started}
+
+    @classmethod
+    def from_json(cls, data: object) -> ProcessOwner | None:
+        """Return the process a record names, or None for one without it (an older format)."""
+        if not isinstance(data, dict):
+            return None
+        host, pid, started = data.get("host"), data.get("pid"), data.get("started")
+        if isinstance(host, str) and isinstance(pid, int) and isinstance(started, str):
+            return cls(host, pid, started)
+        return None
+
 
 class Liveness(StrEnum):
     """What the host can say of a recorded process."""

@@ -138,6 +138,14 @@ class GlobalsOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class ScratchDatabase:
+    """A database whose name marks it as a job's scratch database, and its comment (if any)."""
+
+    name: str
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class RestoreVersions:
     """The client tools chosen for a target server, and the server's version."""
 
@@ -185,6 +193,14 @@ class Restorer(Protocol):
     @abstractmethod
     def drop_database(self, target: RestoreTarget) -> None:
         """Drop the target database (only ever one this run created)."""
+
+    @abstractmethod
+    def mark_database(self, target: RestoreTarget, note: str) -> None:
+        """Set the target database's comment to `note` (a scratch database names its job)."""
+
+    @abstractmethod
+    def scratch_databases(self, server: ServerTarget, prefix: str) -> tuple[ScratchDatabase, ...]:
+        """Return the databases of `server` whose names start with `prefix`, with comments."""
 
     @abstractmethod
     def restore(self, target: RestoreTarget, archive: PurePath, options: RestoreOptions) -> None:

@@ -22,6 +22,7 @@ from ports.restorer import (
     Restorer,
     RestoreTarget,
     RestoreVersions,
+    ScratchDatabase,
     TargetState,
 )
 
@@ -55,12 +56,13 @@ class InMemoryRestorer(Restorer):
     `restored`; a restored database then holds `tables` tables, whose rows are those of the
     archive's source database in `source_rows` (default DEFAULT_TABLES). `broken` maps an
     operation name (`inspect`, `read_properties`, `create_database`, `drop_database`, `restore`,
-    `apply_properties`, `apply_globals`, `count_tables`, `count_rows`, `versions`) to the error it
-    raises. Database-level statements naming a role of `missing_roles` are missing on this
-    server; those of a kind in `failing` fail with its text; `unknown` statements are ones
-    the archive holds but no rule understands; `create_fallback` makes creating a database as
-    dumped fail with that reason. `globals_errors` are the errors applying the globals reports.
-    `targets` records every target asked for; `applied` every statement applied.
+    `apply_properties`, `apply_globals`, `count_tables`, `count_rows`, `versions`,
+    `mark_database`, `scratch_databases`) to the error it raises. Database-level statements
+    naming a role of `missing_roles` are missing on this server; those of a kind in `failing`
+    fail with its text; `unknown` statements are ones the archive holds but no rule
+    understands; `create_fallback` makes creating a database as dumped fail with that reason.
+    `globals_errors` are the errors applying the globals reports. `targets` records every
+    target asked for; `applied` every statement applied; `notes` the comments databases carry.
     """
 
     def __init__(
@@ -94,6 +96,7 @@ class InMemoryRestorer(Restorer):
         self.dropped: list[str] = []
         self.applied: list[DatabaseStatement] = []
         self.roles: set[str] = set()
+        self.notes: dict[str, str] = {}
 
     def inspect(self, target: RestoreTarget) -> TargetState:
         """Return whether the database exists and its object count."""
@@ -131,7 +134,24 @@ class InMemoryRestorer(Restorer):
         self._check("drop_database", target)
         self.objects.pop(target.database, None)
         self.restored.pop(target.database, None)
+        self.notes.pop(target.database, None)
         self.dropped.append(target.database)
+
+    def mark_database(self, target: RestoreTarget, note: str) -> None:
+        """Remember the database's comment in `notes`."""
+        self._check("mark_database", target)
+        if target.database not in self.objects:
+            raise RestoreError(f'database "{target.database}" does not exist')
+        self.notes[target.database] = note
+
+    def scratch_databases(self, server: ServerTarget, prefix: str) -> tuple[ScratchDatabase, ...]:
+        """Return the existing databases named `prefix...`, with their `notes`."""
+        self._check("scratch_databases", None)
+        return tuple(
+            ScratchDatabase(name, self.notes.get(name))
+            for name in sorted(self.objects)
+            if name.startswith(prefix)
+        )
 
     def restore(self, target: RestoreTarget, archive: PurePath, options: RestoreOptions) -> None:
         """Restore the archive file's content into the database."""

@@ -55,6 +55,7 @@ from ports.restorer import (
     Restorer,
     RestoreTarget,
     RestoreVersions,
+    ScratchDatabase,
     TargetState,
 )
 
@@ -152,6 +153,30 @@ class PgRestorer(Restorer):
         )
         with self._maintenance(target.server) as conn:
             self._fetch(conn, target, statement, None, rows=False)
+
+    def mark_database(self, target: RestoreTarget, note: str) -> None:
+        """Set the database's comment to `note` (COMMENT ON DATABASE; a literal, never bound)."""
+        statement = pgsql.SQL("COMMENT ON DATABASE {} IS {}").format(
+            pgsql.Identifier(target.database), pgsql.Literal(note)
+        )
+        with self._maintenance(target.server) as conn:
+            self._fetch(conn, target, statement, None, rows=False)
+
+    def scratch_databases(self, server: ServerTarget, prefix: str) -> tuple[ScratchDatabase, ...]:
+        """Return the databases whose names start with `prefix`, and their comments."""
+        where = RestoreTarget(server, prefix + "*")
+        query = (
+            "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
+            "WHERE left(datname, %s) = %s ORDER BY datname"
+        )
+        with self._maintenance(server) as conn:
+            try:
+                rows = conn.execute(query, (len(prefix), prefix)).fetchall()
+            except psycopg.Error as exc:
+                raise RestoreError(f"{where.where}: {one_line(str(exc), self.redactor)}") from None
+        return tuple(
+            ScratchDatabase(str(name), None if note is None else str(note)) for name, note in rows
+        )
 
     def count_tables(self, target: RestoreTarget) -> int:
         """Return the number of ordinary and partitioned tables outside the system schemas."""

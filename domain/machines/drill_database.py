@@ -87,9 +87,11 @@ class DrillDatabaseMachine(Machine):
         share: FileShare,
         keys: DecryptionKeys,
         ports: RestorePorts,
+        note: str | None = None,
     ) -> None:
         super().__init__()
         self._client = client
+        self._note = note
         self.run = run
         self.record = record
         self.target = target
@@ -146,6 +148,9 @@ class DrillDatabaseMachine(Machine):
         properties = restorer.read_properties(self.target, self.scratch.path)
         self._created = True
         lost = restorer.create_database(self.target, properties)
+        if self._note is not None:
+            # Before any plaintext goes in: a drill killed from here on is found by its note.
+            restorer.mark_database(self.target, self._note)
         if lost is not None:
             logger.warning("scratch database %s: %s", self.target.where, lost)
         return self.success(self.restore_dump)

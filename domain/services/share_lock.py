@@ -133,7 +133,7 @@ class ShareLock:
         marker: dict[str, object] = {"owner": self._owner, "since": now.isoformat()}
         if self._processes is not None:
             me = self._processes.current()
-            marker["process"] = {"host": me.host, "pid": me.pid, "started": me.started}
+            marker["process"] = me.to_json()
         self._share.write_stream(SHARE_LOCK_FILE, [json.dumps(marker).encode()])
         self.held = True
 
@@ -146,17 +146,7 @@ class ShareLock:
         if since.tzinfo is None:
             # Written by hand, say: a time without a zone is read as UTC, as markers are written.
             since = since.replace(tzinfo=UTC)
-        return Holder(owner, since, _process(marker.get("process")))
-
-
-def _process(data: object) -> ProcessOwner | None:
-    """Return the process a marker names, or None for a marker without one (an older format)."""
-    if not isinstance(data, dict):
-        return None
-    host, pid, started = data.get("host"), data.get("pid"), data.get("started")
-    if isinstance(host, str) and isinstance(pid, int) and isinstance(started, str):
-        return ProcessOwner(host, pid, started)
-    return None
+        return Holder(owner, since, ProcessOwner.from_json(marker.get("process")))
 
 
 def take_share_lock_step(machine: Machine, lock: ShareLock, then: Callable[[], Any]) -> Step:

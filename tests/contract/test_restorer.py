@@ -31,6 +31,7 @@ from ports.restorer import (
     RestoreOptions,
     Restorer,
     RestoreTarget,
+    ScratchDatabase,
 )
 from tests.support.postgres import PostgresServer
 
@@ -121,6 +122,29 @@ class TestRestorerContract:
         assert created.exists
         assert created.empty
         assert not case.restorer.inspect(target).exists
+
+    def test_a_marked_database_is_listed_by_its_prefix_with_its_note_until_dropped(
+        self, case: RestorerCase
+    ) -> None:
+        prefix = f"lts_scratch_{secrets.token_hex(3)}_"
+        marked = RestoreTarget(case.server, f"{prefix}1")
+        plain = RestoreTarget(case.server, f"{prefix}2")
+        other = case.target()
+        note = 'lts drill scratch database: {"pid": 7, "quote": "it\'s"}'
+        for target in (marked, plain, other):
+            case.restorer.create_database(target, DatabaseProperties())
+        try:
+            case.restorer.mark_database(marked, note)
+            listed = case.restorer.scratch_databases(case.server, prefix)
+        finally:
+            for target in (marked, plain, other):
+                case.restorer.drop_database(target)
+
+        assert listed == (
+            ScratchDatabase(marked.database, note),
+            ScratchDatabase(plain.database, None),
+        )
+        assert case.restorer.scratch_databases(case.server, prefix) == ()
 
     def test_a_restored_archive_brings_its_tables_back(self, case: RestorerCase) -> None:
         target = case.target()

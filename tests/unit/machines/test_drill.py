@@ -1,12 +1,15 @@
 """DrillRunMachine and DrillDatabaseMachine with in-memory adapters: every edge, exact order."""
 
 import json
+from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
 
 from domain.models.restore_request import DrillRequest, RunChoice
 from domain.rules.audit_chain import first_break
+from domain.services.scratch_databases import NOTE_PREFIX, scratch_note, scratch_owner
 from ports.errors import RestoreError, ShareUnavailableError
+from ports.host_processes import ProcessOwner
 from tests.support.restore_world import FIRST, SECOND, SECOND_RUN, RestoreWorld, restore_values
 
 MOUNT = ["read_config", "take_lock", "open_share", "mount_share"]
@@ -52,6 +55,7 @@ def test_a_clean_drill_restores_every_database_compares_drops_and_records_itself
         *KEY,
         "find_run",
         "inspect_target",
+        "drop_dead_scratch",
         *DRILL * 3,
         "drill_databases",
         "dispose_key",
@@ -168,6 +172,7 @@ def test_a_failing_restore_still_drops_the_scratch_database_and_removes_the_plai
         *KEY,
         "find_run",
         "inspect_target",
+        "drop_dead_scratch",
         "decrypt_dump",
         "create_scratch",
         "restore_dump",
@@ -211,7 +216,7 @@ def test_a_dump_that_differs_from_its_manifest_is_not_restored():
     path = SECOND_RUN / "hr.dump.gpg"
     world.share.files[path] += b"ENC:more"
     results = run(world, databases=("hr",))
-    assert order(results)[len(MOUNT) + len(KEY) + 2 :][:2] == ["decrypt_dump", "remove_plaintext"]
+    assert order(results)[len(MOUNT) + len(KEY) + 3 :][:2] == ["decrypt_dump", "remove_plaintext"]
     assert "the manifest says" in failed(results)[0][1]
     assert world.restorer.targets[1:] == []
 
@@ -270,3 +275,101 @@ def test_the_drill_restores_the_stored_dump_without_owners_or_privileges():
         "lts_drill_20261229220000_1": 'CREATE DATABASE "lts_drill_20261229220000_1" WITH '
         "TEMPLATE = template0 ENCODING = 'UTF8'"
     }
+
+
+# ------------------------------------------------------------ scratch databases of killed drills
+
+
+def noted(world, name, *, pid, host="test-host", started="boot:50"):
+    """Leave a scratch database whose comment names a drill job (pid on host)."""
+    owner = ProcessOwner(host, pid, started)
+    since = "2026-12-01T10:00:00+00:00"
+    world.restorer.objects[name] = 3
+    world.restorer.notes[name] = scratch_note(owner, datetime.fromisoformat(since))
+
+
+def test_each_scratch_database_names_this_drill_job_in_its_comment():
+    world = RestoreWorld(restorer_broken={"drop_database": RestoreError("database is in use")})
+    run(world, databases=("hr",))
+    (name,) = world.restorer.notes
+    owner = scratch_owner(world.restorer.notes[name])
+    assert owner is not None
+    assert owner.process == world.processes.current()
+    assert owner.since == world.backup.clock.now()
+
+
+def test_scratch_databases_of_killed_drills_of_this_host_are_dropped_before_drilling(caplog):
+    world = RestoreWorld()
+    noted(world, "lts_drill_20261201100000_1", pid=7)
+    noted(world, "lts_drill_20261201100000_2", pid=7)
+    results = run(world, databases=("hr",))
+    assert order(results)[len(MOUNT) + len(KEY) : len(MOUNT) + len(KEY) + 4] == [
+        "find_run",
+        "inspect_target",
+        "drop_dead_scratch",
+        "decrypt_dump",
+    ]
+    assert all(r.ok for r in results), failed(results)
+    assert world.restorer.dropped[:2] == [
+        "lts_drill_20261201100000_1",
+        "lts_drill_20261201100000_2",
+    ]
+    assert world.restorer.objects == {}
+    assert "dropped the scratch database lts_drill_20261201100000_1 that a killed drill" in (
+        caplog.text
+    )
+
+
+def test_scratch_databases_of_live_jobs_other_hosts_or_without_a_note_are_never_touched():
+    world = RestoreWorld()
+    # A drill of this host that still runs (as this test's process does).
+    noted(world, "lts_drill_20261201100000_1", pid=42, started="boot:100")
+    noted(world, "lts_drill_20261201100000_2", pid=7, host="other-host")
+    world.restorer.objects["lts_drill_20261201100000_3"] = 1  # no comment at all
+    world.restorer.objects["lts_drill_20261201100000_4"] = 1
+    world.restorer.notes["lts_drill_20261201100000_4"] = "a comment someone wrote"
+    world.restorer.objects["sales"] = 9  # not a scratch name
+    results = run(world, databases=("hr",))
+    assert all(r.ok for r in results), failed(results)
+    assert world.restorer.dropped == ["lts_drill_20261229220000_1"]
+    assert set(world.restorer.objects) == {
+        "lts_drill_20261201100000_1",
+        "lts_drill_20261201100000_2",
+        "lts_drill_20261201100000_3",
+        "lts_drill_20261201100000_4",
+        "sales",
+    }
+
+
+def test_a_scratch_database_of_a_killed_drill_that_cannot_be_dropped_is_one_failure():
+    world = RestoreWorld(restorer_broken={"drop_database": RestoreError("must be owner")})
+    noted(world, "lts_drill_20261201100000_1", pid=7)
+    results = run(world, databases=("hr",))
+    assert failed(results)[0] == (
+        "drop_dead_scratch",
+        "acme cannot drop the scratch databases of killed drills: lts_drill_20261201100000_1 "
+        "(must be owner); drop them by hand",
+    )
+    assert "decrypt_dump" in order(results), "the drill goes on"
+
+
+def test_scratch_databases_that_cannot_be_listed_are_one_failure_and_the_drill_goes_on():
+    world = RestoreWorld(restorer_broken={"scratch_databases": RestoreError("permission denied")})
+    results = run(world, databases=("hr",))
+    assert failed(results) == [("drop_dead_scratch", "acme permission denied")]
+    assert entries(world)[0]["result"] == "ok"
+
+
+def test_a_comment_that_only_looks_like_a_note_names_no_job():
+    assert scratch_owner(None) is None
+    assert scratch_owner(NOTE_PREFIX + "not json") is None
+    assert (
+        scratch_owner(NOTE_PREFIX + '{"host": "h", "pid": "7", "started": "b", "since": "x"}')
+        is None
+    )
+    assert (
+        scratch_owner(
+            NOTE_PREFIX + '{"host": "h", "pid": 7, "started": "b", "since": "2026-12-01T10:00:00"}'
+        )
+        is None
+    )
