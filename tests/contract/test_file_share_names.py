@@ -12,6 +12,7 @@ from pathlib import PurePosixPath as P
 import pytest
 
 from domain.rules.naming import database_of, dump_file
+from domain.rules.rekeying import key_tag, rekeyed_name
 from ports.errors import ShareUnavailableError
 from ports.file_share import FileShare
 
@@ -48,6 +49,25 @@ def test_every_tricky_database_name_lands_lists_and_reads_back_as_written(share:
     for name in TRICKY:
         assert b"".join(share.read_stream(run / dump_file(name))) == name.encode()
         assert database_of(dump_file(name).removesuffix(".dump.gpg")) == name
+
+
+def test_rekeyed_names_land_beside_the_old_ones_and_read_back(share: FileShare) -> None:
+    """Issue 15's rekey writes `<stem>.dump.<KEYID>.gpg` beside each file before its switch."""
+    run = P("end-of-month/2026-12/20261228T220000Z")
+    share.make_dirs(run)
+    tag = key_tag("A" * 40, "B" * 40)
+    for name in TRICKY:
+        share.write_stream(run / dump_file(name), [b"old " + name.encode()])
+        share.write_stream(run / rekeyed_name(dump_file(name), tag), [b"new " + name.encode()])
+
+    listed = sorted(entry.name for entry in share.list_dir(run))
+
+    expected = [dump_file(name) for name in TRICKY]
+    expected += [rekeyed_name(dump_file(name), tag) for name in TRICKY]
+    assert listed == sorted(expected)
+    for name in TRICKY:
+        stored = b"".join(share.read_stream(run / rekeyed_name(dump_file(name), tag)))
+        assert stored == b"new " + name.encode()
 
 
 @pytest.mark.integration

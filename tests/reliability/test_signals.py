@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import time
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
+from domain.rules import metrics as m
 from tests.reliability.aftermath import host_problems, share_problems
 from tests.reliability.host import Proc, processes, processes_mentioning
 from tests.reliability.stand import Stand, delayed, throttled
@@ -189,3 +192,34 @@ def test_a_child_killed_by_sigterm_is_a_failure_of_its_database_not_a_stop(stand
     assert partial_debris(stand.site.share) == []
     assert share_problems(stand.site) == []
     assert host_problems(stand.site) == []
+
+
+def test_a_backup_stopped_by_sigterm_still_writes_its_metrics_as_a_critical_failure(
+    stand: Stand,
+) -> None:
+    """Issue 16's metrics through issue 12's stop: the one line, and a .prom saying it failed."""
+    textfiles = stand.site.root / "textfile"
+    textfiles.mkdir()
+    stand.site.configure(metrics={"textfile_dir": str(textfiles)})
+    clean = stand.run("backup")
+    assert (clean.code, clean.failures) == (0, []), clean.stdout
+    stand.use_tools(stand.tools(pg_dump=throttled(SLOW_BYTES_PER_SECOND)))
+    job = stand.start("backup")
+    wait_for(lambda: list(stand.site.share.glob("end-*/*/*.partial/*.partial")), "a dump", job)
+
+    os.kill(job.pid, signal.SIGTERM)
+    result = job.finish()
+
+    stopped_in_order(stand, result.code, result.stdout, result.stderr, "SIGTERM")
+    assert sorted(path.name for path in textfiles.iterdir()) == ["lts_acme_backup.prom"]
+    prom = textfiles / "lts_acme_backup.prom"
+    found = {f.name: f for f in text_string_to_metric_families(prom.read_text())}
+    labels = {"client": "acme", "job": "backup"}
+    failures = found[m.FAILURES].samples[0]
+    assert (failures.labels, failures.value > 0) == (labels, True)
+    assert found[m.CRITICAL].samples[0].value == 1
+    assert found[m.LAST_RUN].samples[0].value > 0
+    # The earlier, successful run is remembered; nothing of this stopped run counts as success.
+    stamp = found[m.LAST_SUCCESS].samples[0].value
+    assert stamp < found[m.LAST_RUN].samples[0].value
+    assert stat.S_IMODE(prom.stat().st_mode) == 0o644

@@ -14,9 +14,12 @@ from domain.rules.naming import (
     file_stem,
     is_device_name,
 )
+from domain.rules.rekeying import base_name, key_tag, rekeyed_name
 
-# The longest suffixes a stored dump gets: zstd's, and the share's partial file while written.
-LONGEST_SUFFIX = ".dump.zst.gpg" + ".partial"
+# The longest suffixes a stored dump gets: zstd's, a rekey's tag of two long key ids (issue 15),
+# and the share's partial file while written.
+REKEY_TAG = key_tag("F" * 40, "E" * 40)
+LONGEST_SUFFIX = f".dump.zst.{REKEY_TAG}.gpg" + ".partial"
 DEVICES = [
     "con",
     "prn",
@@ -134,3 +137,26 @@ def test_archive_names_are_judged_by_windows_rules(name, problem):
     else:
         assert found is not None
         assert problem in found
+
+
+def test_a_rekeyed_file_keeps_the_encoded_stem_and_adds_only_the_key_tag():
+    """Issue 15's `sales.dump.<KEYID>.gpg` builds on the stem: no two names meet there either."""
+    tag = key_tag("0123456789ABCDEF" * 2 + "01234567", None)
+    assert rekeyed_name(dump_file("Sales"), tag) == f"%53ales.dump.{tag}.gpg"
+    assert rekeyed_name(dump_file("my.db"), tag) == f"my%2Edb.dump.{tag}.gpg"
+    assert rekeyed_name(dump_file("con"), tag) == f"%63on.dump.{tag}.gpg"
+    # A second rotation replaces the tag; the stem and the database it names stay.
+    again = rekeyed_name(rekeyed_name(dump_file("Sales"), tag), REKEY_TAG)
+    assert again == f"%53ales.dump.{REKEY_TAG}.gpg"
+    assert database_of(base_name(again).removesuffix(".dump")) == "Sales"
+
+
+@given(st.lists(database_names, min_size=2, max_size=8, unique=True))
+@settings(max_examples=200)
+def test_rekeyed_names_stay_unique_case_insensitively_and_fit_windows_rules(names):
+    files = [rekeyed_name(dump_file(name), REKEY_TAG) for name in names]
+    assert len({file.casefold() for file in files}) == len(names)
+    for file in files:
+        assert not is_device_name(file)
+        assert not file.endswith((".", " "))
+        assert len(file + ".partial") <= MAX_NAME_LENGTH_ON_SHARE
