@@ -440,7 +440,6 @@ class Container(containers.DeclarativeContainer):
         request=request.provided.request,
         redactor=redactor,
         tool_version=providers.Callable(tool_version),
-        processes=host_processes,
     )
 
     # ---------------------------------------------------------------- check, onboarding, archive

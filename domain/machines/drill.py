@@ -2,10 +2,10 @@
 
 `DrillRunMachine` loads the private key, chooses the run (`--run RUN_ID|latest`) and its
 databases (`--database`, or every one with an ok dump), asks the target server for its version
-and the pg_restore chosen for it, drops the scratch databases that killed drills of this host
-left there (domain/services/scratch_databases.py), then drills each database in turn
-(DrillDatabaseMachine: a fresh scratch database that names this job in its comment, pg_restore,
-row counts compared with the manifest, the scratch database always dropped) and appends one
+and the pg_restore chosen for it, drops the scratch databases that ended (killed) drills left
+there (domain/services/scratch_databases.py), then drills each database in turn
+(DrillDatabaseMachine: a fresh scratch database claimed by this job, pg_restore, row counts
+compared with the manifest, the scratch database always dropped) and appends one
 JSON line per drilled database to `drills.jsonl` at the share root, through the hash-chained
 AuditLog, right after that drill, so a stopped job keeps what it proved; a stopped job starts
 no further drill. Every mismatch or error is one Failure. No lock is taken: the tiers are only
@@ -37,12 +37,11 @@ from domain.rules.drills import DRILLS_FILE, DrillEntry, DrillResult
 from domain.services.audit_log import AuditLog
 from domain.services.catalog import RunCatalog
 from domain.services.run_choice import find_runs
-from domain.services.scratch_databases import left_by_dead_jobs, scratch_note
+from domain.services.scratch_databases import abandoned
 from ports.config_source import ConfigSource
 from ports.database import ServerTarget
 from ports.decryptor import DecryptionKeys
 from ports.errors import LtsError
-from ports.host_processes import HostProcesses
 from ports.restorer import RestoreTarget, RestoreVersions
 
 logger = logging.getLogger("lts.drill")
@@ -70,7 +69,6 @@ class DrillRunMachine(Machine):
         request: DrillRequest,
         redactor: Redactor,
         tool_version: str,
-        processes: HostProcesses | None = None,
     ) -> None:
         super().__init__()
         self._config = context.config
@@ -82,7 +80,6 @@ class DrillRunMachine(Machine):
         self._request = request
         self._redactor = redactor
         self._tool_version = tool_version
-        self._processes = processes
         self._server: ServerTarget = operator_server(
             context.config, request.target_host, request.target_port, request.target_user
         )
@@ -144,7 +141,7 @@ class DrillRunMachine(Machine):
             )
         return self.success(self.inspect_target)
 
-    @node(happy=("drop_dead_scratch",), unhappy=("dispose_key",), on_exception="dispose_key")
+    @node(happy=("drop_abandoned_scratch",), unhappy=("dispose_key",), on_exception="dispose_key")
     def inspect_target(self) -> Step:
         """Ask the target server its version and choose pg_restore for it."""
         self.versions = self._ports.restorer.versions(self._server)
@@ -156,32 +153,27 @@ class DrillRunMachine(Machine):
             self.versions.server,
             self.versions.pg_restore,
         )
-        return self.success(self.drop_dead_scratch)
+        return self.success(self.drop_abandoned_scratch)
 
     @node(happy=("drill_databases",), unhappy=("drill_databases",), on_exception="drill_databases")
-    def drop_dead_scratch(self) -> Step:
-        """Drop the scratch databases that drills killed on this host left on the target."""
-        if self._processes is None:
-            return self.success(self.drill_databases)
+    def drop_abandoned_scratch(self) -> Step:
+        """Drop the scratch databases that drills no longer running left on the target."""
         restorer = self._ports.restorer
-        found = restorer.scratch_databases(self._server, SCRATCH_PREFIX)
         kept: list[str] = []
-        for scratch, owner in left_by_dead_jobs(found, self._processes):
+        for scratch in abandoned(restorer.scratch_databases(self._server, SCRATCH_PREFIX)):
             try:
                 restorer.drop_database(RestoreTarget(self._server, scratch.name))
             except LtsError as exc:
                 kept.append(f"{scratch.name} ({exc})")
                 continue
             logger.warning(
-                "dropped the scratch database %s that a killed drill (%s, started %s) left",
+                "dropped the scratch database %s that a drill no longer running left",
                 scratch.name,
-                owner.process.shown,
-                owner.since.isoformat(),
             )
         if kept:
             return self.failure(
                 self.drill_databases,
-                "cannot drop the scratch databases of killed drills: "
+                "cannot drop the scratch databases that ended drills left: "
                 f"{'; '.join(kept)}; drop them by hand",
             )
         return self.success(self.drill_databases)
@@ -190,12 +182,6 @@ class DrillRunMachine(Machine):
     def drill_databases(self) -> Step:
         """Drill each database in turn, and record each drill in drills.jsonl at once."""
         stamp = self.started.strftime("%Y%m%d%H%M%S")
-        # Each scratch database names this job, for the next drill should this one be killed.
-        note = (
-            None
-            if self._processes is None
-            else scratch_note(self._processes.current(), self.started)
-        )
         unrecorded: list[str] = []
         for index, record in enumerate(self.records, 1):
             if STOP.reason is not None:
@@ -211,7 +197,6 @@ class DrillRunMachine(Machine):
                 share=self._share,
                 keys=self.keys,
                 ports=self._ports,
-                note=note,
             )
             self.drills.append(drill)
             results = _executed(drill)

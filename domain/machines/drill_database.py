@@ -6,7 +6,9 @@ touched), restores into it with pg_restore (no owners, no privileges: rows are w
 counts every table's rows the way the backup counted them in the dump's snapshot, and compares
 them with the manifest, one `CompareTableMachine` per table, so each mismatch is a line of its
 own. The scratch database (if this drill created it) and the scratch file are removed whatever
-happened. Failure prefix: `<client> <database>`.
+happened. The scratch database is claimed on its server before it is created and marked with
+SCRATCH_NOTE once it is (domain/services/scratch_databases.py), so a drill killed on the way
+leaves one that the next drill drops. Failure prefix: `<client> <database>`.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from domain.machines.restore_ports import RestorePorts
 from domain.models.manifest import DumpRecord, TableRows
 from domain.models.run import StoredRun
 from domain.services.scratch import decrypt_to_scratch
+from domain.services.scratch_databases import SCRATCH_NOTE
 from ports.decryptor import DecryptionKeys
 from ports.file_share import FileShare
 from ports.local_files import LocalFile
-from ports.restorer import RestoreOptions, RestoreTarget
+from ports.restorer import RestoreOptions, RestoreTarget, ScratchClaim
 
 logger = logging.getLogger("lts.drill")
 
@@ -87,11 +90,10 @@ class DrillDatabaseMachine(Machine):
         share: FileShare,
         keys: DecryptionKeys,
         ports: RestorePorts,
-        note: str | None = None,
     ) -> None:
         super().__init__()
         self._client = client
-        self._note = note
+        self._claim: ScratchClaim | None = None
         self.run = run
         self.record = record
         self.target = target
@@ -138,8 +140,12 @@ class DrillDatabaseMachine(Machine):
 
     @node(happy=("restore_dump",), unhappy=("drop_scratch",), on_exception="drop_scratch")
     def create_scratch(self) -> Step:
-        """Create the fresh scratch database as the archive says; never touch an existing one."""
+        """Claim, create and mark the fresh scratch database; never touch an existing one."""
         restorer = self._ports.restorer
+        # Claimed before it exists, marked before any plaintext goes in: should this job be
+        # killed, the next drill knows the database for an ended drill's and drops it. Checked
+        # under the claim, so no other drill creates it between the check and the creation.
+        self._claim = restorer.claim_scratch(self.target)
         if restorer.inspect(self.target).exists:
             return self.failure(
                 self.drop_scratch,
@@ -148,9 +154,7 @@ class DrillDatabaseMachine(Machine):
         properties = restorer.read_properties(self.target, self.scratch.path)
         self._created = True
         lost = restorer.create_database(self.target, properties)
-        if self._note is not None:
-            # Before any plaintext goes in: a drill killed from here on is found by its note.
-            restorer.mark_database(self.target, self._note)
+        restorer.mark_database(self.target, SCRATCH_NOTE)
         if lost is not None:
             logger.warning("scratch database %s: %s", self.target.where, lost)
         return self.success(self.restore_dump)
@@ -201,10 +205,16 @@ class DrillDatabaseMachine(Machine):
         cleanup=True,
     )
     def drop_scratch(self) -> Step:
-        """Drop the scratch database if this drill created it."""
-        if self._created:
-            self._ports.restorer.drop_database(self.target)
-            self._created = False
+        """Drop the scratch database if this drill created it, then let go of its claim."""
+        try:
+            if self._created:
+                self._ports.restorer.drop_database(self.target)
+                self._created = False
+        finally:
+            # A database that could not be dropped is unclaimed now: the next drill drops it.
+            claim, self._claim = self._claim, None
+            if claim is not None:
+                claim.close()
         return self.success(self.remove_plaintext)
 
     @node(

@@ -11,7 +11,6 @@ from typing import Any
 from adapters.memory.archive_reader import InMemoryArchiveReader
 from adapters.memory.config_source import InMemoryConfigSource
 from adapters.memory.decryptor import InMemoryDecryptor
-from adapters.memory.host_processes import InMemoryHostProcesses
 from adapters.memory.local_files import InMemoryLocalFiles
 from adapters.memory.restorer import InMemoryRestorer
 from adapters.memory.signer import InMemorySignatureChecker, InMemorySigner
@@ -71,8 +70,6 @@ class RestoreWorld:
     require_signatures: bool = False
     restorer_switches: dict[str, Any] = field(default_factory=dict)
     config_url: str = KEY_VAULT
-    processes: InMemoryHostProcesses = field(default_factory=InMemoryHostProcesses)
-    """This host's processes: the drill names its job in its scratch databases."""
 
     def __post_init__(self) -> None:
         self.backup = World(signer=self.signer)
@@ -165,7 +162,6 @@ class RestoreWorld:
                 request=request,
                 redactor=self.redactor,
                 tool_version="test",
-                processes=self.processes,
             )
             self.machine = machine
             return machine

@@ -218,7 +218,7 @@ def test_a_drill_stopped_during_a_restore_drops_that_scratch_database_and_starts
     assert nodes(results) == [
         *MOUNT,
         "read_restore_config", "check_backup_config_host", "load_key", "load_private_key",
-        "find_run", "inspect_target", "drop_dead_scratch",
+        "find_run", "inspect_target", "drop_abandoned_scratch",
         "decrypt_dump", "create_scratch", "restore_dump", "count_rows", "drop_scratch",
         "remove_plaintext", "drill_databases", "dispose_key",
         *UNMOUNT,
