@@ -125,3 +125,19 @@ def stand(make_short_site: MakeSite, cluster: Cluster, key_pair: KeyPair) -> Sta
     assert (first.code, first.failures) == (0, []), first.stdout + first.stderr
     built.allow_restores()
     return built
+
+
+@pytest.fixture(scope="module")
+def light_cluster(postgres_server: PostgresServer, ledger: SecretLedger) -> Cluster:
+    """A client whose jobs take about a second each: a dump of about a MB, one small database."""
+    made = make_cluster(postgres_server, small=1, big_tables=1, big_rows=20_000)
+    ledger.add_secrets(made.password)
+    return made
+
+
+@pytest.fixture
+def light_stand(make_short_site: MakeSite, light_cluster: Cluster, key_pair: KeyPair) -> Stand:
+    built = Stand(make_short_site(light_cluster.password), light_cluster, key_pair)
+    built.use_tools(None)
+    built.allow_restores()
+    return built

@@ -8,6 +8,7 @@ and runs or starts each job with the same command line an operator would give.
 
 from __future__ import annotations
 
+import json
 import secrets
 import shutil
 import sys
@@ -51,6 +52,10 @@ class Stand:
     url: str = ""
     restore_url: str = ""
     outputs: Path = field(default_factory=Path)
+    rekey_urls: dict[str, str] = field(default_factory=dict)
+    """The client config of each key a rekey moves the runs to (`old`, `new`)."""
+    both_url: str = ""
+    """A restore config holding both keys (each with its passphrase), once rekeys are allowed."""
 
     def __post_init__(self) -> None:
         self.url = self.site.write_client_config(
@@ -82,15 +87,60 @@ class Stand:
             return [*client, *restore, "--target-database", target, "--clean"]
         if job == "decrypt":
             return [*client, *restore, "--output", str(self.outputs / target)]
+        vault = ["--restore-vault", self.both_url or self.restore_url]
+        if job == "drill":
+            server = self.cluster.server
+            target_server = ["--target-host", server.host, "--target-port", str(server.port)]
+            return [
+                *client, *vault, "--database", self.cluster.big, *target_server,
+                "--target-user", self.cluster.role,
+            ]  # fmt: skip
+        if job == "rekey":
+            return ["acme", self.rekey_urls[target], "-", "-", *vault]
         raise ValueError(job)
+
+    def job_env(self, job: str, env: dict[str, str] | None) -> dict[str, str]:
+        """Return the job's extra environment: a drill's target login reads PGPASSWORD."""
+        extra = {"PGPASSWORD": self.cluster.password} if job == "drill" else {}
+        return {**extra, **(env or {})}
 
     def run(self, job: str, target: str = "", env: dict[str, str] | None = None) -> JobResult:
         """Run `job` to its end."""
-        return self.site.run(job, *self.argv(job, target), env=env)
+        return self.site.run(job, *self.argv(job, target), env=self.job_env(job, env))
 
     def start(self, job: str, target: str = "", env: dict[str, str] | None = None) -> StartedJob:
         """Start `job` in a session of its own and return at once."""
-        return self.site.start(job, *self.argv(job, target), env=env)
+        return self.site.start(job, *self.argv(job, target), env=self.job_env(job, env))
+
+    def allow_rekeys(self, new: KeyPair) -> None:
+        """Write the client config of a second key and a restore config holding both keys."""
+        assert self.key.passphrase is not None
+        assert new.passphrase is not None
+        values = client_values(self.cluster, self.key, self.site.share)
+        new_values = {
+            **values,
+            "public-key": b64(new.public_armored),
+            "key-name": new.fingerprint,
+        }
+        self.rekey_urls = {
+            "old": self.url,
+            "new": self.site.write_client_config("acme-new", new_values),
+        }
+        self.both_url = self.site.write_client_config(
+            "restore-both",
+            {
+                "private-key": b64(self.key.secret_armored + new.secret_armored),
+                "private-key-passphrases": json.dumps([self.key.passphrase, new.passphrase]),
+            },
+        )
+
+    def scratch_databases(self) -> list[str]:
+        """Return the drill scratch databases on the cluster's server."""
+        with self.cluster.server.connect() as conn:
+            rows = conn.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'lts\\_drill\\_%'"
+            ).fetchall()
+        return sorted(str(row[0]) for row in rows)
 
     def new_target(self, what: str) -> str:
         """Return a fresh target database (or output file) name."""

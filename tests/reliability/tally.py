@@ -20,6 +20,8 @@ class Tally:
     """Attempts whose target had ended before the signal: not counted as kills."""
     reruns: int = 0
     failed_reruns: int = 0
+    scratch_left: int = 0
+    """Scratch databases killed drills left on the server, each for its rerun to drop."""
     inputs: Counter[str] = field(default_factory=Counter)
     """By kind (`backup command line`, `master config`, ...): bad inputs tried."""
 
@@ -38,6 +40,8 @@ class Tally:
             jobs = ", ".join(f"{job} {count}" for job, count in sorted(by_job.items()))
             lines.append(f"  by job: {jobs}")
             lines += [f"  {key}: {count}" for key, count in sorted(self.kills.items())]
+            if self.scratch_left:
+                lines.append(f"  scratch databases left by killed drills: {self.scratch_left}")
         if self.inputs:
             lines.append(f"bad-input fuzzing: {sum(self.inputs.values())} inputs tried")
             lines += [f"  {kind}: {count}" for kind, count in sorted(self.inputs.items())]

@@ -20,23 +20,16 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from tests.reliability.aftermath import host_problems, keyring_problems, share_problems
-from tests.reliability.conftest import MakeSite
-from tests.reliability.host import Proc, children_named
 from tests.reliability.stand import Stand
+from tests.reliability.strikes import contract_problems, plan, strike
 from tests.reliability.tally import TALLY
-from tests.reliability.world import Cluster, SecretLedger, StartedJob, make_cluster
-from tests.support.gpg import KeyPair
-from tests.support.jobs import JobResult
-from tests.support.postgres import PostgresServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -44,138 +37,6 @@ KILLS_WANTED = 52
 MAX_ATTEMPTS = 120
 SEED = int(os.environ.get("RELIABILITY_KILL_SEED", "20261201"))
 JOBS = ("backup", "restore", "decrypt", "retention")
-CHILDREN = {
-    "backup": ("pg_dump", "gpg"),
-    "restore": ("gpg", "pg_restore"),
-    "decrypt": ("gpg",),
-    "retention": (),
-}
-WORKING: dict[tuple[str, str], Callable[[tuple[str, ...]], bool]] = {
-    ("backup", "pg_dump"): lambda argv: any(
-        arg.startswith("--dbname=") and "lts-probe" not in arg for arg in argv
-    ),
-    ("backup", "gpg"): lambda argv: "--encrypt" in argv,
-    ("restore", "gpg"): lambda argv: "--decrypt" in argv,
-    ("restore", "pg_restore"): lambda argv: any(arg.startswith("--dbname=") for arg in argv),
-    ("decrypt", "gpg"): lambda argv: "--decrypt" in argv,
-}
-"""What tells the child doing the job's work: not a `--version` or option probe, not a key
-import, which end in a few milliseconds."""
-SIGNALS = (signal.SIGKILL, signal.SIGTERM)
-CHILD_WAIT_SECONDS = 10.0
-POLL_SECONDS = 0.005
-SUMMARY_PREFIXES = ("Failure: ", "Critical failure: ", *(f"{job} acme" for job in JOBS))
-
-
-@dataclass(frozen=True)
-class Plan:
-    """One attempt: which job, which signal, aimed at what, and when."""
-
-    job: str
-    signum: signal.Signals
-    target: str
-    """`job`, `group`, or a child's name."""
-    delay: float
-
-    @property
-    def name(self) -> str:
-        """Return `<job> <signal> <target>`, the tally's key."""
-        return f"{self.job} {self.signum.name} {self.target}"
-
-
-def plan(rng: random.Random, durations: dict[str, float], number: int) -> Plan:
-    """Choose the next attempt: what is hit goes round, the moment is random.
-
-    The jobs take turns; for each job the signals alternate and the targets (the job, its
-    process group, each of its children) go round, so every combination is tried; a missed
-    attempt is tried again with another moment.
-    """
-    job = JOBS[number % len(JOBS)]
-    turn = number // len(JOBS)
-    signum = SIGNALS[turn % len(SIGNALS)]
-    targets = ("job", "group", *CHILDREN[job])
-    target = targets[(turn // len(SIGNALS)) % len(targets)]
-    # A job may be hit anywhere in its life, its imports included; a child soon after it starts.
-    if target in ("job", "group"):
-        delay = rng.uniform(0.0, 0.9 * durations[job])
-    else:
-        delay = rng.uniform(0.0, 0.05)
-    return Plan(job, signal.Signals(signum), target, delay)
-
-
-def strike(started: StartedJob, attempt: Plan) -> bool:
-    """Send the attempt's signal when its moment comes; return whether it reached a live target."""
-    if attempt.target in ("job", "group"):
-        time.sleep(attempt.delay)
-        if started.process.poll() is not None:
-            return False
-        if attempt.target == "group":
-            os.killpg(started.pid, attempt.signum)
-        else:
-            os.kill(started.pid, attempt.signum)
-        return True
-    does_the_work = WORKING[(attempt.job, attempt.target)]
-
-    def working() -> list[Proc]:
-        return [
-            child
-            for child in children_named(started.pid, attempt.target)
-            if does_the_work(child.argv)
-        ]
-
-    deadline = time.monotonic() + CHILD_WAIT_SECONDS
-    while time.monotonic() < deadline and started.process.poll() is None:
-        if working():
-            time.sleep(attempt.delay)
-            hit = False
-            for child in working():
-                try:
-                    os.kill(child.pid, attempt.signum)
-                    hit = True
-                except ProcessLookupError:
-                    continue
-            return hit
-        time.sleep(POLL_SECONDS)
-    return False
-
-
-def contract_problems(attempt: Plan, result: JobResult) -> list[str]:
-    """Return what the killed job printed or exited with that breaks the scheduler contract."""
-    problems = []
-    where = f"{attempt.name} after {attempt.delay:.2f} s"
-    if result.stderr:
-        problems.append(f"{where}: stderr {result.stderr!r}")
-    if "Traceback" in result.stdout:
-        problems.append(f"{where}: a traceback on stdout")
-    for line in result.stdout.splitlines():
-        if not line.startswith(SUMMARY_PREFIXES):
-            problems.append(f"{where}: an unexpected stdout line {line!r}")
-    if result.code == 128 + signal.SIGTERM:
-        if result.stdout != "Critical failure: terminated by signal SIGTERM\n":
-            problems.append(f"{where}: stopped, but printed {result.stdout!r}")
-    elif (
-        attempt.target in ("job", "group")
-        and attempt.signum == signal.SIGKILL
-        and result.code != -signal.SIGKILL
-    ):
-        problems.append(f"{where}: exit {result.code} after SIGKILL")
-    return problems
-
-
-@pytest.fixture(scope="module")
-def light_cluster(postgres_server: PostgresServer, ledger: SecretLedger) -> Cluster:
-    """A client whose jobs take about a second each: a dump of about a MB, one small database."""
-    made = make_cluster(postgres_server, small=1, big_tables=1, big_rows=20_000)
-    ledger.add_secrets(made.password)
-    return made
-
-
-@pytest.fixture
-def light_stand(make_short_site: MakeSite, light_cluster: Cluster, key_pair: KeyPair) -> Stand:
-    built = Stand(make_short_site(light_cluster.password), light_cluster, key_pair)
-    built.use_tools(None)
-    built.allow_restores()
-    return built
 
 
 def target(stand: Stand, job: str, database: str) -> str:
@@ -210,9 +71,10 @@ def test_fifty_random_kills_each_followed_at_once_by_a_rerun_that_succeeds(
     problems: list[str] = []
     intact: set[Path] = set()
     kills = attempts = 0
+    hits: Counter[str] = Counter()
     while kills < KILLS_WANTED and attempts < MAX_ATTEMPTS:
         attempts += 1
-        attempt = plan(rng, durations, kills)
+        attempt = plan(rng, durations, kills, JOBS)
         started = stand.start(attempt.job, target(stand, attempt.job, target_db))
         hit = strike(started, attempt)
         result = started.finish()
@@ -221,6 +83,7 @@ def test_fifty_random_kills_each_followed_at_once_by_a_rerun_that_succeeds(
             TALLY.missed += 1
             continue
         kills += 1
+        hits[attempt.name] += 1
         TALLY.kills[attempt.name] += 1
         problems += contract_problems(attempt, result)
         problems += keyring_problems(stand.site, stand.latest_dump())
@@ -236,5 +99,5 @@ def test_fifty_random_kills_each_followed_at_once_by_a_rerun_that_succeeds(
         assert problems == [], "\n".join(problems)
 
     assert kills >= KILLS_WANTED, f"only {kills} kills in {attempts} attempts (seed {SEED})"
-    assert {name.split()[0] for name in TALLY.kills} == set(JOBS)
-    assert {name.split()[1] for name in TALLY.kills} == {"SIGKILL", "SIGTERM"}
+    assert {name.split()[0] for name in hits} == set(JOBS)
+    assert {name.split()[1] for name in hits} == {"SIGKILL", "SIGTERM"}
