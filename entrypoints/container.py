@@ -30,6 +30,7 @@ from adapters.gpg.keygen import GpgKeyGenerator
 from adapters.memory.config_source import InMemoryConfigSource
 from adapters.os.clock import SystemClock
 from adapters.os.console import StdoutConsole
+from adapters.os.cpus import usable_cpus
 from adapters.os.exit import ProcessExit
 from adapters.os.local_files import PrivateLocalFiles
 from adapters.os.lock import FlockLock
@@ -45,6 +46,7 @@ from adapters.postgres.credentials import (
 from adapters.postgres.database import PostgresDatabase
 from adapters.postgres.dumper import PgDumper
 from adapters.postgres.restorer import PgRestorer
+from adapters.process.zstd import ZstdDecompressor
 from adapters.smb.share import SmbFileShare
 from domain.framework.endpoints import DynamicMountingEndPoint
 from domain.machines.archive import ArchiveFileMachine
@@ -61,6 +63,7 @@ from domain.machines.verify import VerifyRunsMachine
 from domain.models.operations import CheckPolicy
 from domain.models.policy import BackupPolicy
 from domain.models.redaction import Redactor
+from domain.rules.parallelism import plan_parallelism
 from entrypoints.azure import azure_options
 from entrypoints.diagram import MACHINES
 from entrypoints.host import probe_name, process_owner, tool_version
@@ -114,9 +117,13 @@ class Container(containers.DeclarativeContainer):
     local_files = providers.Singleton(
         PrivateLocalFiles, work_root=settings.provided.paths.work_root
     )
-    backup_runner = providers.Singleton(
-        ThreadPoolTaskRunner, workers=settings.provided.backup.worker_pool_size
+    # The pool and zstd's threads are sized together from the CPUs (domain/rules/parallelism.py).
+    parallelism = providers.Singleton(
+        plan_parallelism,
+        cpus=providers.Callable(usable_cpus),
+        pool=settings.provided.backup.worker_pool_size,
     )
+    backup_runner = providers.Singleton(ThreadPoolTaskRunner, workers=parallelism.provided.pool)
     retention_runner = providers.Singleton(
         ThreadPoolTaskRunner, workers=settings.provided.retention.worker_pool_size
     )
@@ -198,6 +205,7 @@ class Container(containers.DeclarativeContainer):
         redactor=redactor,
         pg_bin_dir=pg_bin_dir,
         compression=settings.provided.backup.compression,
+        compressor_threads=parallelism.provided.compressor_threads,
     )
     restorer = providers.Singleton(
         PgRestorer, credentials=pg_credentials, redactor=redactor, pg_bin_dir=pg_bin_dir
@@ -207,6 +215,7 @@ class Container(containers.DeclarativeContainer):
     encryptor = providers.Singleton(GpgEncryptor, work_root=work_root, redactor=redactor)
     decryptor = providers.Singleton(GpgDecryptor, work_root=work_root, redactor=redactor)
     key_generator = providers.Singleton(GpgKeyGenerator, work_root=work_root, redactor=redactor)
+    decompressor = providers.Singleton(ZstdDecompressor, redactor=redactor)
 
     # ---------------------------------------------------------------- the share lifecycle
     client_mount = providers.Factory(
@@ -284,6 +293,7 @@ class Container(containers.DeclarativeContainer):
         archives=archives,
         files=local_files,
         clock=clock,
+        decompressor=decompressor,
     )
     restore_machine = providers.Factory(
         RestoreDatabaseMachine,
@@ -318,6 +328,7 @@ class Container(containers.DeclarativeContainer):
             encryptor=encryptor,
             decryptor=decryptor,
             clock=clock,
+            decompressor=decompressor,
         ),
         policy=providers.Factory(
             CheckPolicy,

@@ -76,3 +76,7 @@ class LocalFileError(LtsError):
 
 class KeyGenerationError(LtsError):
     """The key pair cannot be generated or exported."""
+
+
+class CompressionError(LtsError):
+    """The zstd binary is missing or cannot run, or a stored stream does not decompress."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Generator, Mapping, Sequence
 
+from adapters.memory.decompressor import zstd_frame
+from domain.models.compression import is_zstd
 from ports.database import Database, DatabaseInfo, ServerInfo, ServerTarget
 from ports.dumper import Dumper, DumperInfo, DumpTool
 from ports.errors import DatabaseError, DumpError, DumperTooOldError
@@ -66,8 +68,9 @@ class InMemoryDumper(Dumper):
     `broken` maps a database to the error text its dump raises after its first chunk;
     `empty` names databases whose dump writes nothing (a DumpError, as pg_dump's would be);
     `tiny` names databases whose dump is only the archive's magic bytes; `globals_error` breaks
-    the globals dump; `too_old` makes `select` refuse. `dumped` records the order databases were
-    dumped in.
+    the globals dump; `too_old` makes `select` refuse. `compression` is what the tool reports;
+    a `zstd:N` one frames every dump and the globals as InMemoryDecompressor expects. `dumped`
+    records the order databases were dumped in.
     """
 
     def __init__(
@@ -79,6 +82,7 @@ class InMemoryDumper(Dumper):
         globals_error: str | None = None,
         too_old: bool = False,
         chunks: int = 3,
+        compression: str = "none",
     ) -> None:
         self.broken = dict(broken or {})
         self.empty = set(empty)
@@ -86,13 +90,16 @@ class InMemoryDumper(Dumper):
         self.globals_error = globals_error
         self.too_old = too_old
         self.chunks = chunks
+        self.compression = compression
         self.dumped: list[str] = []
 
     def select(self, server: ServerInfo) -> InMemoryDumpTool:
         """Accept the server unless `too_old`."""
         if self.too_old:
             raise DumperTooOldError(f"pg_dump 9.6 is older than the server {server.version}")
-        info = DumperInfo(version=f"{server.major}.0", archive_format="custom", compression="none")
+        info = DumperInfo(
+            version=f"{server.major}.0", archive_format="custom", compression=self.compression
+        )
         return InMemoryDumpTool(self, info)
 
 
@@ -109,9 +116,16 @@ class InMemoryDumpTool(DumpTool):
         return self._info
 
     def dump(self, target: ServerTarget, database: str) -> Generator[bytes, None, None]:
-        """Yield the fake dump of `database`."""
+        """Yield the fake dump of `database` (framed when the compression is zstd's)."""
+        self._dumper.dumped.append(database)
+        return self._compressed(self._dump(database))
+
+    def dump_globals(self, target: ServerTarget) -> Generator[bytes, None, None]:
+        """Yield fake globals SQL (framed when the compression is zstd's)."""
+        return self._compressed(self._globals())
+
+    def _dump(self, database: str) -> Generator[bytes, None, None]:
         dumper = self._dumper
-        dumper.dumped.append(database)
         if database in dumper.empty:
             raise DumpError("pg_dump produced no output")
         if database in dumper.tiny:
@@ -122,8 +136,10 @@ class InMemoryDumpTool(DumpTool):
             if database in dumper.broken:
                 raise DumpError(f"pg_dump failed: {dumper.broken[database]}")
 
-    def dump_globals(self, target: ServerTarget) -> Generator[bytes, None, None]:
-        """Yield fake globals SQL."""
+    def _globals(self) -> Generator[bytes, None, None]:
         yield b"CREATE ROLE app;\n"
         if self._dumper.globals_error is not None:
             raise DumpError(f"pg_dumpall failed: {self._dumper.globals_error}")
+
+    def _compressed(self, chunks: Generator[bytes, None, None]) -> Generator[bytes, None, None]:
+        return zstd_frame(chunks) if is_zstd(self._info.compression) else chunks

@@ -109,6 +109,11 @@ class Running:
         assert self._stdout is not None  # noqa: S101 - start() has run
         return os.read(self._stdout.fileno(), size)
 
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        """Read the next bytes of the last child's output into `buffer`; 0 at its end."""
+        assert self._stdout is not None  # noqa: S101 - start() has run
+        return os.readv(self._stdout.fileno(), [buffer])
+
     def kill(self) -> None:
         """Kill every child now; safe from any thread (the consumer then sees the end)."""
         for process in self._processes:

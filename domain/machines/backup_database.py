@@ -1,4 +1,4 @@
-"""Back up one database: pg_dump | gpg | share, then judge the dump (SPEC sections 3, 7).
+"""Back up one database: pg_dump [| zstd] | gpg | share, then judge the dump (SPEC sections 3, 7).
 
 The dump is streamed from the Dumper through the Encryptor straight into the run's partial
 directory on the share; nothing plaintext touches a disk. A failure at any point leaves no file
@@ -17,7 +17,7 @@ from domain.framework.machine import Machine, Step
 from domain.framework.slot import Slot
 from domain.models.manifest import DumpRecord, DumpStatus
 from domain.models.policy import BackupPolicy
-from domain.rules.naming import dump_file
+from domain.rules.naming import compressed_file, dump_file
 from domain.services.storing import store_dump
 from ports.clock import Clock
 from ports.database import DatabaseInfo, ServerTarget
@@ -85,14 +85,16 @@ class BackupDatabaseMachine(Machine):
         on_exception="report_results",
     )
     def dump_database(self) -> Step:
-        """Stream pg_dump through gpg onto the share."""
+        """Stream pg_dump (through zstd when it compresses) through gpg onto the share."""
+        compression = self._tool.info.compression
         self.record = store_dump(
             name=self._database.name,
-            path=self._run_dir / dump_file(self._database.name),
+            path=self._run_dir / compressed_file(dump_file(self._database.name), compression),
             source=self._tool.dump(self._target, self._database.name),
             recipients=self._recipients,
             share=self._share,
             clock=self._clock,
+            compression=compression,
         )
         if self.record.status is DumpStatus.FAILED:
             return self.failure(self.report_results, self.record.error)

@@ -2,12 +2,13 @@
 
 Runs inside MountShareMachine like every job on a client's share: the config was read and
 validated and the share mounted before this machine starts. One result per finding, each a node
-(or a child machine's node): the retention days are sane; PostgreSQL answers with the configured
-auth; the backup role can read every table and sequence of every database to back up; a pg_dump
-new enough for the server exists; the keys are usable (CheckKeysMachine); a probe file can be
-written, renamed, read back and deleted at the share root; every month since the client's first
-run has a complete run (CheckFreshnessMachine). A finding that cannot be checked because an
-earlier one failed (no server) is skipped, not reported again.
+(or a child machine's node): the retention days are sane; zstd (a runtime dependency) runs;
+PostgreSQL answers with the configured auth; the backup role can read every table and sequence
+of every database to back up; a pg_dump new enough for the server exists; the keys are usable
+(CheckKeysMachine); a probe file can be written, renamed, read back and deleted at the share
+root; every month since the client's first run has a complete run (CheckFreshnessMachine). A
+finding that cannot be checked because an earlier one failed (no server) is skipped, not
+reported again.
 
 No lock is taken: the check writes only its probe file at the share root and may run beside a
 backup. Failure prefix: `<client>`.
@@ -33,6 +34,7 @@ from domain.services.configs import server_target
 from ports.clock import Clock
 from ports.config_source import ConfigSource
 from ports.database import Database, ServerInfo
+from ports.decompressor import Decompressor
 from ports.decryptor import Decryptor
 from ports.dumper import Dumper
 from ports.encryptor import Encryptor
@@ -52,6 +54,7 @@ class CheckPorts:
     encryptor: Encryptor
     decryptor: Decryptor
     clock: Clock
+    decompressor: Decompressor
 
 
 class CheckClientMachine(Machine):
@@ -87,18 +90,23 @@ class CheckClientMachine(Machine):
 
     @node(
         entry=True,
-        happy=("connect_server",),
-        unhappy=("connect_server",),
-        on_exception="connect_server",
+        happy=("check_zstd",),
+        unhappy=("check_zstd",),
+        on_exception="check_zstd",
     )
     def check_retention(self) -> Step:
         """Check that both tiers keep runs at least a day, and year-ends at least as long."""
         config = self._config
         problems = retention_problems(config.end_of_month_retention, config.end_of_year_retention)
         if problems:
-            return self.failure(
-                self.connect_server, f"retention is not sane: {'; '.join(problems)}"
-            )
+            return self.failure(self.check_zstd, f"retention is not sane: {'; '.join(problems)}")
+        return self.success(self.check_zstd)
+
+    @node(happy=("connect_server",), unhappy=("connect_server",), on_exception="connect_server")
+    def check_zstd(self) -> Step:
+        """Check that zstd runs: it compresses `zstd:N` dumps and reads every `*.zst.gpg` back."""
+        version = self._ports.decompressor.version()
+        logger.info("zstd %s", version)
         return self.success(self.connect_server)
 
     @node(happy=("check_privileges",), unhappy=("check_keys",), on_exception="check_keys")

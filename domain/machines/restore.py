@@ -1,11 +1,11 @@
 """Restore one database of a run into a target database (SPEC section 5, `restore`).
 
-The dump is decrypted into a 0600 scratch file under the work root (pg_restore --jobs needs a
-seekable file), restored with pg_restore, and the scratch file is removed after success and
-failure alike; the private key lives in a throw-away keyring closed at the end. A non-empty
-target is refused without `--clean`, before anything is decrypted or changed. A target database
-this run created is dropped again when pg_restore fails, so a re-run is never blocked.
-Failure prefix: `<client> <database>`.
+The dump is decrypted (and, for a `*.zst.gpg` file, decompressed: domain/services/reading.py)
+into a 0600 scratch file under the work root (pg_restore --jobs needs a seekable file), restored
+with pg_restore, and the scratch file is removed after success and failure alike; the private key
+lives in a throw-away keyring closed at the end. A non-empty target is refused without `--clean`,
+before anything is decrypted or changed. A target database this run created is dropped again
+when pg_restore fails, so a re-run is never blocked. Failure prefix: `<client> <database>`.
 
 No lock is taken: a restore only reads the share, and holding the client's lock through a
 long restore would make the scheduled backup fail.
@@ -30,15 +30,15 @@ from domain.models.client_config import ClientConfig
 from domain.models.manifest import DumpStatus
 from domain.models.redaction import Redactor
 from domain.models.restore_request import RestoreRequest
-from domain.rules.naming import GLOBALS_FILE
 from domain.services.catalog import RunCatalog
 from domain.services.configs import server_target
+from domain.services.reading import PlainReader, open_plain
 from domain.services.run_choice import ChosenDump, choose_dump
-from domain.services.streams import HashingReader
 from ports.archive_reader import ArchiveReader
 from ports.clock import Clock
 from ports.config_source import ConfigSource
 from ports.database import ServerTarget
+from ports.decompressor import Decompressor
 from ports.decryptor import DecryptionKeys, Decryptor
 from ports.local_files import LocalFile, LocalFiles
 from ports.restorer import OPERATOR_AUTH, RestoreOptions, Restorer, RestoreTarget, TargetState
@@ -57,6 +57,11 @@ class RestorePorts:
     archives: ArchiveReader
     files: LocalFiles
     clock: Clock
+    decompressor: Decompressor
+
+    def plain_reader(self, keys: DecryptionKeys) -> PlainReader:
+        """Return what reads stored files back to plaintext with `keys`."""
+        return PlainReader(keys, self.decompressor)
 
 
 def restore_target(config: ClientConfig, request: RestoreRequest) -> RestoreTarget:
@@ -110,6 +115,10 @@ class RestoreDatabaseMachine(Machine):
         """Return `<client> <database>`."""
         return f"{self._config.client_name} {self._request.database}"
 
+    @property
+    def _reader(self) -> PlainReader:
+        return self._ports.plain_reader(self.keys)
+
     @node(
         entry=True,
         happy=("find_run", "report_results"),
@@ -155,12 +164,14 @@ class RestoreDatabaseMachine(Machine):
         happy=("restore_globals",), unhappy=("remove_plaintext",), on_exception="remove_plaintext"
     )
     def decrypt_dump(self) -> Step:
-        """Decrypt the stored dump into a 0600 scratch file, checking it against the manifest."""
+        """Decrypt (and decompress) the dump into a 0600 scratch file, checked on the way."""
         dump = self.dump
-        reader = HashingReader(self._share.read_stream(dump.run.path / dump.record.file))
-        with closing(self.keys.decrypt(reader)) as stream:
+        opened = open_plain(
+            self._share, dump.run.path / dump.record.file, dump.record, self._reader
+        )
+        with closing(opened.plain) as stream:
             self.scratch = self._ports.files.write_scratch(stream, suffix=".dump")
-        problem = reader.mismatch(dump.record)
+        problem = opened.stored.mismatch(dump.record)
         if problem is not None:
             return self.failure(self.remove_plaintext, f"{dump.record.file} {problem}")
         return self.success(self.restore_globals)
@@ -176,12 +187,12 @@ class RestoreDatabaseMachine(Machine):
             return self.failure(
                 self.create_database, f"run {dump.run.run_id} has no usable globals"
             )
-        reader = HashingReader(self._share.read_stream(dump.run.path / GLOBALS_FILE))
-        with closing(self.keys.decrypt(reader)) as stream:
+        opened = open_plain(self._share, dump.run.path / record.file, record, self._reader)
+        with closing(opened.plain) as stream:
             failed = self._ports.restorer.apply_globals(self._target.server, stream)
-        problem = reader.mismatch(record)
+        problem = opened.stored.mismatch(record)
         if problem is not None:
-            return self.failure(self.create_database, f"{GLOBALS_FILE} {problem}")
+            return self.failure(self.create_database, f"{record.file} {problem}")
         # Roles that already exist fail to be created; that is expected, not a failure.
         logger.info("globals applied; %d statements failed (existing roles)", failed)
         return self.success(self.create_database)

@@ -1,8 +1,9 @@
 """Check stored runs against their manifests (SPEC section 5, `verify`).
 
 Every stored file's size and sha256 are computed from a stream and compared with the manifest.
-With the restore config, every file is also decrypted as a stream, and each database dump read
-by `pg_restore --list`: nothing is written to disk. Every problem is one Failure naming the file.
+With the restore config, every file is also decrypted (and decompressed) as a stream, and each
+database dump read by `pg_restore --list`: nothing is written to disk. Every problem is one
+Failure naming the file.
 Prefixes: `<client>` (the job), `<client> <run path>` (a run), `<client> <run path>/<file>`.
 No lock is taken: the share is only read.
 """
@@ -25,8 +26,8 @@ from domain.models.manifest import DumpRecord, DumpStatus, Manifest
 from domain.models.redaction import Redactor
 from domain.models.restore_request import VerifyRequest
 from domain.models.run import StoredRun
-from domain.rules.naming import GLOBALS_FILE
 from domain.services.catalog import RunCatalog
+from domain.services.reading import open_plain
 from domain.services.run_choice import find_runs
 from domain.services.streams import HashingReader
 from ports.config_source import ConfigSource
@@ -49,11 +50,13 @@ class VerifyFileMachine(Machine):
         share: FileShare,
         ports: RestorePorts,
         keys: DecryptionKeys | None,
+        is_globals: bool = False,
     ) -> None:
         super().__init__()
         self._client = client
         self._path = run_dir / record.file
         self._record = record
+        self._globals = is_globals
         self._share = share
         self._ports = ports
         self._keys = keys
@@ -83,11 +86,13 @@ class VerifyFileMachine(Machine):
 
     @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
     def decrypt_file(self) -> Step:
-        """Decrypt the file as a stream; read a database dump with pg_restore --list."""
+        """Decrypt (and decompress) the file as a stream; list a dump with pg_restore --list."""
         if self._keys is None:
             return self.success(self.report_results)
-        with closing(self._keys.decrypt(self._share.read_stream(self._path))) as plain:
-            if self._record.file == GLOBALS_FILE:
+        reader = self._ports.plain_reader(self._keys)
+        opened = open_plain(self._share, self._path, self._record, reader)
+        with closing(opened.plain) as plain:
+            if self._globals:
                 size = sum(len(chunk) for chunk in plain)
                 if size == 0:
                     return self.failure(self.report_results, "decrypts to nothing")
@@ -144,9 +149,8 @@ class VerifyRunMachine(Machine):
     def check_files(self) -> Step:
         """Check every stored (ok) file of the run; their results land before this one."""
         manifest = self.manifest
-        records = (
-            [manifest.globals, *manifest.databases] if manifest.globals else manifest.databases
-        )
+        records = [(manifest.globals, True)] if manifest.globals else []
+        records += [(record, False) for record in manifest.databases]
         self.files = [
             VerifyFileMachine(
                 client=self._client,
@@ -155,8 +159,9 @@ class VerifyRunMachine(Machine):
                 share=self._share,
                 ports=self._ports,
                 keys=self._keys,
+                is_globals=is_globals,
             )
-            for record in records
+            for record, is_globals in records
             if record.status is DumpStatus.OK
         ]
         self.add_results(fan_out(self._runner, self.files))

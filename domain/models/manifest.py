@@ -1,4 +1,4 @@
-"""The run manifest (SPEC section 7), its SHA256SUMS companion and the RESTORE.txt text."""
+"""The run manifest (SPEC section 7) and its SHA256SUMS companion."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.models.compression import ZSTD_FILE_SUFFIX, is_zstd
 from domain.models.run import Tier
 
 MANIFEST_FILE = "manifest.json"
@@ -35,6 +36,17 @@ class DumpRecord(BaseModel):
     error: str = ""
     started: datetime
     finished: datetime
+    compression: str = ""
+    """How the file's plaintext is compressed: `gzip:6` inside the archive (pg_dump's own),
+    `zstd:3` around it (a zstd process; the file ends `.zst.gpg`), `none`. Empty in manifests
+    written before it was recorded: then the file name tells (see `zstd`)."""
+
+    @property
+    def zstd(self) -> bool:
+        """Tell whether the plaintext must go through `zstd -d` after gpg."""
+        if self.compression:
+            return is_zstd(self.compression)
+        return self.file.endswith(ZSTD_FILE_SUFFIX)
 
 
 class DigestEntry(BaseModel):
@@ -119,46 +131,3 @@ class Manifest(BaseModel):
             f"{r.sha256}  {r.file}\n" for r in records if r.status is DumpStatus.OK and r.sha256
         ]
         return "".join(lines).encode()
-
-    def restore_text(self) -> bytes:
-        """Return RESTORE.txt: how to restore this run with plain gpg and pg_restore."""
-        names = (
-            "\n".join(f"  {r.file:<40} {r.name}  ({r.status})" for r in self.databases)
-            or "  (no databases)"
-        )
-        return _RESTORE.format(
-            client=self.client,
-            run_id=self.run_id,
-            tier=self.tier,
-            period=self.period,
-            fingerprint=self.key_fingerprint,
-            key_name=self.key_name,
-            pg_dump=self.pg_dump_version,
-            server=self.server_version,
-            names=names,
-        ).encode()
-
-
-_RESTORE = """\
-Restoring this backup run
-=========================
-
-Client {client}, run {run_id} ({tier} {period}).
-Made with pg_dump {pg_dump} from PostgreSQL server {server}.
-Every file is OpenPGP-encrypted to key {key_name} (fingerprint {fingerprint}).
-
-Files (file name, database, status):
-{names}
-
-1. Check the files:            sha256sum -c SHA256SUMS
-2. Import the private key:     gpg --import private-key.asc
-3. Decrypt one database dump:  gpg --output db.dump --decrypt <file>.dump.gpg
-4. Restore roles (optional):   gpg --decrypt globals.sql.gpg | psql -d postgres
-5. Create the target database: createdb <name>
-6. Restore into it:            pg_restore --dbname=<name> --jobs=4 --no-owner db.dump
-   (or plain SQL:              pg_restore --file=db.sql db.dump)
-
-manifest.json lists every database with its file, size, sha256 and status; file names of
-databases whose names are not plain ASCII are percent-encoded (see "name" in the manifest).
-Use pg_restore of the same major version as pg_dump above, or newer.
-"""

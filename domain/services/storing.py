@@ -25,11 +25,13 @@ def store_dump(
     recipients: Recipients,
     share: FileShare,
     clock: Clock,
+    compression: str,
 ) -> DumpRecord:
     """Stream `source` through the recipients' encryption into `path` (atomic on the share).
 
     Returns the manifest record: `ok` with the stored size and sha256, or `failed` with the one
     line explaining why (a failed dump, gpg, or the share); nothing is left under `path` then.
+    `compression` says how `source` was compressed (`zstd:3`, `gzip:6`, `none`), for the record.
     """
     started = clock.now()
     try:
@@ -44,6 +46,7 @@ def store_dump(
             error=describe(exc),
             started=started,
             finished=clock.now(),
+            compression=compression,
         )
     logger.info("stored %s: %d bytes", receipt.path, receipt.bytes)
     return DumpRecord(
@@ -54,4 +57,5 @@ def store_dump(
         status=DumpStatus.OK,
         started=started,
         finished=clock.now(),
+        compression=compression,
     )

@@ -14,6 +14,7 @@ from adapters.memory.clock import FixedClock
 from adapters.memory.config_source import InMemoryConfigSource
 from adapters.memory.config_store import InMemoryConfigStore
 from adapters.memory.console import RecordingConsole
+from adapters.memory.decompressor import InMemoryDecompressor
 from adapters.memory.decryptor import InMemoryDecryptor
 from adapters.memory.encryptor import InMemoryEncryptor
 from adapters.memory.exit import RecordingExit
@@ -50,6 +51,7 @@ class CheckWorld:
     dumper: InMemoryDumper = field(default_factory=InMemoryDumper)
     encryptor: InMemoryEncryptor = field(default_factory=InMemoryEncryptor)
     decryptor: InMemoryDecryptor = field(default_factory=InMemoryDecryptor)
+    decompressor: InMemoryDecompressor = field(default_factory=InMemoryDecompressor)
     opener_error: Exception | None = None
     source_error: Exception | None = None
     redactor: Redactor = field(default_factory=Redactor)
@@ -76,6 +78,7 @@ class CheckWorld:
                 encryptor=self.encryptor,
                 decryptor=self.decryptor,
                 clock=self.clock,
+                decompressor=self.decompressor,
             ),
             policy=CheckPolicy(exclude_everywhere=frozenset({"postgres"})),
             redactor=self.redactor,

@@ -10,6 +10,7 @@ from typing import Any
 
 from adapters.memory.archive_reader import InMemoryArchiveReader
 from adapters.memory.config_source import InMemoryConfigSource
+from adapters.memory.decompressor import InMemoryDecompressor
 from adapters.memory.decryptor import InMemoryDecryptor
 from adapters.memory.local_files import InMemoryLocalFiles
 from adapters.memory.restorer import InMemoryRestorer
@@ -52,6 +53,9 @@ class RestoreWorld:
     files_broken: dict[str, Exception] = field(default_factory=dict)
     archives_broken: dict[str, Exception] = field(default_factory=dict)
     decryptor: InMemoryDecryptor = field(default_factory=InMemoryDecryptor)
+    decompressor: InMemoryDecompressor = field(default_factory=InMemoryDecompressor)
+    compressions: list[str] = field(default_factory=list)
+    """The compression of each run, oldest first (default: none, pg_dump's own)."""
 
     def __post_init__(self) -> None:
         self.backup = World()
@@ -59,6 +63,8 @@ class RestoreWorld:
             if index:
                 self.backup.clock.advance(timedelta(days=31))
                 self.backup.dumper.chunks += 1
+            if index < len(self.compressions):
+                self.backup.dumper.compression = self.compressions[index]
             self.backup.run_end_point()
             assert self.backup.exit.code == 0, self.backup.console.lines
         self.share = self.backup.share
@@ -75,6 +81,7 @@ class RestoreWorld:
             archives=self.archives,
             files=self.files,
             clock=self.backup.clock,
+            decompressor=self.decompressor,
         )
         self.machine: Any = None
 

@@ -36,7 +36,7 @@ def test_built_in_defaults_apply_when_the_config_file_is_absent(tmp_path):
     assert settings.azure.disable_instance_discovery is False
     assert settings.azure.connection_timeout == 30
     assert settings.azure.authority_host == "https://login.microsoftonline.com"
-    assert settings.backup.worker_pool_size == 2
+    assert settings.backup.worker_pool_size == "auto"
     assert settings.backup.exclude_everywhere == ["azure_maintenance", "azure_sys"]
     assert settings.backup.pg_bin_dir is None
     assert settings.backup.compression == "gzip:6"
@@ -151,7 +151,7 @@ def test_load_settings_without_arguments_reads_the_process_environment(tmp_path,
 def test_load_settings_with_a_mapping_ignores_the_process_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("LTS_BACKUP__WORKER_POOL_SIZE", "7")
     settings = load_settings({"LTS_CONFIG": str(tmp_path / "missing.toml")})
-    assert settings.backup.worker_pool_size == 2
+    assert settings.backup.worker_pool_size == "auto"
 
 
 def test_bad_values_are_reported_one_line_per_key_without_their_values(tmp_path):
@@ -181,7 +181,10 @@ def test_bad_values_are_reported_one_line_per_key_without_their_values(tmp_path)
         "retention.minimum_keep",
         "share.cifs_driver",
     ]
-    assert "backup.worker_pool_size: Input should be greater than or equal to 1" in lines
+    assert (
+        'backup.worker_pool_size: Value error, must be "auto" or a whole number from 1 to 64'
+        in lines
+    )
     assert "VALUE" not in str(refused.value)
     assert refused.value.__cause__ is None
 
@@ -214,7 +217,7 @@ def test_a_config_file_that_is_not_toml_gives_one_clear_line(tmp_path):
 def test_lts_config_naming_a_missing_file_gives_the_defaults(tmp_path):
     settings = load_settings({"LTS_CONFIG": str(tmp_path / "nowhere" / "config.toml")})
     assert settings == load_settings({"LTS_CONFIG": str(tmp_path / "also-missing.toml")})
-    assert settings.backup.worker_pool_size == 2
+    assert settings.backup.worker_pool_size == "auto"
 
 
 def test_settings_are_frozen(tmp_path):

@@ -92,7 +92,9 @@ def test_the_manifest_describes_the_run_and_every_database():
     sums = world.share.files[RUN / "SHA256SUMS"].decode()
     assert "  sales.dump.gpg\n" in sums
     assert "  globals.sql.gpg\n" in sums
-    assert b"gpg --output db.dump --decrypt" in world.share.files[RUN / "RESTORE.txt"]
+    restore = world.share.files[RUN / "RESTORE.txt"].decode()
+    assert "gpg --decrypt sales.dump.gpg | pg_restore --dbname=sales --no-owner" in restore
+    assert "gpg --decrypt globals.sql.gpg | psql -d postgres" in restore
 
 
 def test_the_end_of_year_month_files_the_run_under_its_fiscal_year():

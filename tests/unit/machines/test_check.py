@@ -18,7 +18,7 @@ from tests.support.restore_world import PASSPHRASE, restore_values
 from tests.support.seeding import at, seed_run
 
 MOUNT = ["read_config", "take_lock", "open_share", "mount_share"]
-CONFIG = ["check_retention"]
+CONFIG = ["check_retention", "check_zstd"]
 SERVER = ["connect_server", "check_privileges", "check_pg_dump"]
 KEYS = [
     "load_public_key",
@@ -140,6 +140,17 @@ def test_a_year_end_retention_shorter_than_the_monthly_one_is_a_failure():
     results = run(world)
     assert [node for node, _ in failed(results)] == ["check_retention"]
     assert "shorter than end-of-month-retention (400 days)" in failed(results)[0][1]
+
+
+def test_a_host_without_zstd_is_one_failure_and_the_rest_is_checked():
+    world = CheckWorld()
+    world.decompressor.missing = True
+    results = run(world)
+    assert nodes(results) == CLEAN
+    [(node, message)] = failed(results)
+    assert node == "check_zstd"
+    assert message.startswith("acme cannot run zstd: No such file or directory")
+    assert "install it (Debian package zstd)" in message
 
 
 # ---------------------------------------------------------------------- server
