@@ -1,5 +1,6 @@
 """VerifyRunsMachine, VerifyRunMachine and VerifyFileMachine with in-memory adapters."""
 
+from adapters.memory.decompressor import InMemoryDecompressor
 from adapters.memory.decryptor import InMemoryDecryptor
 from domain.models.restore_request import RunChoice, VerifyRequest
 from ports.errors import ArchiveError, ShareUnavailableError
@@ -178,3 +179,29 @@ def test_a_keyring_that_cannot_be_disposed_is_one_failure():
     )
     results = run(world)
     assert failed(results) == [("dispose_key", "acme unrecognized exception: busy")]
+
+
+# ---------------------------------------------------------------------- zstd and mixed runs
+
+
+def test_gzip_and_zstd_runs_on_one_share_all_verify_clean():
+    world = RestoreWorld(compressions=["gzip:6", "zstd:3"])
+    results = run(world, "all")
+    assert [r.node for r in results] == [*MOUNT, *START, *RUN, *RUN, *END, *UNMOUNT]
+    assert all(r.ok for r in results)
+    assert world.machine.summary(results) == (
+        "verify acme: 2 runs, 8 files checked, 8 decrypted, 0 problems"
+    )
+    assert world.decompressor.decompressed == 4
+
+
+def test_a_zstd_file_that_does_not_decompress_is_one_failure_per_file():
+    world = RestoreWorld(
+        compressions=["zstd:3", "zstd:3"], decompressor=InMemoryDecompressor(fail=True)
+    )
+    results = run(world)
+    names = ["globals.sql.zst.gpg", "sales.dump.zst.gpg", "crm.dump.zst.gpg", "hr.dump.zst.gpg"]
+    assert [m for _, m in failed(results)] == [
+        f"acme {SECOND_RUN}/{name} zstd failed to decompress (exit 1): corrupted block detected"
+        for name in names
+    ]
