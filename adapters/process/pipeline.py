@@ -63,6 +63,7 @@ class ProcessStream(ByteStream, Iterator[bytes]):
         self._chunks: Generator[bytes, None, None] | None = None
         self._running: Running | None = None
         self._check: _OutputCheck | None = None
+        self._read_into = False
 
     @property
     def stages(self) -> tuple[Stage, ...]:
@@ -135,10 +136,12 @@ class ProcessStream(ByteStream, Iterator[bytes]):
             raise RuntimeError("readinto() on a ProcessStream that is being iterated")
         running = self._running
         if running is None:
-            if self._state is _State.STARTED:
+            if self._read_into:
+                # Ended, failed or closed since: nothing more to read.
                 return 0
             self._expect_new("readinto()")
             self._state = _State.STARTED
+            self._read_into = True
             running = Running(self._stages, self._source, drain=self._drain_source)
             running.start()
             self._running = running

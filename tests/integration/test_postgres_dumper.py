@@ -372,3 +372,116 @@ def test_a_dump_piped_into_another_child_reaches_it_directly_and_is_checked(
     with pytest.raises(DumpError, match=r"^pg_dump exited with 1: .*permission denied"):
         b"".join(dumper.dump(backup_target, name).then(cat))
     assert child_pids("pg_dump") == child_pids("cat") == []
+
+
+# ---------------------------------------------------------------------- zstd
+
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+def unzstd(data: bytes) -> bytes:
+    return subprocess.run(
+        ["zstd", "-d", "-q", "-c"], input=data, capture_output=True, check=True
+    ).stdout
+
+
+def test_zstd_runs_pg_dump_uncompressed_into_a_zstd_child(postgres_server, backup_target):
+    tool = make_dumper(postgres_server.bin_dir, compression="zstd:3").select(SERVER_15)
+    tool_threads = make_dumper(postgres_server.bin_dir, compression="zstd:1")
+    tool_threads.compressor_threads = 3
+    name = unique("zstd")
+    postgres_server.create_database(name)
+    postgres_server.execute(
+        "CREATE TABLE orders AS SELECT g AS id, md5(g::text) AS note "
+        "FROM generate_series(1, 5000) g",
+        dbname=name,
+    )
+
+    stream = tool.dump(backup_target, name)
+    stages = stream.stages
+    data = b"".join(stream)
+
+    assert tool.info.compression == "zstd:3"
+    assert "--compress=0" in stages[0].argv
+    assert list(stages[1].argv) == ["zstd", "-3", "-T1", "-q", "-c", "--no-progress"]
+    assert "-T3" in tool_threads.select(SERVER_15).dump(backup_target, name).stages[1].argv
+    assert data.startswith(ZSTD_MAGIC)
+    archive = unzstd(data)
+    assert archive.startswith(b"PGDMP")
+    assert "TABLE DATA public orders" in restore_list(archive, postgres_server.bin_dir)
+
+
+def test_zstd_never_sees_the_password(postgres_server, backup_target, big_database):
+    tool = make_dumper(postgres_server.bin_dir, compression="zstd:3").select(SERVER_15)
+    password = backup_target.secret.get_secret_value()
+    stream = tool.dump(backup_target, big_database)
+    next(stream)
+    pid = only_child("zstd")
+
+    environ = Path(f"/proc/{pid}/environ").read_bytes().decode()
+    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode()
+    stream.close()
+
+    assert password not in environ
+    assert "PGPASSWORD" not in environ
+    assert password not in cmdline
+    assert child_pids("zstd") == child_pids("pg_dump") == []
+
+
+def test_zstd_compresses_the_globals_too(postgres_server, backup_target):
+    tool = make_dumper(postgres_server.bin_dir, compression="zstd:3").select(SERVER_15)
+
+    data = b"".join(tool.dump_globals(backup_target))
+
+    assert data.startswith(ZSTD_MAGIC)
+    assert b"CREATE ROLE" in unzstd(data)
+
+
+def test_a_failing_pg_dump_before_zstd_is_the_error_raised(postgres_server, dumper, backup_target):
+    tool = make_dumper(postgres_server.bin_dir, compression="zstd:3").select(SERVER_15)
+
+    with pytest.raises(DumpError, match=r"^pg_dump exited with 1: .*does not exist"):
+        list(tool.dump(backup_target, unique("missing")))
+    assert child_pids("zstd") == []
+
+
+def test_zstd_works_with_pg_dump_16_which_cannot_compress_with_zstd_itself(postgres_server):
+    spec = importlib.util.find_spec("pgserver")
+    assert spec is not None
+    assert spec.origin is not None
+    bin_dir = Path(spec.origin).parent / "pginstall" / "bin"
+    name = unique("pg16zstd")
+    postgres_server.create_database(name)
+    postgres_server.execute("CREATE TABLE t (id int)", dbname=name)
+
+    tool = make_dumper(bin_dir, compression="zstd:5").select(SERVER_15)
+    archive = unzstd(b"".join(tool.dump(postgres_server.target(), name)))
+
+    assert tool.info.version.startswith("16.")
+    assert tool.info.compression == "zstd:5"
+    assert "TABLE public t" in restore_list(archive, bin_dir)
+
+
+def test_a_zstd_level_out_of_range_is_refused_before_any_dump(postgres_server):
+    with pytest.raises(
+        DumpError, match=r"^compression 'zstd:20': zstd level 20 is outside 1\.\.19"
+    ):
+        make_dumper(postgres_server.bin_dir, compression="zstd:20").select(SERVER_15)
+
+
+def test_zstd_missing_from_the_host_is_refused_before_any_dump(postgres_server, tmp_path):
+    dumper = PgDumper(
+        credentials=CredentialsByAuth({"password": PasswordCredentials()}),
+        redactor=Redactor(),
+        pg_bin_dir=postgres_server.bin_dir,
+        compression="zstd:3",
+        base_env={"PATH": str(tmp_path)},
+    )
+
+    with pytest.raises(DumpError) as caught:
+        dumper.select(SERVER_15)
+
+    assert str(caught.value) == (
+        "compression zstd:3 needs zstd: cannot run zstd: No such file or directory; zstd "
+        "compresses and decompresses dumps: install it (Debian package zstd)"
+    )

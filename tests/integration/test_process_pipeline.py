@@ -545,3 +545,108 @@ def test_run_command_to_a_file_collects_both_streams() -> None:
 
     assert (completed.returncode, completed.stdout) == (1, b"")
     assert completed.stderr == b"out\nerr\n"
+
+
+def test_magic_bytes_that_go_wrong_in_a_later_read_are_refused() -> None:
+    stream = ProcessStream(
+        [
+            shell(
+                "printf PG; sleep 0.2; printf XXrest; exec sleep 30", tool="pg_dump", magic=b"PGDMP"
+            )
+        ]
+    )
+
+    with pytest.raises(ToolError, match=r"^pg_dump output does not start with PGDMP"):
+        list(stream)
+
+
+# ---------------------------------------------------------------------- readinto
+
+
+def read_all(stream: ProcessStream, size: int = 64 * 1024) -> tuple[bytes, list[int]]:
+    """Read `stream` to its end through one reusable buffer; return the bytes and read sizes."""
+    buffer = bytearray(size)
+    data = bytearray()
+    counts = []
+    while count := stream.readinto(buffer):
+        counts.append(count)
+        data += buffer[:count]
+    return bytes(data), counts
+
+
+def test_readinto_reads_the_whole_output_into_one_buffer() -> None:
+    stream = ProcessStream(
+        [stage("head", "-c", str(3 * MIB), "/dev/zero"), stage("tr", "\\0", "y")]
+    )
+    data, counts = read_all(stream)
+
+    assert data == b"y" * (3 * MIB)
+    assert all(0 < count <= 64 * 1024 for count in counts)
+    assert stream.readinto(bytearray(10)) == 0
+
+
+def test_readinto_raises_the_failure_at_the_end_and_reaps_every_child() -> None:
+    stream = ProcessStream(
+        [
+            shell("echo partial; echo 'server closed the connection' >&2; exit 3", tool="pg_dump"),
+            stage("cat", tool="gpg"),
+        ]
+    )
+
+    with pytest.raises(ToolError, match=r"^pg_dump exited with 3: server closed the connection$"):
+        read_all(stream)
+    assert_nothing_left()
+    assert stream.readinto(bytearray(10)) == 0
+
+
+def test_readinto_checks_the_magic_bytes_and_the_required_output() -> None:
+    wrong = ProcessStream(
+        [shell("echo 'not a dump'; exec sleep 30", tool="pg_dump", magic=b"PGDMP")]
+    )
+    with pytest.raises(ToolError, match=r"^pg_dump output does not start with PGDMP"):
+        read_all(wrong)
+    assert_nothing_left()
+
+    short = ProcessStream([shell("printf PG", tool="pg_dump", magic=b"PGDMP")])
+    with pytest.raises(ToolError, match=r"^pg_dump output does not start with PGDMP"):
+        read_all(short)
+
+    split = ProcessStream([shell("printf PG; sleep 0.2; printf DMPrest", magic=b"PGDMP")])
+    assert read_all(split, size=3)[0] == b"PGDMPrest"
+
+    with pytest.raises(ToolError, match=r"^pg_dump produced no output$"):
+        read_all(ProcessStream([stage("true", tool="pg_dump", require_output=True)]))
+
+
+def test_readinto_re_raises_the_inputs_own_error() -> None:
+    def source() -> Iterator[bytes]:
+        yield b"x" * 1000
+        raise ValueError("the share went away")
+
+    stream = ProcessStream([stage("cat")], source=source())
+
+    with pytest.raises(ValueError, match="the share went away"):
+        read_all(stream)
+
+
+def test_closing_during_readinto_kills_and_reaps_every_child() -> None:
+    stream = ProcessStream([stage("yes"), stage("cat")])
+    assert stream.readinto(bytearray(4096)) > 0
+
+    stream.close()
+
+    assert_nothing_left()
+    assert stream.readinto(bytearray(10)) == 0
+
+
+def test_a_stream_is_read_by_iteration_or_by_readinto_never_both() -> None:
+    iterated = ProcessStream([stage("yes")])
+    next(iterated)
+    with pytest.raises(RuntimeError, match="being iterated"):
+        iterated.readinto(bytearray(10))
+    iterated.close()
+
+    closed = ProcessStream([stage("yes")])
+    closed.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        closed.readinto(bytearray(10))
