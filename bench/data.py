@@ -1,8 +1,10 @@
 """Build the benchmark databases with `generate_series`: deterministic, realistic to compress.
 
-Rows look like an order table: ids, timestamps, amounts, a status word and a free-text note made
-of words, numbers and md5 hex, so gzip gets roughly the 3x a real business table gives (pure
-random bytes would not compress at all, `repeat('x')` would compress 100x). Every value is a
+Two kinds of data. Text-heavy (`orders`, the default): rows look like an order table, ids,
+timestamps, amounts, a status word and a free-text note made of words, numbers and md5 hex, so
+gzip gets roughly the 3x a real business table gives (pure random bytes would not compress at
+all, `repeat('x')` would compress 100x). Numeric (`readings`): a sensor table of integers,
+timestamps, floats and numerics, no text, as measurement and ledger tables are. Every value is a
 function of the row number, so two builds hold the same data.
 """
 
@@ -18,6 +20,10 @@ from tests.support.postgres import PostgresServer
 
 ROWS_PER_MIB = 5_600
 """Rows of the order table per MiB of database (heap and primary key), measured on PostgreSQL 15."""
+READINGS_PER_MIB = 11_000
+"""Rows of the readings table per MiB of database (heap and primary key), measured likewise."""
+ORDERS = "orders"
+READINGS = "readings"
 LOAD_WORKERS = 2
 BATCH_ROWS = 500_000
 MANY_TABLES_BATCH = 500
@@ -44,6 +50,28 @@ SELECT g,
            || md5(g::text) || ' ' || substr(md5((g * 31)::text), 1, (8 + g % 24)::integer)
 FROM generate_series({first}::bigint, {last}::bigint) AS g
 """
+READINGS_TABLE = """
+CREATE TABLE {table} (
+    id bigint NOT NULL,
+    taken timestamptz NOT NULL,
+    sensor integer NOT NULL,
+    reading double precision NOT NULL,
+    amount numeric(14, 4) NOT NULL,
+    counter integer NOT NULL,
+    flags smallint NOT NULL
+)
+"""
+READINGS_ROWS = """
+INSERT INTO {table}
+SELECT g,
+       timestamptz '2020-01-01 00:00:00+00' + g * interval '3 seconds',
+       ((g * 7919) % 5000)::integer,
+       sin(g / 1000.0) * 100 + ((g * 37) % 1000) / 100.0,
+       ((g * 104729) % 10000000) / 10000.0,
+       ((g * 31) % 100000)::integer,
+       (g % 7)::smallint
+FROM generate_series({first}::bigint, {last}::bigint) AS g
+"""
 MANY_TABLES = """
 DO $$
 BEGIN
@@ -67,14 +95,21 @@ class DatabaseSpec:
     mebibytes: int = 0
     tables: int = 1
     many_tables: int = 0
+    kind: str = ORDERS
+
+    @property
+    def rows(self) -> int:
+        """Return the rows of all its tables."""
+        per_mib = READINGS_PER_MIB if self.kind == READINGS else ROWS_PER_MIB
+        return self.mebibytes * per_mib
 
     def describe(self) -> str:
         """Return what the database holds, for RESULTS.md."""
         if self.many_tables:
             return f"{self.many_tables:,} tables of 5 rows with primary keys"
-        rows = self.mebibytes * ROWS_PER_MIB
-        tables = "1 order table" if self.tables == 1 else f"{self.tables} order tables"
-        return f"{tables}, {rows:,} rows"
+        what = "order" if self.kind == ORDERS else "numeric readings"
+        tables = f"1 {what} table" if self.tables == 1 else f"{self.tables} {what} tables"
+        return f"{tables}, {self.rows:,} rows"
 
 
 def build(server: PostgresServer, spec: DatabaseSpec) -> None:
@@ -90,15 +125,18 @@ def build(server: PostgresServer, spec: DatabaseSpec) -> None:
 
 
 def _orders(server: PostgresServer, spec: DatabaseSpec) -> None:
-    rows_per_table = spec.mebibytes * ROWS_PER_MIB // spec.tables
-    tables = [sql.Identifier(f"orders_{number}") for number in range(1, spec.tables + 1)]
+    rows_per_table = spec.rows // spec.tables
+    create, insert = (
+        (READINGS_TABLE, READINGS_ROWS) if spec.kind == READINGS else (ORDERS_TABLE, ORDERS_ROWS)
+    )
+    tables = [sql.Identifier(f"{spec.kind}_{number}") for number in range(1, spec.tables + 1)]
     loads: list[sql.Composed] = []
     for table in tables:
-        server.execute(sql.SQL(ORDERS_TABLE).format(table=table), dbname=spec.name)
+        server.execute(sql.SQL(create).format(table=table), dbname=spec.name)
         for first in range(1, rows_per_table + 1, BATCH_ROWS):
             last = min(first + BATCH_ROWS - 1, rows_per_table)
             loads.append(
-                sql.SQL(ORDERS_ROWS).format(
+                sql.SQL(insert).format(
                     table=table, first=sql.Literal(first), last=sql.Literal(last)
                 )
             )

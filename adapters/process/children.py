@@ -2,9 +2,12 @@
 
 `Running` is the machinery under `ProcessStream` and `collect`; it is not used directly by
 adapters. The children are connected stdout to stdin by OS pipes, so the bytes between them never
-pass through Python. Who owns what: the feeder thread owns the first child's stdin (and the input
-it iterates), each tail thread owns one stderr pipe, the consumer owns the last stdout. So no
-descriptor is ever closed while another thread may still use it (its number could be reused).
+pass through Python; a child whose output is checked (pg_dump's archive) hands it on through a
+relay thread (relay.py) that reads only its first bytes and splices the rest from pipe to pipe.
+Who owns what: the feeder thread owns the first child's stdin (and the input it iterates), each
+relay the two pipe ends it joins, each tail thread owns one stderr pipe, the consumer owns the
+last stdout. So no descriptor is ever closed while another thread may still use it (its number
+could be reused).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from adapters.process.registry import CHILDREN
+from adapters.process.relay import Relay
 from adapters.process.stage import Stage
 from adapters.process.threads import Feeder, StderrTail, close_source
 
@@ -52,6 +56,8 @@ class Running:
         self._drain = drain
         self._processes: list[subprocess.Popen[bytes]] = []
         self._tails: list[StderrTail] = []
+        self._relays: list[Relay] = []
+        self._ended_before_stop: list[int | None] | None = None
         self._feeder: Feeder | None = None
         self._stdout: IO[bytes] | None = None
         self._done = False
@@ -79,7 +85,7 @@ class Running:
         upstream: IO[bytes] | int = (
             subprocess.PIPE if self._source is not None else subprocess.DEVNULL
         )
-        for stage in self._stages:
+        for index, stage in enumerate(self._stages):
             try:
                 process = subprocess.Popen(
                     list(stage.argv),
@@ -98,11 +104,24 @@ class Running:
                 # Only the two children may hold their pipe: when one dies the other notices.
                 upstream.close()
             upstream = _pipe(process.stdout)
-            self._stdout = upstream
             _enlarge(upstream)
+            if index < len(self._stages) - 1 and (stage.magic or stage.require_output):
+                upstream = self._relay(stage, upstream)
+            self._stdout = upstream
             tail = StderrTail(_pipe(process.stderr), stage.tool)
             tail.start()
             self._tails.append(tail)
+
+    def _relay(self, stage: Stage, output: IO[bytes]) -> IO[bytes]:
+        """Check `stage`'s output on its way to the next child (relay.py); return its new end."""
+        read_end, write_end = os.pipe()
+        relayed = os.fdopen(read_end, "rb", buffering=0)
+        for fd in (read_end, write_end):
+            _enlarge_fd(fd)
+        relay = Relay(stage, output, write_end, self.stop_refused)
+        self._relays.append(relay)
+        relay.start()
+        return relayed
 
     def read(self, size: int) -> bytes:
         """Return the next bytes of the last child's output, b"" at its end."""
@@ -119,16 +138,27 @@ class Running:
         for process in self._processes:
             _kill(process)
 
+    def stop_refused(self) -> None:
+        """Kill every child because a relay refused an output; remember who had ended before.
+
+        A child that had already failed on its own explains more than the refusal does.
+        """
+        if self._ended_before_stop is None:
+            self._ended_before_stop = [process.poll() for process in self._processes]
+        self.kill()
+
     def finish(self) -> list[ChildResult]:
         """Reap every child after the output ended; raise the error that explains a failure.
 
-        The input's own error wins (it caused the rest); then the most upstream child's failure,
-        unless it only died writing to a child that had failed before it (a broken pipe).
+        The input's own error wins (it caused the rest); then an output a relay refused, unless
+        a child failed on its own; then the most upstream child's failure, unless it only died
+        writing to a child that had failed before it (a broken pipe).
         """
         results = self._reap(wait_feeder=True)
         feeder = self._feeder
         if feeder is not None and feeder.error is not None:
             raise feeder.error
+        self._raise_refused_output(results)
         failures = [
             (stage, stage.failure(result.returncode, result.stderr))
             for stage, result in zip(self._stages, results, strict=True)
@@ -150,9 +180,27 @@ class Running:
         feeder = self._feeder
         if feeder is not None and feeder.error is not None:
             raise feeder.error
+        self._raise_refused_output(results)
         for stage, returncode, result in zip(self._stages, ended, results, strict=True):
             if returncode is not None and returncode != 0:
                 raise stage.error(stage.failure(returncode, result.stderr))
+
+    def _raise_refused_output(self, results: list[ChildResult]) -> None:
+        """Raise what explains an output a relay refused: a child's own failure, else the refusal.
+
+        Without a kill (no output at all) every status is the child's own; after one, only those
+        of the children that had ended before it. A broken pipe is a consequence, not a cause.
+        """
+        refused = next((relay for relay in self._relays if relay.failure is not None), None)
+        if refused is None or refused.failure is None:
+            return
+        ended = self._ended_before_stop or [result.returncode for result in results]
+        for stage, returncode, result in zip(self._stages, ended, results, strict=False):
+            if returncode is not None and returncode != 0:
+                failure = stage.failure(returncode, result.stderr)
+                if not failure.broken_pipe:
+                    raise stage.error(failure)
+        raise refused.stage.error(refused.failure)
 
     def abort(self) -> None:
         """Kill and reap every child, stop the feeder and close the input; safe to call twice."""
@@ -175,6 +223,8 @@ class Running:
             CHILDREN.unregister(process)
         if self._stdout is not None:
             self._stdout.close()
+        for relay in self._relays:
+            _join(relay)
         for tail in self._tails:
             _join(tail)
         if feeder is not None:
@@ -208,8 +258,12 @@ def _join(thread: threading.Thread, timeout: float | None = JOIN_SECONDS) -> Non
 
 
 def _enlarge(pipe: IO[bytes]) -> None:
+    _enlarge_fd(pipe.fileno())
+
+
+def _enlarge_fd(fd: int) -> None:
     set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
     if set_size is not None:
         # Best effort: an older kernel, another platform or a lower limit keeps the default.
         with contextlib.suppress(OSError):
-            fcntl.fcntl(pipe.fileno(), set_size, PIPE_SIZE)
+            fcntl.fcntl(fd, set_size, PIPE_SIZE)

@@ -21,6 +21,7 @@ from domain.models.redaction import Redactor
 from ports.database import ServerInfo, ServerTarget
 from ports.errors import DumpError, DumperTooOldError
 from tests.support.postgres import PostgresServer
+from tests.support.zstd import ZSTD_MAGIC, unzstd
 
 pytestmark = pytest.mark.integration
 
@@ -375,14 +376,6 @@ def test_a_dump_piped_into_another_child_reaches_it_directly_and_is_checked(
 
 
 # ---------------------------------------------------------------------- zstd
-
-ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-
-
-def unzstd(data: bytes) -> bytes:
-    return subprocess.run(
-        ["zstd", "-d", "-q", "-c"], input=data, capture_output=True, check=True
-    ).stdout
 
 
 def test_zstd_runs_pg_dump_uncompressed_into_a_zstd_child(postgres_server, backup_target):

@@ -650,3 +650,76 @@ def test_a_stream_is_read_by_iteration_or_by_readinto_never_both() -> None:
     closed.close()
     with pytest.raises(RuntimeError, match="closed"):
         closed.readinto(bytearray(10))
+
+
+# ---------------------------------------------------------------------- checked output piped on
+
+
+def test_a_checked_output_piped_into_another_child_is_passed_on_whole() -> None:
+    stream = ProcessStream(
+        [
+            shell(f"printf PGDMP; head -c {3 * MIB} /dev/zero", tool="pg_dump", magic=b"PGDMP"),
+            stage("cat", tool="zstd"),
+            stage("cat", tool="gpg"),
+        ]
+    )
+
+    data = b"".join(stream)
+
+    assert data == b"PGDMP" + bytes(3 * MIB)
+
+
+def test_a_wrong_start_piped_into_another_child_fails_the_whole_stream() -> None:
+    stream = ProcessStream(
+        [
+            shell("echo 'not a dump'; exec sleep 30", tool="pg_dump", magic=b"PGDMP"),
+            stage("cat", tool="zstd"),
+            stage("cat", tool="gpg"),
+        ]
+    )
+
+    with pytest.raises(ToolError, match=r"^pg_dump output does not start with PGDMP"):
+        b"".join(stream)
+
+
+def test_no_output_piped_into_another_child_fails_the_whole_stream() -> None:
+    # zstd would turn nothing into a valid (empty) frame: the relay stops it first.
+    stream = ProcessStream(
+        [stage("true", tool="pg_dump", require_output=True), stage("cat", tool="zstd")]
+    )
+
+    with pytest.raises(ToolError, match=r"^pg_dump produced no output$"):
+        read_all(stream)
+
+
+def test_magic_bytes_arriving_one_by_one_are_relayed() -> None:
+    script = "for c in P G D M P; do printf $c; sleep 0.05; done; printf rest"
+    stream = ProcessStream([shell(script, tool="pg_dump", magic=b"PGDMP"), stage("cat")])
+
+    assert b"".join(stream) == b"PGDMPrest"
+
+
+def test_a_relayed_childs_own_failure_still_explains_the_stream() -> None:
+    stream = ProcessStream(
+        [
+            shell(
+                "printf PGDMP; echo 'connection lost' >&2; exit 1", tool="pg_dump", magic=b"PGDMP"
+            ),
+            stage("cat", tool="zstd"),
+        ]
+    )
+
+    with pytest.raises(ToolError, match=r"^pg_dump exited with 1: connection lost$"):
+        b"".join(stream)
+
+
+def test_a_downstream_child_that_dies_ends_the_relay_and_the_upstream_child() -> None:
+    stream = ProcessStream(
+        [
+            shell("printf PGDMP; exec yes", tool="pg_dump", magic=b"PGDMP"),
+            shell("head -c 100 >/dev/null; echo 'gpg: out of keys' >&2; exit 2", tool="gpg"),
+        ]
+    )
+
+    with pytest.raises(ToolError, match=r"^gpg exited with 2: gpg: out of keys$"):
+        b"".join(stream)

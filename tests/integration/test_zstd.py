@@ -11,11 +11,11 @@ from adapters.process import ProcessStream, Stage
 from adapters.process.zstd import ZstdDecompressor, compress_stage, decompress_stage, zstd_version
 from domain.models.redaction import Redactor
 from ports.errors import CompressionError, DecryptionError
+from tests.support.zstd import ZSTD_MAGIC
 
 pytestmark = pytest.mark.integration
 
 ENV = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
-ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 MIB = 1024 * 1024
 
 

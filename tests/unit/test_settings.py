@@ -39,7 +39,7 @@ def test_built_in_defaults_apply_when_the_config_file_is_absent(tmp_path):
     assert settings.backup.worker_pool_size == "auto"
     assert settings.backup.exclude_everywhere == ["azure_maintenance", "azure_sys"]
     assert settings.backup.pg_bin_dir is None
-    assert settings.backup.compression == "gzip:6"
+    assert settings.backup.compression == "zstd:1"
     assert settings.backup.period_offset_months == 0
     assert settings.backup.timezone == "UTC"
     assert settings.retention.worker_pool_size == 4
