@@ -16,6 +16,7 @@ FIGURES = {
     "memory": "bench.memory",  # f
     "startup": "bench.startup",  # g
     "retention": "bench.retention_planning",  # h
+    "hot-path": "bench.hot_path",  # i
     "all": "bench.run_all",
 }
 

@@ -50,6 +50,7 @@ SERVER_SETTINGS = {
 CLIENT = "acme"
 EOY_MONTH = "6"
 JOB_TIMEOUT_SECONDS = 1800
+SETTLE_SECONDS = 3.0
 
 
 class BenchError(RuntimeError):
@@ -106,6 +107,19 @@ def process_cpu(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def children_of(pid: int) -> list[int]:
+    """Return the pids of the live processes whose parent is `pid`."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if int(text[text.rindex(")") + 2 :].split()[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def dump_bytes(stored: Mapping[str, int], database: str) -> int:
     """Return the stored bytes of `database`'s dump, whatever its compression suffix."""
     return next(size for name, size in stored.items() if name.startswith(f"{database}.dump."))
@@ -119,6 +133,7 @@ class Lab:
         self._server: PostgresServer | None = None
         self._key_pair: KeyPair | None = None
         self._built: dict[str, int] = {}
+        self._idle_children = 0
         self.role = "bench_backup"
         self.password = "pw-" + secrets.token_urlsafe(20)
 
@@ -170,12 +185,28 @@ class Lab:
                 server.stop()
                 raise
             self._server = server
+            time.sleep(1)  # the restarted server's background workers settle
+            self._idle_children = len(children_of(self.postmaster))
         return self._server
 
+    @property
+    def postmaster(self) -> int:
+        """Return the pid of the server's postmaster."""
+        return int((self.server.data_dir / "postmaster.pid").read_text().split()[0])
+
     def server_cpu(self) -> float:
-        """Return the CPU seconds the server's postmaster and its reaped backends used so far."""
-        pid_file = self.server.data_dir / "postmaster.pid"
-        return process_cpu(int(pid_file.read_text().split()[0]))
+        """Return the CPU seconds the server's postmaster and its reaped backends used so far.
+
+        A backend's time reaches the postmaster when it reaps it, shortly after the client
+        disconnected: this waits (up to SETTLE_SECONDS) until no more backends run than
+        `self._idle_children`, so a run's backends are counted in that run.
+        """
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while len(children_of(self.postmaster)) > self._idle_children:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        return process_cpu(self.postmaster)
 
     def database(self, spec: DatabaseSpec) -> int:
         """Build `spec` unless this lab already did; return its pg_database_size in bytes."""
