@@ -40,7 +40,7 @@ class Relay(threading.Thread):
         self.stage = stage
         self._source = source
         self._sink = sink
-        self._stop = stop
+        self._stop_pipeline = stop
         self.failure: ChildFailure | None = None
         """Why the stage's output was refused, or None."""
 
@@ -79,7 +79,7 @@ class Relay(threading.Thread):
             return False
         if not head.startswith(self.stage.magic or b""):
             self.failure = self.stage.wrong_start()
-            self._stop()
+            self._stop_pipeline()
             return False
         return True
 

@@ -655,7 +655,9 @@ def test_a_stream_is_read_by_iteration_or_by_readinto_never_both() -> None:
 # ---------------------------------------------------------------------- checked output piped on
 
 
-def test_a_checked_output_piped_into_another_child_is_passed_on_whole() -> None:
+def test_a_checked_output_piped_into_another_child_is_passed_on_whole(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     stream = ProcessStream(
         [
             shell(f"printf PGDMP; head -c {3 * MIB} /dev/zero", tool="pg_dump", magic=b"PGDMP"),
@@ -664,9 +666,12 @@ def test_a_checked_output_piped_into_another_child_is_passed_on_whole() -> None:
         ]
     )
 
-    data = b"".join(stream)
+    with caplog.at_level("WARNING", logger="lts.process"):
+        data = b"".join(stream)
 
     assert data == b"PGDMP" + bytes(3 * MIB)
+    # The relay thread has ended and was joined: nothing is left running.
+    assert caplog.records == []
 
 
 def test_a_wrong_start_piped_into_another_child_fails_the_whole_stream() -> None:
