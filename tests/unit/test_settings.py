@@ -224,3 +224,46 @@ def test_settings_are_frozen(tmp_path):
     settings = load_settings({"LTS_CONFIG": str(tmp_path / "missing.toml")})
     with pytest.raises(ValueError, match="frozen"):
         settings.backup.worker_pool_size = 9  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("auto", "auto"), ("AUTO", "auto"), ("3", 3), ("64", 64)]
+)
+def test_the_worker_pool_is_auto_or_a_number_also_from_the_environment(tmp_path, value, expected):
+    environ = {"LTS_CONFIG": str(tmp_path / "none.toml"), "LTS_BACKUP__WORKER_POOL_SIZE": value}
+    assert load_settings(environ).backup.worker_pool_size == expected
+
+
+def test_the_worker_pool_from_toml_takes_auto_or_a_number(tmp_path):
+    assert load_settings(write_config(tmp_path, "[backup]\nworker_pool_size = 4\n")).backup == (
+        load_settings(write_config(tmp_path, '[backup]\nworker_pool_size = "4"\n')).backup
+    )
+    auto = load_settings(write_config(tmp_path, '[backup]\nworker_pool_size = "auto"\n'))
+    assert auto.backup.worker_pool_size == "auto"
+
+
+@pytest.mark.parametrize("value", ["0", "65", "two", "-1", "1.5", "true"])
+def test_a_worker_pool_that_is_neither_auto_nor_1_to_64_is_one_line(tmp_path, value):
+    environ = {"LTS_CONFIG": str(tmp_path / "none.toml"), "LTS_BACKUP__WORKER_POOL_SIZE": value}
+    with pytest.raises(SettingsError) as refused:
+        load_settings(environ)
+    assert str(refused.value) == (
+        'backup.worker_pool_size: Value error, must be "auto" or a whole number from 1 to 64'
+    )
+
+
+@pytest.mark.parametrize("value", ["zstd", "zstd:1", "zstd:19", "zstd:level=3", "gzip:6", "6"])
+def test_zstd_and_gzip_compressions_are_accepted(tmp_path, value):
+    environ = {"LTS_CONFIG": str(tmp_path / "none.toml"), "LTS_BACKUP__COMPRESSION": value}
+    assert load_settings(environ).backup.compression == value
+
+
+@pytest.mark.parametrize("value", ["zstd:0", "zstd:20", "zstd:22"])
+def test_a_zstd_level_a_stock_zstd_cannot_decompress_is_one_line(tmp_path, value):
+    environ = {"LTS_CONFIG": str(tmp_path / "none.toml"), "LTS_BACKUP__COMPRESSION": value}
+    with pytest.raises(SettingsError) as refused:
+        load_settings(environ)
+    message = str(refused.value)
+    assert message.startswith("backup.compression: Value error, zstd level ")
+    assert "outside 1..19" in message
+    assert "\n" not in message
