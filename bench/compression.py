@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from bench.data import DatabaseSpec
 from bench.figure import parser, run_figure, table
 from bench.lab import MEDIUM, NUMERIC, Lab, quote
 from bench.results import mib, seconds
@@ -91,16 +90,9 @@ def recommend(samples: dict[str, dict[str, Sample]]) -> tuple[str, list[str]]:
     return chosen, reasons
 
 
-def sized(spec: DatabaseSpec, mebibytes: int) -> DatabaseSpec:
-    """Return `spec`, or a database like it of another size (for a quick check of the figure)."""
-    if mebibytes == spec.mebibytes:
-        return spec
-    return replace(spec, name=f"{spec.name}_{mebibytes}", mebibytes=mebibytes)
-
-
 def measure(lab: Lab, args: argparse.Namespace) -> list[str]:
     """Time every choice on both kinds of data, alternating, `args.repeat` rounds."""
-    specs = {"text": sized(MEDIUM, args.mebibytes), "numeric": sized(NUMERIC, args.mebibytes)}
+    specs = {"text": MEDIUM.sized(args.mebibytes), "numeric": NUMERIC.sized(args.mebibytes)}
     sizes = {kind: lab.database(spec) for kind, spec in specs.items()}
     output = lab.scratch(FIGURE) / "dump"
     runs: dict[str, dict[str, list[Sample]]] = {kind: {} for kind in specs}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from psycopg import sql
 
@@ -102,6 +102,12 @@ class DatabaseSpec:
         """Return the rows of all its tables."""
         per_mib = READINGS_PER_MIB if self.kind == READINGS else ROWS_PER_MIB
         return self.mebibytes * per_mib
+
+    def sized(self, mebibytes: int) -> DatabaseSpec:
+        """Return this database, or one like it of another size (to check a figure quickly)."""
+        if mebibytes == self.mebibytes:
+            return self
+        return replace(self, name=f"{self.name}_{mebibytes}", mebibytes=mebibytes)
 
     def describe(self) -> str:
         """Return what the database holds, for RESULTS.md."""

@@ -23,9 +23,7 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Sequence
-from dataclasses import replace
 
-from bench.data import DatabaseSpec
 from bench.figure import parser, run_figure, table, verdict
 from bench.lab import MEDIUM, Lab, Timing, dump_bytes, quote
 from bench.results import mib, seconds
@@ -83,13 +81,6 @@ def stage_times(
     return timing, cpu
 
 
-def sized(spec: DatabaseSpec, mebibytes: int) -> DatabaseSpec:
-    """Return `spec`, or a database like it of another size (for a quick check of the figure)."""
-    if mebibytes == spec.mebibytes:
-        return spec
-    return replace(spec, name=f"{spec.name}_{mebibytes}", mebibytes=mebibytes)
-
-
 def best(timings: list[Timing]) -> Timing:
     """Return the timing with the least wall time."""
     return min(timings, key=lambda timing: timing.wall)
@@ -97,7 +88,7 @@ def best(timings: list[Timing]) -> Timing:
 
 def measure(lab: Lab, args: argparse.Namespace) -> list[str]:
     """Time the three raw pipelines and the job, alternating, `args.repeat` times each."""
-    spec = sized(MEDIUM, args.mebibytes)
+    spec = MEDIUM.sized(args.mebibytes)
     size = lab.database(spec)
     level = default_level()
     site = lab.site(FIGURE, {"worker_pool_size": "auto"})

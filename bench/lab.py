@@ -31,6 +31,7 @@ from bench.data import READINGS, DatabaseSpec, build
 from tests.support.gpg import KeyPair, generate_key_pair, stop_agent
 from tests.support.jobs import REPO, JobResult, Site, b64
 from tests.support.postgres import PostgresServer, start_postgres_server
+from tests.support.processes import child_processes
 
 BIG = DatabaseSpec("bench_big", mebibytes=1040, tables=4)
 """At least 1 GiB by pg_database_size: 4 tables so that pg_restore --jobs has work to share."""
@@ -108,16 +109,8 @@ def process_cpu(pid: int) -> float:
 
 
 def children_of(pid: int) -> list[int]:
-    """Return the pids of the live processes whose parent is `pid`."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        if int(text[text.rindex(")") + 2 :].split()[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
+    """Return the pids of the processes whose parent is `pid`."""
+    return [child for child, _, _ in child_processes(pid)]
 
 
 def dump_bytes(stored: Mapping[str, int], database: str) -> int:

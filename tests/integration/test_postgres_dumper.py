@@ -107,6 +107,14 @@ def restore_list(dump: bytes, bin_dir: Path) -> str:
     return result.stdout.decode()
 
 
+def pgserver_bin_dir() -> Path:
+    """Return the pgserver package's PostgreSQL 16 binaries."""
+    spec = importlib.util.find_spec("pgserver")
+    assert spec is not None
+    assert spec.origin is not None
+    return Path(spec.origin).parent / "pginstall" / "bin"
+
+
 def write_fake_pg_dump(bin_dir: Path, version: str, body: str) -> None:
     bin_dir.mkdir(exist_ok=True)
     script = bin_dir / "pg_dump"
@@ -193,10 +201,7 @@ def test_dump_streams_a_custom_format_archive_that_pg_restore_lists(
 
 
 def test_dump_with_pg_dump_16_and_its_method_compression_syntax_restores(postgres_server):
-    spec = importlib.util.find_spec("pgserver")
-    assert spec is not None
-    assert spec.origin is not None
-    bin_dir = Path(spec.origin).parent / "pginstall" / "bin"
+    bin_dir = pgserver_bin_dir()
     name = unique("pg16")
     postgres_server.create_database(name)
     postgres_server.execute("CREATE TABLE t (id int)", dbname=name)
@@ -439,10 +444,7 @@ def test_a_failing_pg_dump_before_zstd_is_the_error_raised(postgres_server, dump
 
 
 def test_zstd_works_with_pg_dump_16_which_cannot_compress_with_zstd_itself(postgres_server):
-    spec = importlib.util.find_spec("pgserver")
-    assert spec is not None
-    assert spec.origin is not None
-    bin_dir = Path(spec.origin).parent / "pginstall" / "bin"
+    bin_dir = pgserver_bin_dir()
     name = unique("pg16zstd")
     postgres_server.create_database(name)
     postgres_server.execute("CREATE TABLE t (id int)", dbname=name)

@@ -29,6 +29,7 @@ from adapters.process import (
 from adapters.process.registry import ChildRegistry
 from adapters.process.threads import STDERR_TAIL_BYTES
 from domain.models.redaction import MASK, Redactor
+from tests.support.processes import child_processes
 
 pytestmark = pytest.mark.integration
 
@@ -62,17 +63,7 @@ def children() -> list[tuple[int, str, str]]:
 
 
 def _all_children() -> list[tuple[int, str, str]]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        command = text[text.index("(") + 1 : text.rindex(")")]
-        state, ppid = text[text.rindex(")") + 2 :].split()[:2]
-        if int(ppid) == os.getpid():
-            found.append((int(stat.parent.name), command, state))
-    return found
+    return child_processes(os.getpid())
 
 
 def our_threads() -> list[str]:
