@@ -337,6 +337,7 @@ class Container(containers.DeclarativeContainer):
             ),
             timezone=settings.provided.backup.timezone,
             period_offset_months=settings.provided.backup.period_offset_months,
+            compression=settings.provided.backup.compression,
         ),
         redactor=redactor,
         probe_name=providers.Callable(probe_name),

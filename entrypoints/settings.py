@@ -32,7 +32,7 @@ from pydantic_settings import (
 )
 from pydantic_settings import SettingsError as PydanticSettingsError
 
-from domain.models.compression import zstd_choice
+from domain.models.compression import DEFAULT_COMPRESSION, zstd_choice
 
 CONFIG_ENV = "LTS_CONFIG"
 DEFAULT_CONFIG_FILE = Path("/etc/long-term-storage/config.toml")
@@ -113,7 +113,7 @@ class BackupSettings(_Section):
         default_factory=lambda: ["azure_maintenance", "azure_sys"]
     )
     pg_bin_dir: Path | None = None
-    compression: str = Field(default="zstd:1", pattern=_COMPRESSION)
+    compression: str = Field(default=DEFAULT_COMPRESSION, pattern=_COMPRESSION)
     period_offset_months: int = Field(default=0, ge=0, le=11)
     timezone: str = "UTC"
     min_dump_bytes: int = Field(default=64, ge=0)

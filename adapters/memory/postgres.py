@@ -68,7 +68,8 @@ class InMemoryDumper(Dumper):
     `broken` maps a database to the error text its dump raises after its first chunk;
     `empty` names databases whose dump writes nothing (a DumpError, as pg_dump's would be);
     `tiny` names databases whose dump is only the archive's magic bytes; `globals_error` breaks
-    the globals dump; `too_old` makes `select` refuse. `compression` is what the tool reports;
+    the globals dump; `too_old` makes `select` refuse, `select_error` fail with that error
+    (a compression pg_dump or zstd cannot do). `compression` is what the tool reports;
     a `zstd:N` one frames every dump and the globals as InMemoryDecompressor expects. `dumped`
     records the order databases were dumped in.
     """
@@ -83,6 +84,7 @@ class InMemoryDumper(Dumper):
         too_old: bool = False,
         chunks: int = 3,
         compression: str = "none",
+        select_error: DumpError | None = None,
     ) -> None:
         self.broken = dict(broken or {})
         self.empty = set(empty)
@@ -91,12 +93,15 @@ class InMemoryDumper(Dumper):
         self.too_old = too_old
         self.chunks = chunks
         self.compression = compression
+        self.select_error = select_error
         self.dumped: list[str] = []
 
     def select(self, server: ServerInfo) -> InMemoryDumpTool:
         """Accept the server unless `too_old`."""
         if self.too_old:
             raise DumperTooOldError(f"pg_dump 9.6 is older than the server {server.version}")
+        if self.select_error is not None:
+            raise self.select_error
         info = DumperInfo(
             version=f"{server.major}.0", archive_format="custom", compression=self.compression
         )

@@ -22,8 +22,6 @@ from adapters.process.zstd import zstd_version
 from domain.models.compression import ZstdCompression, zstd_choice
 from ports.errors import CompressionError, DumpError
 
-DEFAULT_COMPRESSION = "zstd:1"
-"""The default of `[backup] compression`, chosen by bench/compression.py (figure d)."""
 METHOD_SPEC_SINCE = 160000
 PROBE_TIMEOUT_SECONDS = 10
 # No server listens on a socket in a directory that does not exist, so pg_dump fails at once,

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from adapters.postgres.compression import DEFAULT_COMPRESSION, CompressionChoice, choose_compression
+from adapters.postgres.compression import CompressionChoice, choose_compression
 from adapters.postgres.connection import (
     DEFAULT_CONNECT_TIMEOUT,
     libpq_child_env,
@@ -33,6 +33,7 @@ from adapters.process import (
     inherited_env,
 )
 from adapters.process.zstd import compress_stage
+from domain.models.compression import DEFAULT_COMPRESSION
 from domain.models.redaction import Redactor
 from ports.database import ServerInfo, ServerTarget
 from ports.dumper import Dumper, DumperInfo, DumpTool

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 ZSTD = "zstd"
 NONE = "none"
+DEFAULT_COMPRESSION = "zstd:1"
+"""`[backup] compression` when the master config says nothing: chosen by bench figure d
+(bench/compression.py), the fastest and smallest on text-heavy and numeric data."""
 ZSTD_FILE_SUFFIX = ".zst.gpg"
 """How a stored file whose plaintext a zstd process compressed ends (`sales.dump.zst.gpg`)."""
 DEFAULT_ZSTD_LEVEL = 3

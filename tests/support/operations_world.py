@@ -52,6 +52,7 @@ class CheckWorld:
     encryptor: InMemoryEncryptor = field(default_factory=InMemoryEncryptor)
     decryptor: InMemoryDecryptor = field(default_factory=InMemoryDecryptor)
     decompressor: InMemoryDecompressor = field(default_factory=InMemoryDecompressor)
+    compression: str = "zstd:1"
     opener_error: Exception | None = None
     source_error: Exception | None = None
     redactor: Redactor = field(default_factory=Redactor)
@@ -80,7 +81,9 @@ class CheckWorld:
                 clock=self.clock,
                 decompressor=self.decompressor,
             ),
-            policy=CheckPolicy(exclude_everywhere=frozenset({"postgres"})),
+            policy=CheckPolicy(
+                exclude_everywhere=frozenset({"postgres"}), compression=self.compression
+            ),
             redactor=self.redactor,
             probe_name=PROBE,
             restore_source=self.restore_source,

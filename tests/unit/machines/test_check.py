@@ -11,7 +11,13 @@ from domain.machines.check import CheckClientMachine
 from domain.machines.freshness import MonthFreshnessMachine, MonthRun
 from domain.models.run import RunId, StoredRun, Tier
 from domain.rules.freshness import Month
-from ports.errors import ConfigSourceError, DatabaseError, EncryptionError, ShareUnavailableError
+from ports.errors import (
+    ConfigSourceError,
+    DatabaseError,
+    DumpError,
+    EncryptionError,
+    ShareUnavailableError,
+)
 from tests.support.memory_world import PG_SECRET, client_values
 from tests.support.operations_world import NOW, PROBE, CheckWorld
 from tests.support.restore_world import PASSPHRASE, restore_values
@@ -142,8 +148,11 @@ def test_a_year_end_retention_shorter_than_the_monthly_one_is_a_failure():
     assert "shorter than end-of-month-retention (400 days)" in failed(results)[0][1]
 
 
+NO_ZSTD = DumpError("compression zstd:1 needs zstd: cannot run zstd: No such file or directory")
+
+
 def test_a_host_without_zstd_is_one_failure_and_the_rest_is_checked():
-    world = CheckWorld()
+    world = CheckWorld(dumper=InMemoryDumper(select_error=NO_ZSTD))
     world.decompressor.missing = True
     results = run(world)
     assert nodes(results) == CLEAN
@@ -151,6 +160,14 @@ def test_a_host_without_zstd_is_one_failure_and_the_rest_is_checked():
     assert node == "check_zstd"
     assert message.startswith("acme cannot run zstd: No such file or directory")
     assert "install it (Debian package zstd)" in message
+
+
+def test_without_zstd_pg_dump_is_still_checked_when_pg_dump_compresses_itself():
+    error = DumpError("pg_dump 15.4 does not accept --compress=lz4")
+    world = CheckWorld(dumper=InMemoryDumper(select_error=error), compression="gzip:6")
+    world.decompressor.missing = True
+    results = run(world)
+    assert [node for node, _ in failed(results)] == ["check_zstd", "check_pg_dump"]
 
 
 # ---------------------------------------------------------------------- server
