@@ -47,7 +47,6 @@ from adapters.postgres.database import PostgresDatabase
 from adapters.postgres.dumper import PgDumper
 from adapters.postgres.restorer import PgRestorer
 from adapters.process.zstd import ZstdDecompressor
-from adapters.smb.share import SmbFileShare
 from domain.framework.endpoints import DynamicMountingEndPoint
 from domain.machines.archive import ArchiveFileMachine
 from domain.machines.backup import BackupClientMachine, BackupPorts
@@ -80,6 +79,17 @@ def kernel_cifs_share(target: ShareTarget, **mount_options: object) -> FileShare
     """Return a `//host/share` mounted by the kernel: a local directory once mounted."""
     mount = CifsMount(target, **mount_options)  # type: ignore[arg-type]
     return LocalDirFileShare(mount.mount_point, mounter=mount)
+
+
+def userspace_smb_share(target: ShareTarget, redactor: Redactor) -> FileShare:
+    """Return a `//host/share` reached by userspace SMB (smbprotocol).
+
+    Imported here, not at the top: smbprotocol and its SPNEGO stack take about a fifth of a
+    second to import, which every job would pay on every start for shares that never use it.
+    """
+    from adapters.smb.share import SmbFileShare
+
+    return SmbFileShare(target, redactor=redactor)
 
 
 def given_or(given: Path | None, default: Path) -> Path:
@@ -178,7 +188,7 @@ class Container(containers.DeclarativeContainer):
                     extra_options=settings.provided.share.mount_options,
                     redactor=redactor,
                 ).provider,
-                smb=providers.Factory(SmbFileShare, redactor=redactor).provider,
+                smb=providers.Factory(userspace_smb_share, redactor=redactor).provider,
             ),
         ),
     )

@@ -133,3 +133,17 @@ def test_the_default_compression_is_zstd_and_reads_go_through_zstd(tmp_path):
     container.settings.override(load_settings({"LTS_CONFIG": str(tmp_path / "absent.toml")}))
     assert container.dumper().compression == "zstd:1"
     assert container.restore_ports().decompressor is container.decompressor()
+
+
+def test_the_smb_driver_builds_the_userspace_share_only_when_a_share_needs_it(tmp_path):
+    from pydantic import SecretStr
+
+    from adapters.smb.share import SmbFileShare
+    from ports.file_share import ShareTarget
+
+    container = Container(request=backup_args())
+    environ = {"LTS_CONFIG": str(tmp_path / "absent.toml"), "LTS_SHARE__CIFS_DRIVER": "smb"}
+    container.settings.override(load_settings(environ))
+    target = ShareTarget("acme", "//files.example/acme", "acme", SecretStr("storage-key"))
+
+    assert isinstance(container.share_opener().open(target), SmbFileShare)
