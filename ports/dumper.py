@@ -36,11 +36,14 @@ class DumpTool(Protocol):
 
     @abstractmethod
     def dump(self, target: ServerTarget, database: str) -> ByteStream:
-        """Stream a custom-format dump of `database`."""
+        """Stream a custom-format dump of `database`, compressed as `info.compression` says.
+
+        `zstd:N`: a zstd stream around the archive (SPEC 7); otherwise the archive itself.
+        """
 
     @abstractmethod
     def dump_globals(self, target: ServerTarget) -> ByteStream:
-        """Stream roles and tablespaces as SQL, without role passwords."""
+        """Stream roles and tablespaces as SQL, without role passwords (zstd's for `zstd:N`)."""
 
 
 class Dumper(Protocol):
