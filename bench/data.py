@@ -4,8 +4,10 @@ Two kinds of data. Text-heavy (`orders`, the default): rows look like an order t
 timestamps, amounts, a status word and a free-text note made of words, numbers and md5 hex, so
 gzip gets roughly the 3x a real business table gives (pure random bytes would not compress at
 all, `repeat('x')` would compress 100x). Numeric (`readings`): a sensor table of integers,
-timestamps, floats and numerics, no text, as measurement and ledger tables are. Every value is a
-function of the row number, so two builds hold the same data.
+timestamps, floats and numerics, no text, as measurement and ledger tables are. Words
+(`messages`): short rows of text made of English words drawn with a skewed (Zipf-like)
+frequency, as comments, log lines and descriptions are; no hex, so it compresses as prose does.
+Every value is a function of the row number, so two builds hold the same data.
 """
 
 from __future__ import annotations
@@ -22,8 +24,21 @@ ROWS_PER_MIB = 5_600
 """Rows of the order table per MiB of database (heap and primary key), measured on PostgreSQL 15."""
 READINGS_PER_MIB = 11_000
 """Rows of the readings table per MiB of database (heap and primary key), measured likewise."""
+MESSAGES_PER_MIB = 8_300
+"""Rows of the messages table per MiB of database (heap and primary key), measured likewise."""
 ORDERS = "orders"
 READINGS = "readings"
+MESSAGES = "messages"
+WORDS = (  # noqa: SIM905 - a sentence reads better than 145 quoted words
+    "the of and to in a is that for it as was with be by on not he this are or his from at which "
+    "but have an they you were her she there would their we him been has when who will more no "
+    "if out so said what up its about into than them can only other new some could time these "
+    "two may then do first any my now such like our over man me even most made after also did "
+    "many before must through back years where much your way well down should because each just "
+    "those people how too little state good very make world still own see men work long get "
+    "here between both life being under never day same another know while last might us great "
+    "old year off come since against go came right used take three"
+).split()
 LOAD_WORKERS = 2
 BATCH_ROWS = 500_000
 MANY_TABLES_BATCH = 500
@@ -72,6 +87,33 @@ SELECT g,
        (g % 7)::smallint
 FROM generate_series({first}::bigint, {last}::bigint) AS g
 """
+MESSAGES_TABLE = """
+CREATE TABLE {table} (
+    id bigint NOT NULL,
+    at timestamptz NOT NULL,
+    level text NOT NULL,
+    customer text NOT NULL,
+    message text NOT NULL
+)
+"""
+_WORD = "(v)[1 + floor({n} * power((hashtext(g::text || ':{k}') & 1048575) / 1048576.0, 3))::int]"
+"""Word k of row g: u^3 for a uniform u makes the first words of the list the most frequent."""
+MESSAGES_ROWS = (
+    """
+INSERT INTO {table}
+SELECT g,
+       timestamptz '2020-01-01 00:00:00+00' + g * interval '7 seconds',
+       (ARRAY['INFO', 'INFO', 'INFO', 'WARN', 'ERROR'])[1 + g % 5],
+       'customer-' || (g * 7919) % 50000,
+       """
+    + " || ' ' || ".join(_WORD.format(n=len(WORDS), k=k) for k in range(10))
+    + """
+FROM generate_series({first}::bigint, {last}::bigint) AS g,
+     (SELECT ARRAY["""
+    + ", ".join(f"'{word}'" for word in WORDS)
+    + """] AS v) AS vocabulary
+"""
+)
 MANY_TABLES = """
 DO $$
 BEGIN
@@ -100,7 +142,9 @@ class DatabaseSpec:
     @property
     def rows(self) -> int:
         """Return the rows of all its tables."""
-        per_mib = READINGS_PER_MIB if self.kind == READINGS else ROWS_PER_MIB
+        per_mib = {READINGS: READINGS_PER_MIB, MESSAGES: MESSAGES_PER_MIB}.get(
+            self.kind, ROWS_PER_MIB
+        )
         return self.mebibytes * per_mib
 
     def sized(self, mebibytes: int) -> DatabaseSpec:
@@ -113,7 +157,7 @@ class DatabaseSpec:
         """Return what the database holds, for RESULTS.md."""
         if self.many_tables:
             return f"{self.many_tables:,} tables of 5 rows with primary keys"
-        what = "order" if self.kind == ORDERS else "numeric readings"
+        what = {ORDERS: "order", READINGS: "numeric readings", MESSAGES: "word messages"}[self.kind]
         tables = f"1 {what} table" if self.tables == 1 else f"{self.tables} {what} tables"
         return f"{tables}, {self.rows:,} rows"
 
@@ -132,9 +176,11 @@ def build(server: PostgresServer, spec: DatabaseSpec) -> None:
 
 def _orders(server: PostgresServer, spec: DatabaseSpec) -> None:
     rows_per_table = spec.rows // spec.tables
-    create, insert = (
-        (READINGS_TABLE, READINGS_ROWS) if spec.kind == READINGS else (ORDERS_TABLE, ORDERS_ROWS)
-    )
+    create, insert = {
+        ORDERS: (ORDERS_TABLE, ORDERS_ROWS),
+        READINGS: (READINGS_TABLE, READINGS_ROWS),
+        MESSAGES: (MESSAGES_TABLE, MESSAGES_ROWS),
+    }[spec.kind]
     tables = [sql.Identifier(f"{spec.kind}_{number}") for number in range(1, spec.tables + 1)]
     loads: list[sql.Composed] = []
     for table in tables:

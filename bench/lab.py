@@ -27,7 +27,7 @@ from types import TracebackType
 
 from psycopg import sql
 
-from bench.data import READINGS, DatabaseSpec, build
+from bench.data import MESSAGES, READINGS, DatabaseSpec, build
 from tests.support.gpg import KeyPair, generate_key_pair, stop_agent
 from tests.support.jobs import REPO, JobResult, Site, b64
 from tests.support.postgres import PostgresServer, start_postgres_server
@@ -39,6 +39,8 @@ MEDIUM = DatabaseSpec("bench_medium", mebibytes=565, tables=4)
 """The size of issue 14's measurements (565 MiB), text-heavy."""
 NUMERIC = DatabaseSpec("bench_numeric", mebibytes=565, tables=4, kind=READINGS)
 """The same size, numeric data only (figure d's second kind)."""
+PROSE = DatabaseSpec("bench_words", mebibytes=565, tables=4, kind=MESSAGES)
+"""The same size, short rows of words (figure d's third kind, shown beside the rule)."""
 SMALL = DatabaseSpec("bench_small", mebibytes=100, tables=1)
 POOL = [DatabaseSpec(f"bench_pool_{n}", mebibytes=64, tables=2) for n in range(1, 9)]
 MANY = DatabaseSpec("bench_many", many_tables=10_000)
