@@ -21,7 +21,7 @@ DEFAULT_ZSTD_LEVEL = 3
 """zstd's own default level, for a bare `zstd`."""
 MIN_ZSTD_LEVEL = 1
 MAX_ZSTD_LEVEL = 19
-"""Higher levels need `--ultra` and more memory to decompress than a stock `zstd -d` allows."""
+"""Higher levels need `--ultra`, and their windows may exceed what a stock `zstd -d` accepts."""
 _ZSTD_SPEC = re.compile(r"zstd(?::(?:level=)?(-?\d+))?")
 
 
@@ -52,7 +52,7 @@ def zstd_choice(spec: str) -> ZstdCompression | None:
     if not MIN_ZSTD_LEVEL <= level <= MAX_ZSTD_LEVEL:
         raise ValueError(
             f"zstd level {level} is outside {MIN_ZSTD_LEVEL}..{MAX_ZSTD_LEVEL} "
-            "(higher levels need zstd --ultra to decompress)"
+            "(higher levels need zstd --ultra and more memory to decompress)"
         )
     return ZstdCompression(level)
 
