@@ -16,7 +16,9 @@ FIGURES = {
     "memory": "bench.memory",  # f
     "startup": "bench.startup",  # g
     "retention": "bench.retention_planning",  # h
-    "hot-path": "bench.hot_path",  # i
+    "rekey": "bench.rekey",  # i
+    "row-counts": "bench.row_counts",  # j
+    "hot-path": "bench.hot_path",  # k
     "all": "bench.run_all",
 }
 

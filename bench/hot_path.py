@@ -1,4 +1,4 @@
-"""Figure i: the job's hot path, storing a child's output on the share while hashing it.
+"""Figure k: the job's hot path, storing a child's output on the share while hashing it.
 
 What the job does with gpg's output is the only work on the data that happens in Python: read
 it from the pipe, sha256 it, write it to the share. The figure stores the same data (random
@@ -205,7 +205,7 @@ def measure(args: argparse.Namespace) -> list[str]:
         for name, taken in relay.items()
     ]
     return [
-        "## i. The hot path: storing gpg's output on the share, hashed on the way",
+        "## k. The hot path: storing gpg's output on the share, hashed on the way",
         "",
         measured_on(),
         "",
@@ -230,7 +230,7 @@ def measure(args: argparse.Namespace) -> list[str]:
 
 
 def main(argv: Sequence[str]) -> int:
-    """Run figure i; write its section of RESULTS.md unless `--no-write`."""
+    """Run figure k; write its section of RESULTS.md unless `--no-write`."""
     options = argparse.ArgumentParser(prog=f"python -m bench {FIGURE}", description=__doc__)
     options.add_argument("--no-write", action="store_true", help="print only, leave RESULTS.md")
     options.add_argument("--repeat", type=int, default=5, help="rounds (default 5)")

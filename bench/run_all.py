@@ -22,6 +22,8 @@ ORDER = (
     ("restore", "bench.restore"),
     ("seed-design", "bench.seed_design"),
     ("worker-pool", "bench.worker_pool"),
+    ("rekey", "bench.rekey"),
+    ("row-counts", "bench.row_counts"),
 )
 RETENTION = "bench.retention_planning"
 HOT_PATH = "bench.hot_path"

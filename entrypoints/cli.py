@@ -16,9 +16,14 @@ JOBS = {
     "check": "onboarding and freshness check of a client",
     "create_client": "onboard a client: key pair, configs, share folders, then check",
     "archive": "copy one file onto the share, encrypted",
+    "rekey": "re-encrypt a client's runs to its current public key",
     "generate_key": "write a new Fernet key file",
     "encrypt_secret": "turn a secret into a command-line token",
     "diagram": "write the machines' diagrams to docs/machines",
+    "hold": "put a run on legal hold with a reason",
+    "release": "release a run from legal hold, with a reason",
+    "report": "one read-only report (JSON and a static page) over a fleet of clients",
+    "drill": "restore a run into scratch databases, compare row counts, drop them",
 }
 
 

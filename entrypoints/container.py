@@ -13,7 +13,9 @@ section per family of jobs, end points); splitting it would scatter the wiring o
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
 
 from dependency_injector import containers, providers
 
@@ -27,6 +29,9 @@ from adapters.files.toml_writer import TomlFileConfigWriter
 from adapters.gpg.decryptor import GpgDecryptor
 from adapters.gpg.encryptor import GpgEncryptor
 from adapters.gpg.keygen import GpgKeyGenerator
+from adapters.gpg.signing import GpgSigner
+from adapters.gpg.verifying import GpgSignatureChecker
+from adapters.html.writer import HtmlReportWriter
 from adapters.memory.config_source import InMemoryConfigSource
 from adapters.os.clock import SystemClock
 from adapters.os.console import StdoutConsole
@@ -35,7 +40,9 @@ from adapters.os.exit import ProcessExit
 from adapters.os.local_files import PrivateLocalFiles
 from adapters.os.lock import FlockLock
 from adapters.os.logging import client_logging
+from adapters.os.metrics import TextfileMetrics
 from adapters.os.paths import make_private_dirs
+from adapters.os.public_files import write_public_file
 from adapters.os.task_runner import ThreadPoolTaskRunner
 from adapters.postgres.archive_reader import PgArchiveReader
 from adapters.postgres.credentials import (
@@ -47,32 +54,51 @@ from adapters.postgres.database import PostgresDatabase
 from adapters.postgres.dumper import PgDumper
 from adapters.postgres.restorer import PgRestorer
 from adapters.process.zstd import ZstdDecompressor
-from domain.framework.endpoints import DynamicMountingEndPoint
+from domain.framework.endpoints import DynamicMountingEndPoint, EndPoint
 from domain.machines.archive import ArchiveFileMachine
 from domain.machines.backup import BackupClientMachine, BackupPorts
 from domain.machines.check import CheckClientMachine, CheckPorts
 from domain.machines.create_client import CreateClientMachine, OnboardingPorts
 from domain.machines.decrypt import DecryptDumpMachine
+from domain.machines.drill import DrillRunMachine
+from domain.machines.hold import HoldRunMachine, ReleaseRunMachine
 from domain.machines.listing import ListRunsMachine
 from domain.machines.mount import MountShareMachine
-from domain.machines.restore import RestoreDatabaseMachine, RestorePorts
+from domain.machines.rekey import RekeyClientMachine, RekeyPorts
+from domain.machines.report import ReportClientMachine, ReportFleetMachine
+from domain.machines.restore import RestoreDatabaseMachine
+from domain.machines.restore_ports import RestorePorts
 from domain.machines.retention import RetentionOptions, RetentionPorts
 from domain.machines.retention_job import RetentionClientMachine
+from domain.machines.survey import SurveyClientMachine
 from domain.machines.verify import VerifyRunsMachine
 from domain.models.operations import CheckPolicy
 from domain.models.policy import BackupPolicy
 from domain.models.redaction import Redactor
+from domain.models.report import ReportPolicy
+from domain.models.signing import SigningKeyFiles, SigningPolicy
 from domain.rules.parallelism import plan_parallelism
+from domain.services.job_metrics import JobMetricsRecorder
 from entrypoints.azure import azure_options
 from entrypoints.diagram import MACHINES
-from entrypoints.host import probe_name, process_owner, tool_version
-from entrypoints.requests import JobRequest, ToolRequest
+from entrypoints.fleet import KeyVaultSources, SchemeConfigOpener, toml_source
+from entrypoints.host import (
+    current_operator,
+    probe_name,
+    process_owner,
+    signing_user_id,
+    tool_version,
+)
+from entrypoints.requests import JobRequest, ReportJob, ToolRequest
 from entrypoints.settings import SettingsError, load_settings
 from entrypoints.tools import DiagramTool, EncryptSecretTool, GenerateKeyTool
 from ports.errors import LtsError
 from ports.file_share import FileShare, ShareTarget
 
 logger = logging.getLogger("lts.job")
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def kernel_cifs_share(target: ShareTarget, **mount_options: object) -> FileShare:
@@ -92,16 +118,32 @@ def userspace_smb_share(target: ShareTarget, redactor: Redactor) -> FileShare:
     return SmbFileShare(target, redactor=redactor)
 
 
+def one_each(factory: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    """Return `factory(item)` for each item (one machine per client of the fleet)."""
+    return [factory(item) for item in items]
+
+
 def given_or(given: Path | None, default: Path) -> Path:
     """Return a path given on the command line, else the master config's."""
     return given or default
+
+
+def signing_key_files(wanted: bool, key_file: Path | None) -> SigningKeyFiles | None:
+    """Return where create_client --signing writes the signing key; None without --signing."""
+    return SigningKeyFiles(key_file) if wanted else None
+
+
+def close_all_of(loader: object | None) -> Callable[[], None]:
+    """Return a loader's `close_all` (a last guard), or nothing to do for an absent one."""
+    close_all: Callable[[], None] = getattr(loader, "close_all", lambda: None)
+    return close_all
 
 
 class Container(containers.DeclarativeContainer):
     """Wires one job run: `Container(request=BackupJob(...))`."""
 
     # ---------------------------------------------------------------- request and settings
-    request: providers.Dependency[JobRequest | ToolRequest] = providers.Dependency()
+    request: providers.Dependency[JobRequest | ReportJob | ToolRequest] = providers.Dependency()
     settings = providers.Singleton(load_settings)
     redactor = providers.Singleton(Redactor)
     azure = providers.Singleton(azure_options, settings.provided.azure, request)
@@ -216,6 +258,7 @@ class Container(containers.DeclarativeContainer):
         pg_bin_dir=pg_bin_dir,
         compression=settings.provided.backup.compression,
         compressor_threads=parallelism.provided.compressor_threads,
+        count_rows=settings.provided.backup.count_rows,
     )
     restorer = providers.Singleton(
         PgRestorer, credentials=pg_credentials, redactor=redactor, pg_bin_dir=pg_bin_dir
@@ -226,6 +269,50 @@ class Container(containers.DeclarativeContainer):
     decryptor = providers.Singleton(GpgDecryptor, work_root=work_root, redactor=redactor)
     key_generator = providers.Singleton(GpgKeyGenerator, work_root=work_root, redactor=redactor)
     decompressor = providers.Singleton(ZstdDecompressor, redactor=redactor)
+    # Runs are signed when [signing] key_file is set, and checked when trusted_keys is (SPEC 14).
+    signer = providers.Selector(
+        settings.provided.signing.signer,
+        gpg=providers.Singleton(
+            GpgSigner,
+            key_file=settings.provided.signing.key_file,
+            work_root=work_root,
+            redactor=redactor,
+        ),
+        none=providers.Object(None),
+    )
+    signature_checker = providers.Selector(
+        settings.provided.signing.checker,
+        gpg=providers.Singleton(
+            GpgSignatureChecker,
+            trusted_keys=settings.provided.signing.trusted_keys,
+            work_root=work_root,
+            redactor=redactor,
+            signing_key_file=settings.provided.signing.key_file,
+        ),
+        none=providers.Object(None),
+    )
+    signing_policy = providers.Factory(SigningPolicy, require=settings.provided.signing.require)
+
+    # ---------------------------------------------------------------- metrics (SPEC 16)
+    # Without `[metrics] textfile_dir` there is no Metrics adapter and no observer at all.
+    metrics = providers.Selector(
+        settings.provided.metrics.sink,
+        none=providers.Object(None),
+        textfile=providers.Singleton(
+            TextfileMetrics, directory=settings.provided.metrics.textfile_dir
+        ),
+    )
+    job_observer = providers.Selector(
+        settings.provided.metrics.sink,
+        none=providers.Object(None),
+        textfile=providers.Factory(
+            JobMetricsRecorder,
+            metrics=metrics,
+            clock=clock,
+            client=request.provided.client_name,
+            job=request.provided.job,
+        ),
+    )
 
     # ---------------------------------------------------------------- the share lifecycle
     client_mount = providers.Factory(
@@ -235,6 +322,7 @@ class Container(containers.DeclarativeContainer):
         source=config_source,
         opener=share_opener,
         redactor=redactor,
+        config_url=request.provided.config.url,
     )
     # Jobs that change the tiers hold the client's lock; read-only ones and archive do not.
     locked_mount = providers.Factory(client_mount, lock=lock)
@@ -244,7 +332,13 @@ class Container(containers.DeclarativeContainer):
         console=console,
         exit=exit,
         redactor=redactor,
-        guards=providers.List(encryptor.provided.close_all, decryptor.provided.close_all),
+        guards=providers.List(
+            encryptor.provided.close_all,
+            decryptor.provided.close_all,
+            providers.Callable(close_all_of, signer),
+            providers.Callable(close_all_of, signature_checker),
+        ),
+        observer=job_observer,
     )
 
     # ---------------------------------------------------------------- backup and retention
@@ -267,6 +361,7 @@ class Container(containers.DeclarativeContainer):
             runner=backup_runner,
             retention_runner=retention_runner,
             console=console,
+            signer=signer,
         ),
         policy=providers.Factory(
             BackupPolicy,
@@ -326,6 +421,17 @@ class Container(containers.DeclarativeContainer):
         request=request.provided.request,
         redactor=redactor,
         restore_source=restore_source,
+        checker=signature_checker,
+        policy=signing_policy,
+    )
+
+    drill_machine = providers.Factory(
+        DrillRunMachine,
+        ports=restore_ports,
+        restore_source=restore_source,
+        request=request.provided.request,
+        redactor=redactor,
+        tool_version=providers.Callable(tool_version),
     )
 
     # ---------------------------------------------------------------- check, onboarding, archive
@@ -339,6 +445,8 @@ class Container(containers.DeclarativeContainer):
             decryptor=decryptor,
             clock=clock,
             decompressor=decompressor,
+            signer=signer,
+            checker=signature_checker,
         ),
         policy=providers.Factory(
             CheckPolicy,
@@ -348,6 +456,7 @@ class Container(containers.DeclarativeContainer):
             timezone=settings.provided.backup.timezone,
             period_offset_months=settings.provided.backup.period_offset_months,
             compression=settings.provided.backup.compression,
+            drill_max_age=settings.provided.check.drill_max_age,
         ),
         redactor=redactor,
         probe_name=providers.Callable(probe_name),
@@ -376,10 +485,15 @@ class Container(containers.DeclarativeContainer):
             backup_writer=backup_config_writer,
             restore_writer=restore_config_writer,
             backup_source=config_source,
+            files=local_files,
         ),
         check=check_machine.provider,
         backup_config_url=request.provided.config.url,
         redactor=redactor,
+        signing_key=providers.Callable(
+            signing_key_files, request.provided.signing, settings.provided.signing.key_file
+        ),
+        signing_user_id=providers.Callable(signing_user_id),
     )
     # The new client's settings (with a placeholder key) are validated and mounted first.
     draft_mount = providers.Factory(
@@ -394,6 +508,83 @@ class Container(containers.DeclarativeContainer):
         encryptor=encryptor,
         files=local_files,
         clock=clock,
+        signer=signer,
+    )
+
+    # ---------------------------------------------------------------- rekey (SPEC 14)
+    rekey_machine = providers.Factory(
+        RekeyClientMachine,
+        ports=providers.Factory(
+            RekeyPorts,
+            encryptor=encryptor,
+            decryptor=decryptor,
+            clock=clock,
+            runner=backup_runner,
+            console=console,
+            signer=signer,
+            checker=signature_checker,
+        ),
+        request=request.provided.request,
+        restore_source=restore_source,
+        redactor=redactor,
+        policy=signing_policy,
+        lock_owner=providers.Callable(process_owner),
+        share_lock_max_age=settings.provided.backup.share_lock_max_age,
+    )
+
+    # ---------------------------------------------------------------- legal holds
+    hold_machine = providers.Factory(
+        HoldRunMachine,
+        request=request.provided.hold,
+        clock=clock,
+        operator=providers.Callable(current_operator),
+        lock_owner=providers.Callable(process_owner),
+        share_lock_max_age=settings.provided.backup.share_lock_max_age,
+    )
+    release_machine = providers.Factory(ReleaseRunMachine, **hold_machine.kwargs)
+
+    # ---------------------------------------------------------------- the fleet report
+    config_opener = providers.Singleton(
+        SchemeConfigOpener,
+        by_scheme=providers.Dict(
+            file=providers.Object(toml_source),
+            https=providers.Factory(KeyVaultSources, key_vault=key_vault.provider, cipher=cipher),
+        ),
+    )
+    report_policy = providers.Factory(
+        ReportPolicy,
+        timezone=settings.provided.backup.timezone,
+        period_offset_months=settings.provided.backup.period_offset_months,
+    )
+    report_runner = providers.Singleton(
+        ThreadPoolTaskRunner, workers=settings.provided.report.worker_pool_size
+    )
+    survey_machine = providers.Factory(
+        SurveyClientMachine, encryptor=encryptor, clock=clock, retention=retention_options
+    )
+    # Each client's own share lifecycle, read-only (no lock); client and source per client.
+    report_mount = providers.Factory(
+        MountShareMachine, job="report", opener=share_opener, redactor=redactor
+    )
+    report_client = providers.Factory(
+        ReportClientMachine,
+        sources=config_opener,
+        mount=report_mount.provider,
+        survey=survey_machine.provider,
+        clock=clock,
+        policy=report_policy,
+    )
+    report_machine = providers.Factory(
+        ReportFleetMachine,
+        clients=providers.Callable(one_each, report_client.provider, request.provided.clients),
+        writer=providers.Factory(
+            HtmlReportWriter,
+            output=request.provided.output,
+            write=providers.Object(write_public_file),
+        ),
+        runner=report_runner,
+        clock=clock,
+        policy=report_policy,
     )
 
     # ---------------------------------------------------------------- end points
@@ -412,6 +603,27 @@ class Container(containers.DeclarativeContainer):
         mounting_end_point, mount=draft_mount.provider, job=create_client_machine.provider
     )
     archive_end_point = providers.Factory(mounting_end_point, job=archive_machine.provider)
+    # Holds change what retention may delete: they hold the client's lock, as retention does.
+    hold_end_point = providers.Factory(
+        mounting_end_point, mount=locked_mount.provider, job=hold_machine.provider
+    )
+    release_end_point = providers.Factory(
+        mounting_end_point, mount=locked_mount.provider, job=release_machine.provider
+    )
+
+    report_end_point = providers.Factory(
+        EndPoint,
+        machine=report_machine.provider,
+        console=console,
+        exit=exit,
+        redactor=redactor,
+        guards=providers.List(encryptor.provided.close_all),
+        observer=job_observer,
+    )
+    rekey_end_point = providers.Factory(
+        mounting_end_point, mount=locked_mount.provider, job=rekey_machine.provider
+    )
+    drill_end_point = providers.Factory(mounting_end_point, job=drill_machine.provider)
 
     # ---------------------------------------------------------------- host tools
     generate_key_end_point = providers.Factory(
@@ -441,7 +653,7 @@ class Container(containers.DeclarativeContainer):
     )
 
 
-def run_job(request: JobRequest, container: Container | None = None) -> None:
+def run_job(request: JobRequest | ReportJob, container: Container | None = None) -> None:
     """Run the job of `request` on its client: log to the client log, execute, exit."""
     container = container or Container(request=request)
     try:

@@ -33,7 +33,9 @@ Onboard a client: generate its OpenPGP key pair (with a strong random passphrase
 private key and passphrase to the restore config (--restore-vault) and the backup config to
 KEY_VAULT (a file:// TOML is written 0600; an https:// Key Vault gets one secret per key), create
 the share's end-of-month, end-of-year and archive folders, then run the check job. An existing
-backup or restore config is never overwritten: nothing is written then.
+backup or restore config is never overwritten: nothing is written then. With --signing, first
+generate the operator's signing key (no passphrase) at the master config's [signing] key_file
+(mode 0600) and its public key beside it (<stem>.pub.asc); an existing file is never overwritten.
 """
 STDIN = "-"
 DEFAULT_END_OF_MONTH_DAYS = 400
@@ -121,6 +123,12 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="an armoured or binary OpenPGP public key to add as a second recipient",
     )
+    result.add_argument(
+        "--signing",
+        action="store_true",
+        help="also generate the operator's signing key at [signing] key_file of the master "
+        "config (0600, refused when it exists) and its public key beside it (<stem>.pub.asc)",
+    )
     return result
 
 
@@ -194,7 +202,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     job_parser = parser()
     args = job_parser.parse_args(argv)
     fields = client_fields(job_parser, args, restore_vault=True)
-    request = CreateClientJob(**fields, new_client=new_client(job_parser, args))
+    request = CreateClientJob(
+        **fields, new_client=new_client(job_parser, args), signing=args.signing
+    )
     # Imported after parsing so that --help and argument errors stay fast.
     from entrypoints.container import run_job
 

@@ -14,17 +14,31 @@ from domain.machines.archive import ArchiveFileMachine
 from domain.machines.backup import BackupClientMachine
 from domain.machines.backup_database import BackupDatabaseMachine
 from domain.machines.check import CheckClientMachine
+from domain.machines.check_dumpable import (
+    CheckReadableMachine,
+    ProbeDumpMachine,
+    UnreadableObjectMachine,
+)
 from domain.machines.check_keys import CheckKeysMachine
 from domain.machines.create_client import CreateClientMachine
 from domain.machines.decrypt import DecryptDumpMachine
+from domain.machines.drill import DrillRunMachine
+from domain.machines.drill_database import CompareTableMachine, DrillDatabaseMachine
 from domain.machines.freshness import CheckFreshnessMachine, MonthFreshnessMachine
+from domain.machines.hold import HoldRunMachine, ReleaseRunMachine
 from domain.machines.listing import ListRunsMachine
 from domain.machines.mount import MountShareMachine
 from domain.machines.private_key import LoadPrivateKeyMachine
+from domain.machines.rekey import RekeyClientMachine
+from domain.machines.rekey_file import RekeyFileMachine
+from domain.machines.rekey_run import RekeyRunMachine
+from domain.machines.report import ReportClientMachine, ReportFleetMachine
 from domain.machines.restore import RestoreDatabaseMachine
 from domain.machines.retention import ApplyRetentionMachine, DeleteRunMachine
 from domain.machines.retention_job import RetentionClientMachine
+from domain.machines.survey import SurveyClientMachine
 from domain.machines.verify import VerifyFileMachine, VerifyRunMachine, VerifyRunsMachine
+from domain.machines.verify_logs import VerifyLogMachine
 from entrypoints.args import OneLineParser
 from entrypoints.requests import DiagramJob
 
@@ -48,6 +62,21 @@ MACHINES: tuple[type[Machine], ...] = (
     MonthFreshnessMachine,
     CreateClientMachine,
     ArchiveFileMachine,
+    HoldRunMachine,
+    ReleaseRunMachine,
+    ReportFleetMachine,
+    ReportClientMachine,
+    SurveyClientMachine,
+    VerifyLogMachine,
+    RekeyClientMachine,
+    RekeyRunMachine,
+    RekeyFileMachine,
+    DrillRunMachine,
+    DrillDatabaseMachine,
+    CompareTableMachine,
+    CheckReadableMachine,
+    UnreadableObjectMachine,
+    ProbeDumpMachine,
 )
 
 

@@ -10,8 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from domain.models.fleet import FleetClient
+from domain.models.hold import HoldRequest
 from domain.models.operations import ArchiveRequest, NewClient
-from domain.models.restore_request import DecryptRequest, RestoreRequest, VerifyRequest
+from domain.models.restore_request import (
+    DecryptRequest,
+    DrillRequest,
+    RekeyRequest,
+    RestoreRequest,
+    VerifyRequest,
+)
 
 NO_STORE = "none"
 """The scheme of a config store that was not given (a job run without `--restore-vault`)."""
@@ -126,6 +134,8 @@ class CreateClientJob(JobRequest):
 
     job: ClassVar[str] = "create_client"
     new_client: NewClient
+    signing: bool = False
+    """`--signing`: also make the operator's signing key at `[signing] key_file`."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,6 +144,60 @@ class ArchiveJob(JobRequest):
 
     job: ClassVar[str] = "archive"
     request: ArchiveRequest
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldJob(JobRequest):
+    """`hold --run RUN_ID --reason TEXT`."""
+
+    job: ClassVar[str] = "hold"
+    hold: HoldRequest
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReleaseJob(HoldJob):
+    """`release --run RUN_ID --reason TEXT`."""
+
+    job: ClassVar[str] = "release"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportJob:
+    """`report FLEET_FILE --output DIR`: every client of the fleet, read-only.
+
+    Not one client's job: it logs to `<log_root>/fleet/report.log` and its metrics file is
+    `lts_fleet_report.prom`. The Entra ID options come from the fleet file or `[azure]`.
+    """
+
+    job: ClassVar[str] = "report"
+    client_name: ClassVar[str] = "fleet"
+    clients: tuple[FleetClient, ...]
+    fleet_file: Path
+    output: Path
+    tenant_id: str | None = None
+    authority_host: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """Return the arguments worth logging (the fleet's tokens never are)."""
+        names = ", ".join(client.name for client in self.clients)
+        return f"fleet_file={self.fleet_file}, output={self.output}, clients={names}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RekeyJob(JobRequest):
+    """`rekey`: re-encrypt runs to the client's current public key."""
+
+    job: ClassVar[str] = "rekey"
+    request: RekeyRequest
+
+
+@dataclass(frozen=True, kw_only=True)
+class DrillJob(JobRequest):
+    """`drill`: a run's databases restored into scratch databases and compared."""
+
+    job: ClassVar[str] = "drill"
+    request: DrillRequest
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -119,6 +126,8 @@ class BackupSettings(_Section):
     min_dump_bytes: int = Field(default=64, ge=0)
     shrink_warning_ratio: float = Field(default=0.5, ge=0, le=1)
     share_lock_max_age_hours: float = Field(default=48, gt=0)
+    count_rows: bool = True
+    """Count every table's rows in the dump's snapshot for the manifest (what drills compare)."""
 
     @property
     def share_lock_max_age(self) -> timedelta:
@@ -185,6 +194,83 @@ class ShareSettings(_Section):
     mount_options: str = ""
 
 
+class MetricsSettings(_Section):
+    """`[metrics]`: where every job leaves its metrics for node_exporter's textfile collector."""
+
+    textfile_dir: Path | None = None
+    """The collector's directory; unset, no metrics are written."""
+
+    @property
+    def sink(self) -> Literal["textfile", "none"]:
+        """Return which Metrics adapter the container builds."""
+        return "textfile" if self.textfile_dir is not None else "none"
+
+
+class ReportSettings(_Section):
+    """`[report]`: how many clients the fleet report surveys at once."""
+
+    worker_pool_size: int = Field(default=2, ge=1, le=16)
+
+
+class SigningSettings(_Section):
+    """`[signing]`: the operator's key that signs every run, and the keys `verify` trusts.
+
+    `key_file` is an armoured OpenPGP secret key without a passphrase (mode 0600; a file open to
+    group or others is refused when the key is loaded); `trusted_keys` are armoured public key
+    files (the public half of `key_file` is trusted as well); with `require`, an unsigned run is
+    a Failure of `verify` (SPEC 14).
+    """
+
+    key_file: Path | None = None
+    trusted_keys: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    require: bool = False
+
+    @field_validator("trusted_keys", mode="before")
+    @classmethod
+    def _split_paths(cls, value: object) -> object:
+        """Accept a comma-separated string (or a JSON list) from the environment."""
+        if not isinstance(value, str):
+            return value
+        if value.lstrip().startswith("["):
+            return json.loads(value)
+        return [name.strip() for name in value.split(",") if name.strip()]
+
+    @model_validator(mode="after")
+    def _require_needs_trusted_keys(self) -> SigningSettings:
+        """Refuse `require = true` without a key to check signatures against."""
+        if self.require and not self.trusted_keys and self.key_file is None:
+            raise ValueError(
+                "require = true needs trusted_keys (the public keys to check with) or key_file"
+            )
+        return self
+
+    @property
+    def signer(self) -> str:
+        """Return `gpg` when runs are signed (`key_file` is set), else `none`."""
+        return "gpg" if self.key_file is not None else "none"
+
+    @property
+    def checker(self) -> str:
+        """Return `gpg` when signatures are checked (trusted keys or a key file), else `none`.
+
+        The host's own signing key is trusted too: a host checks what it signed.
+        """
+        return "gpg" if self.trusted_keys or self.key_file is not None else "none"
+
+
+class CheckSettings(_Section):
+    """`[check]`: what the check job demands beyond readiness and freshness."""
+
+    drill_max_age_days: int | None = Field(default=None, ge=0)
+    """When set, the newest complete run must be proven by a drill within this many days."""
+
+    @property
+    def drill_max_age(self) -> timedelta | None:
+        """Return `drill_max_age_days` as a duration, None when drills are not demanded."""
+        days = self.drill_max_age_days
+        return None if days is None else timedelta(days=days)
+
+
 class Settings(BaseSettings):
     """The master config: one nested model per TOML section.
 
@@ -207,6 +293,10 @@ class Settings(BaseSettings):
     backup: BackupSettings = BackupSettings()
     retention: RetentionSettings = RetentionSettings()
     share: ShareSettings = ShareSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    report: ReportSettings = ReportSettings()
+    signing: SigningSettings = SigningSettings()
+    check: CheckSettings = CheckSettings()
 
     @classmethod
     def settings_customise_sources(

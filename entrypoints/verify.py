@@ -1,7 +1,7 @@
 """Run the verify job: check stored runs against their manifests (SPEC section 5).
 
 `python -m entrypoints.verify CLIENT_NAME KEY_VAULT CLIENT_ID CLIENT_SECRET
-[--run RUN_ID|latest|all] [--restore-vault URL]`
+[--run RUN_ID|latest|all] [--restore-vault URL] [--logs]`
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from domain.models.restore_request import RunChoice, VerifyRequest
+from domain.models.restore_request import LATEST, VerifyRequest
 from entrypoints.args import (
     OneLineParser,
     add_client_arguments,
@@ -22,7 +22,10 @@ from entrypoints.requests import VerifyJob
 DESCRIPTION = """\
 Check a client's stored runs against their manifests: every file's size and sha256. With
 --restore-vault, also decrypt every file as a stream and read each database dump with
-pg_restore --list (nothing is written to disk). One 'Failure:' line per problem.
+pg_restore --list (nothing is written to disk). With [signing] trusted_keys in the master
+config, each run's manifest is checked against its signature (manifest.json.asc). With --logs,
+the hash chain of every audit log on the share is checked instead (and the runs too when --run
+is given). One 'Failure:' line per problem.
 """
 
 
@@ -34,8 +37,14 @@ def parser() -> argparse.ArgumentParser:
     result.add_argument(
         "--run",
         type=run_choice_or_all,
-        default=RunChoice.parse("latest"),
+        default=None,
         help="a run id (YYYYMMDDTHHMMSSZ), latest (the default) or all",
+    )
+    result.add_argument(
+        "--logs",
+        action="store_true",
+        help="check the hash chain of every audit log on the share (retention.log, "
+        "ARCHIVE.jsonl, rekey.jsonl, ...), naming each log's first broken line",
     )
     return result
 
@@ -45,7 +54,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     job_parser = parser()
     args = job_parser.parse_args(argv)
     fields = client_fields(job_parser, args, restore_vault=True)
-    request = VerifyJob(**fields, request=VerifyRequest(run=args.run))
+    request = VerifyJob(
+        **fields,
+        request=VerifyRequest(
+            run=args.run or LATEST, logs=args.logs, runs=args.run is not None or not args.logs
+        ),
+    )
     # Imported after parsing so that --help and argument errors stay fast.
     from entrypoints.container import run_job
 

@@ -12,7 +12,7 @@ from ports.streams import ByteStream
 
 @dataclass(frozen=True, slots=True)
 class ArchiveListing:
-    """What `pg_restore --list` found in an archive: its table of contents entries."""
+    """An archive's table of contents: how many entries, how many of them TABLE DATA."""
 
     entries: int
     tables: int
@@ -26,8 +26,13 @@ class ArchiveReader(Protocol):
     """
 
     @abstractmethod
-    def list_archive(self, archive: Iterable[bytes]) -> ArchiveListing:
-        """Read an archive stream's table of contents with `pg_restore --list`."""
+    def check_archive(self, archive: Iterable[bytes]) -> ArchiveListing:
+        """Read a whole archive stream as a restore would, and return its table of contents.
+
+        Every data block is read and decompressed (`pg_restore --file=/dev/null`), so an
+        archive whose end is missing or damaged raises ArchiveError, also when its table of
+        contents reads.
+        """
 
     @abstractmethod
     def to_sql(self, archive: Iterable[bytes]) -> ByteStream:

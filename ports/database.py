@@ -47,6 +47,10 @@ class DatabaseInfo:
     size: int
 
 
+LARGE_OBJECTS_LISTED = 100
+"""The most large objects `unreadable_large_objects` names one by one."""
+
+
 class Database(Protocol):
     """Read-only questions to a PostgreSQL server.
 
@@ -69,4 +73,13 @@ class Database(Protocol):
         Each entry is the qualified name, followed by the reason in parentheses when it is not
         a missing SELECT privilege (no USAGE on the schema, row-level security). An empty list
         means pg_dump can read everything (`pg_read_all_data` or equivalent grants).
+        """
+
+    @abstractmethod
+    def unreadable_large_objects(self, target: ServerTarget, database: str) -> list[str]:
+        """Return the large objects of `database` the login cannot read, and their owners.
+
+        Each entry is `large object <oid> (owned by <role>)`; `pg_read_all_data` does not
+        cover large objects, so pg_dump fails on one the login neither owns nor was granted
+        SELECT on. At most `LARGE_OBJECTS_LISTED` entries, then one `and N more` entry.
         """

@@ -80,3 +80,19 @@ class KeyGenerationError(LtsError):
 
 class CompressionError(LtsError):
     """The zstd binary is missing or cannot run, or a stored stream does not decompress."""
+
+
+class MetricsError(LtsError):
+    """A job's metrics cannot be stored (the textfile directory is missing or not writable)."""
+
+
+class ReportError(LtsError):
+    """The fleet report cannot be written to its output directory."""
+
+
+class HoldError(LtsError):
+    """A run cannot be put on hold or released (no such run, already held, not held)."""
+
+
+class SigningError(LtsError):
+    """The signing key or a trusted key cannot be loaded, or gpg cannot sign or check."""

@@ -91,6 +91,15 @@ class FileShare(Protocol):
         """Rename a file or directory; the target must not exist."""
 
     @abstractmethod
+    def replace(self, source: PurePosixPath, target: PurePosixPath) -> None:
+        """Rename the file `source` to `target`, replacing `target` atomically when it exists.
+
+        Readers see the old `target` or the new one, never neither (POSIX rename; SMB rename
+        with ReplaceIfExists). Directories and symlinks are refused on either side. For
+        switching a run to a new manifest (rekey); every other write uses `write_stream`.
+        """
+
+    @abstractmethod
     def list_dir(self, path: PurePosixPath) -> list[Entry]:
         """Return the entries of a directory sorted by name; a missing directory is empty."""
 

@@ -36,3 +36,11 @@ class KeyGenerator(Protocol):
     @abstractmethod
     def generate(self, user_id: str) -> GeneratedKey:
         """Generate a key pair for `user_id` (`Name <e-mail>`) that never expires."""
+
+    @abstractmethod
+    def generate_signing_key(self, user_id: str) -> GeneratedKey:
+        """Generate a signing key (no encryption subkey) without a passphrase, never expiring.
+
+        For `[signing] key_file` (SPEC 14): the secret key is exported unprotected (its file's
+        mode protects it) and `passphrase` is empty.
+        """

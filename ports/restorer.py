@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import PurePath
 from typing import Final, Protocol
 
+from domain.models.manifest import TableRows
 from ports.database import ServerTarget
 
 OPERATOR_AUTH: Final = "operator"
@@ -50,6 +52,99 @@ class RestoreOptions:
     keep_owners: bool = False
 
 
+class PropertyKind(StrEnum):
+    """What a database-level statement of an archive sets (SPEC 13)."""
+
+    OWNER = "owner"
+    COMMENT = "comment"
+    SETTING = "setting"
+    """`ALTER DATABASE ... SET`, `CONNECTION LIMIT`, `IS_TEMPLATE`, `ALLOW_CONNECTIONS`."""
+    ROLE_SETTING = "role setting"
+    """`ALTER ROLE ... IN DATABASE ... SET`."""
+    PRIVILEGE = "privilege"
+    """`GRANT`/`REVOKE ... ON DATABASE` (and the session authorization a grantor needs)."""
+    SECURITY_LABEL = "security label"
+
+
+SHOWN_LENGTH = 160
+"""How much of a statement a message shows."""
+
+
+def shown(sql: str) -> str:
+    """Return a statement on one line, shortened for messages."""
+    text = " ".join(sql.split())
+    return text if len(text) <= SHOWN_LENGTH else text[: SHOWN_LENGTH - 3] + "..."
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseStatement:
+    """One database-level statement of an archive, rewritten to name the target database."""
+
+    kind: PropertyKind
+    sql: str
+
+    @property
+    def shown(self) -> str:
+        """Return the statement on one line, shortened for messages."""
+        return shown(self.sql)
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseProperties:
+    """What an archive holds of the database itself, as `pg_restore --create` would apply it.
+
+    `create` is the archive's CREATE DATABASE for the target name (template0, encoding, locale,
+    tablespace), None when the archive has no DATABASE entry; `statements` are the owner,
+    comment, settings, per-role settings, privileges and security labels, in the archive's
+    order; `unknown` are database-level statements not understood, never applied.
+    """
+
+    source: str = ""
+    create: str | None = None
+    statements: tuple[DatabaseStatement, ...] = ()
+    unknown: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NotRestored:
+    """A database-level property that did not come back, and why."""
+
+    what: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.what} ({self.reason})"
+
+
+@dataclass(frozen=True, slots=True)
+class PropertiesOutcome:
+    """What applying database-level statements did.
+
+    `missing` are statements naming a role or tablespace the target server does not have (they
+    come back once it exists); `failed` are statements that failed for any other reason.
+    """
+
+    applied: int = 0
+    missing: tuple[NotRestored, ...] = ()
+    failed: tuple[NotRestored, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalsOutcome:
+    """What applying the globals SQL did: roles and tablespaces that existed, and errors."""
+
+    existing: int = 0
+    errors: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreVersions:
+    """The client tools chosen for a target server, and the server's version."""
+
+    pg_restore: str
+    server: str
+
+
 class Restorer(Protocol):
     """Restore custom-format dumps with pg_restore and inspect restore targets.
 
@@ -64,8 +159,28 @@ class Restorer(Protocol):
         """Tell whether the target database exists and how many objects it holds."""
 
     @abstractmethod
-    def create_database(self, target: RestoreTarget) -> None:
-        """Create the (missing) target database."""
+    def read_properties(self, target: RestoreTarget, archive: PurePath) -> DatabaseProperties:
+        """Read the archive's database-level entries, rewritten for `target`'s database name.
+
+        The pg_restore is the one chosen for the target server.
+        """
+
+    @abstractmethod
+    def create_database(
+        self, target: RestoreTarget, properties: DatabaseProperties
+    ) -> NotRestored | None:
+        """Create the (missing) target database with the archive's CREATE DATABASE options.
+
+        When the target server cannot create it so (a locale or tablespace it lacks), the
+        database is created from template0 with the server's defaults and what was lost is
+        returned; None when it was created as dumped.
+        """
+
+    @abstractmethod
+    def apply_properties(
+        self, target: RestoreTarget, statements: Sequence[DatabaseStatement]
+    ) -> PropertiesOutcome:
+        """Apply database-level statements in order; a failing one does not stop the others."""
 
     @abstractmethod
     def drop_database(self, target: RestoreTarget) -> None:
@@ -76,12 +191,25 @@ class Restorer(Protocol):
         """Run pg_restore from the local archive file into the target database."""
 
     @abstractmethod
-    def apply_globals(self, server: ServerTarget, sql: Iterable[bytes]) -> int:
-        """Run the globals SQL (roles, tablespaces) on `server`; return the statements that failed.
+    def apply_globals(self, server: ServerTarget, sql: Iterable[bytes]) -> GlobalsOutcome:
+        """Run the globals SQL (roles, tablespaces) on `server`, going on past failures.
 
-        Statements that fail (a role that already exists) do not stop the others.
+        A role or tablespace that already exists is counted in `existing`; every other error
+        (permission denied to create a role, a command the client does not know) is one line
+        of `errors`.
         """
 
     @abstractmethod
     def count_tables(self, target: RestoreTarget) -> int:
         """Return the number of tables in the target database, outside the system schemas."""
+
+    @abstractmethod
+    def count_rows(self, target: RestoreTarget) -> tuple[TableRows, ...]:
+        """Return the row count of every table a dump of the target database would hold.
+
+        Counted as the backup counts them in the dump's snapshot, so the two compare.
+        """
+
+    @abstractmethod
+    def versions(self, server: ServerTarget) -> RestoreVersions:
+        """Return the pg_restore chosen for `server` and the server's version."""

@@ -136,7 +136,6 @@ def write_configs(work: Path, socket_dir: str, role: str, password: str, public:
         f'work_root = "{work / "tmp"}"\nmount_root = "{work / "mnt"}"\n'
         f'[secrets]\nkey_file = "{work / "fernet.key"}"\n'
         f'[backup]\nworker_pool_size = 2\npg_bin_dir = "{pg_bin}"\n'
-        'exclude_everywhere = ["postgres"]\n'
     )
     client = {
         "client-name": "acme",

@@ -178,6 +178,21 @@ class LocalDirFileShare(FileShare):
         if old.parent != new.parent:
             fsync_dir(old.parent)
 
+    def replace(self, source: PurePosixPath, target: PurePosixPath) -> None:
+        """Rename the regular file `source` over `target` (POSIX rename: atomic replace).
+
+        On a kernel CIFS mount this is an SMB rename with ReplaceIfExists, atomic on the server.
+        """
+        old = self._local(source)
+        new = self._local(target)
+        with share_errors("replace", new):
+            if not stat.S_ISREG(old.lstat().st_mode):
+                raise ShareUnavailableError(f"{old} is not a regular file")
+            if lexists(new) and not stat.S_ISREG(new.lstat().st_mode):
+                raise ShareUnavailableError(f"{new} is not a regular file")
+            old.replace(new)
+        fsync_dir(new.parent)
+
     def list_dir(self, path: PurePosixPath) -> list[Entry]:
         """Return the entries of a directory sorted by name; a missing directory is empty."""
         directory = self._local(path)

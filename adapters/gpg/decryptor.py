@@ -20,6 +20,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from adapters.gpg.keyring import COMMAND_TIMEOUT_SECONDS, ThrowAwayKeyring, diagnostics
+from adapters.gpg.keyset import load_key_set
 from adapters.gpg.listing import parse_listing
 from adapters.process import (
     CHUNK_SIZE,
@@ -33,6 +34,7 @@ from adapters.process import (
     stream_through,
 )
 from domain.models.redaction import Redactor
+from domain.models.restore_config import KeyPassphrases
 from ports.decryptor import DecryptionKeys, Decryptor, KeyInfo
 from ports.errors import DecryptionError, EncryptionError
 
@@ -195,6 +197,14 @@ class GpgDecryptor(Decryptor):
         self._open[id(keys)] = keys
         return keys
 
+    def load_keys(self, private_keys: bytes, passphrases: KeyPassphrases) -> DecryptionKeys:
+        """Load each secret key of `private_keys` with its passphrase (adapters/gpg/keyset.py).
+
+        Raises:
+            DecryptionError: a key does not load, or the passphrases do not fit the keys.
+        """
+        return load_key_set(private_keys, passphrases, self.load)
+
     def close_all(self) -> None:
         """Close every loaded key that is still open (a last guard)."""
         for keys in self._open.copy().values():
@@ -224,7 +234,8 @@ class GpgDecryptor(Decryptor):
             raise DecryptionError(
                 f"gpg could not import private-key: {diagnostics(imported.stderr, self._redactor)}"
             )
-        return KeyInfo(key.fingerprint, key.valid_user_ids)
+        key_ids = (key.fingerprint, *(subkey.fingerprint for subkey in key.subkeys))
+        return KeyInfo(key.fingerprint, key.valid_user_ids, key_ids)
 
     def _unlock(self, keyring: SecretKeyring, info: KeyInfo, passphrase: SecretStr) -> None:
         # Encrypting to the key "at" its newest (sub)key's creation time also works for a key

@@ -6,6 +6,8 @@ no expiry, protected by a passphrase of 32 random bytes (`secrets.token_urlsafe(
 calibrated S2K. The passphrase reaches gpg only through loopback pinentry on a pipe, for the
 generation and again for the export of the secret key. The armoured public and secret keys are
 returned in memory; the directory is removed, after its gpg-agent is stopped, whatever happens.
+The operator's signing key (`create_client --signing`) is an ed25519 key that signs and
+certifies only, exported without a passphrase: the mode of `[signing] key_file` protects it.
 Tested against the real gpg in tests/integration/test_operations_jobs.py.
 """
 
@@ -63,8 +65,27 @@ class GpgKeyGenerator(KeyGenerator):
         finally:
             keyring.dispose()
 
+    def generate_signing_key(self, user_id: str) -> GeneratedKey:
+        """Generate an unprotected signing key for `user_id` (ed25519, sign and certify only).
+
+        Raises:
+            KeyGenerationError: gpg is missing or fails; the keyring is removed anyway.
+        """
+        try:
+            keyring = SecretKeyring(self._work_root, self._redactor, self._gpg_binary)
+        except (LtsError, OSError) as exc:
+            raise KeyGenerationError(f"cannot make a keyring to generate the key: {exc}") from None
+        try:
+            return self._generate(keyring, user_id, SecretStr(""), usage="sign")
+        except KeyGenerationError:
+            raise
+        except LtsError as exc:
+            raise KeyGenerationError(f"cannot generate the signing key: {exc}") from None
+        finally:
+            keyring.dispose()
+
     def _generate(
-        self, keyring: SecretKeyring, user_id: str, passphrase: SecretStr
+        self, keyring: SecretKeyring, user_id: str, passphrase: SecretStr, usage: str = "default"
     ) -> GeneratedKey:
         created = keyring.run_unlocking(
             passphrase,
@@ -73,7 +94,7 @@ class GpgKeyGenerator(KeyGenerator):
             "--quick-generate-key",
             user_id,
             self._algorithm,
-            "default",
+            usage,
             "never",
             stdin=b"",
         )

@@ -75,6 +75,23 @@ class KeyListing:
         That is the primary key's expiry or, earlier, the expiry of the last usable
         encryption (sub)key.
         """
+        return self._expires_for("e")
+
+    @property
+    def can_sign(self) -> bool:
+        """Tell whether gpg would sign with this key (upper-case `S` on the primary record)."""
+        if self.validity in UNUSABLE_VALIDITY or "S" not in self.capabilities:
+            return False
+        keys = [(self.validity, self.capabilities)]
+        keys += [(subkey.validity, subkey.capabilities) for subkey in self.subkeys]
+        return any(v not in UNUSABLE_VALIDITY and "s" in caps.lower() for v, caps in keys)
+
+    @property
+    def signing_expires(self) -> int | None:
+        """Return when the key stops signing (epoch seconds), or None for never."""
+        return self._expires_for("s")
+
+    def _expires_for(self, capability: str) -> int | None:
         usable = [
             expires
             for validity, caps, expires in (
@@ -82,7 +99,7 @@ class KeyListing:
                 *((sub.validity, sub.capabilities, sub.expires) for sub in self.subkeys),
             )
             # The lower-case letters are the (sub)key's own capabilities.
-            if validity not in UNUSABLE_VALIDITY and "e" in caps
+            if validity not in UNUSABLE_VALIDITY and capability in caps
         ]
         if not usable or None in usable:
             return self.expires

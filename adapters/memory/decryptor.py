@@ -7,6 +7,7 @@ from collections.abc import Generator, Iterable
 from pydantic import SecretStr
 
 from adapters.memory.encryptor import HEADER, InMemoryEncryptor
+from domain.models.restore_config import KeyPassphrases
 from ports.decryptor import DecryptionKeys, Decryptor, KeyInfo
 from ports.errors import DecryptionError
 
@@ -66,6 +67,8 @@ class InMemoryDecryptor(Decryptor):
         self.loads = 0
         self.disposals = 0
         self.open: list[InMemoryDecryptionKeys] = []
+        self.key_counts: list[int] = []
+        """How many keys each `load_keys` was given."""
 
     @property
     def loaded(self) -> bool:
@@ -80,6 +83,19 @@ class InMemoryDecryptor(Decryptor):
         keys = InMemoryDecryptionKeys(self)
         self.open.append(keys)
         return keys
+
+    def load_keys(self, private_keys: bytes, passphrases: KeyPassphrases) -> InMemoryDecryptionKeys:
+        """Accept the keys (one per armoured block) when every passphrase is the expected one."""
+        count = max(1, private_keys.count(b"-----BEGIN PGP PRIVATE KEY BLOCK-----"))
+        try:
+            each = passphrases.for_keys(count)
+        except ValueError as exc:
+            raise DecryptionError(str(exc)) from None
+        for passphrase in each[1:]:
+            if passphrase.get_secret_value() != self.passphrase:
+                raise DecryptionError("a private-key-passphrase does not unlock its private key")
+        self.key_counts.append(count)
+        return self.load(private_keys, each[0])
 
     def close_all(self) -> None:
         """Close every loaded key still open."""

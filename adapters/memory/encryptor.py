@@ -55,7 +55,8 @@ class InMemoryEncryptor(Encryptor):
 
     `key_names` are the names the loaded key answers to; `fail` makes encryption raise at the end
     of a stream; `close_error` makes closing the recipients fail; `expires` and `escrow_expires`
-    are the keys' expiry times. `loads` and `closes` count loaded and closed recipients.
+    are the keys' expiry times; `fingerprint` is the loaded key's. `loads` and `closes` count
+    loaded and closed recipients.
     """
 
     def __init__(
@@ -66,8 +67,10 @@ class InMemoryEncryptor(Encryptor):
         close_error: Exception | None = None,
         expires: datetime | None = None,
         escrow_expires: datetime | None = None,
+        fingerprint: str = "F" * 40,
     ) -> None:
         self.key_names = set(key_names)
+        self.fingerprint = fingerprint
         self.expires = expires
         self.escrow_expires = escrow_expires
         self.fail = fail
@@ -90,7 +93,7 @@ class InMemoryEncryptor(Encryptor):
         self.loads += 1
         info = RecipientInfo(
             key_name=key_name,
-            fingerprint="F" * 40,
+            fingerprint=self.fingerprint,
             user_ids=tuple(sorted(self.key_names)),
             escrow_fingerprint="E" * 40 if escrow_key else None,
             expires=self.expires,

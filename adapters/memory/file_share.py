@@ -19,8 +19,8 @@ class InMemoryFileShare(FileShare):
     Failure switches: `mount_error` makes mount fail; `unmount_error` makes unmount fail;
     `already_mounted` makes mount report a reused mount; `fail_writes_after=N` lets N writes
     succeed and then raises `error`; `symlinks` are paths listed as symlinks.
-    `broken` maps an operation name (`make_dirs`, `rename`, `delete_tree`, `delete_file`,
-    `read_stream`, `list_dir`) to the error it raises.
+    `broken` maps an operation name (`make_dirs`, `rename`, `replace`, `delete_tree`,
+    `delete_file`, `read_stream`, `list_dir`) to the error it raises.
     `mounts`/`unmounts` count what happened and `deleted` lists removed paths.
     """
 
@@ -127,6 +127,18 @@ class InMemoryFileShare(FileShare):
             self.files = {_moved(p, source, target): c for p, c in self.files.items()}
             self.dirs = {_moved(p, source, target) for p in self.dirs}
             self.symlinks = {_moved(p, source, target) for p in self.symlinks}
+
+    def replace(self, source: PurePosixPath, target: PurePosixPath) -> None:
+        """Move the file `source` over `target` (which may exist) in one step."""
+        self._check("replace")
+        with self._lock:
+            if source not in self.files or source in self.symlinks:
+                raise ShareUnavailableError(f"{source} is not a file")
+            if target in self.dirs or target in self.symlinks:
+                raise ShareUnavailableError(f"{target} is not a file")
+            if target.parent not in self.dirs:
+                raise ShareUnavailableError(f"{target.parent} does not exist")
+            self.files[target] = self.files.pop(source)
 
     def list_dir(self, path: PurePosixPath) -> list[Entry]:
         """Return the direct children of `path`, sorted by name."""

@@ -34,3 +34,17 @@ class InMemoryKeyGenerator(KeyGenerator):
         )
         self.generated.append(key)
         return key
+
+    def generate_signing_key(self, user_id: str) -> GeneratedKey:
+        """Return a fake, unprotected signing key for `user_id`."""
+        if self.error is not None:
+            raise self.error
+        key = GeneratedKey(
+            fingerprint="5" * 40,
+            user_id=user_id,
+            public_key=b"-----BEGIN PGP PUBLIC KEY BLOCK-----\nsigning public\n",
+            secret_key=SecretStr("-----BEGIN PGP PRIVATE KEY BLOCK-----\nsigning secret\n"),
+            passphrase=SecretStr(""),
+        )
+        self.generated.append(key)
+        return key

@@ -1,26 +1,30 @@
 """PgArchiveReader: read custom-format archives with pg_restore, without a server or a disk.
 
-`pg_restore --list` and `pg_restore --file=-` read the archive from their stdin, fed from the
-given stream; the stream is read to its end even when pg_restore stops early (`--list` reads only
-the table of contents), so a failure anywhere in it (gpg finding the data damaged) is raised as it
-is. The tools are the newest installed client (`client_tools` with no server): a newer pg_restore
-reads the archives of older pg_dumps. Tested by tests/contract/test_archive_reader.py.
+`check_archive` feeds the stream to `pg_restore --file=/dev/null`, which reads and decompresses
+every data block as a restore would (an archive cut short or damaged after its table of contents
+fails here), while a tap (`tee` into `pg_restore --list`, adapters/process/tap.py) reads the table
+of contents from a copy. `to_sql` is `pg_restore --file=-`. The stream is read to its end even
+when pg_restore stops early, so a failure anywhere in it (gpg finding the data damaged) is raised
+as it is. The tools are the newest installed client (`client_tools` with no server): a newer
+pg_restore reads the archives of older pg_dumps. Tested by tests/contract/test_archive_reader.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import os
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
+from adapters.postgres.listing import ListingError, parse_listing
 from adapters.postgres.tools import ClientToolsError, client_tools
 from adapters.process import (
     CHUNK_SIZE,
     ChildFailure,
     ProcessStream,
     Stage,
+    Tap,
     child_env,
     close_source,
-    collect,
     inherited_env,
 )
 from domain.models.redaction import Redactor
@@ -51,42 +55,64 @@ class PgArchiveReader(ArchiveReader):
         self.chunk_size = chunk_size
         self.base_env = dict(inherited_env() if base_env is None else base_env)
 
-    def list_archive(self, archive: Iterable[bytes]) -> ArchiveListing:
-        """Run `pg_restore --list` on the stream; see the ArchiveReader port."""
-        stage = self._stage(["--list"], "pg_restore --list", archive)
-        output = collect(stage, archive).stdout.decode("utf-8", errors="replace")
-        entries = [
-            line for line in output.splitlines() if line.strip() and not line.startswith(";")
-        ]
-        if not entries:
-            raise ArchiveError("pg_restore --list found no entries in the archive")
-        return ArchiveListing(
-            entries=len(entries), tables=sum(1 for line in entries if " TABLE DATA " in line)
+    def check_archive(self, archive: Iterable[bytes]) -> ArchiveListing:
+        """Read the whole stream with pg_restore; see the ArchiveReader port."""
+        pg_restore = self._pg_restore(archive)
+        found: list[ArchiveListing] = []
+
+        def read_listing(output: bytes) -> None:
+            try:
+                found.append(parse_listing(output.decode("utf-8", errors="replace")))
+            except ListingError as exc:
+                raise ArchiveError(str(exc)) from None
+
+        lister = self._stage(pg_restore, ["--list"], "pg_restore --list")
+        # cat only hands the stream to tee, which copies it to the lister (see tap.py).
+        copier = Stage(
+            ("cat",),
+            self._env,
+            "cat",
+            _failed("reading the archive"),
+            self.redactor,
+            tap=Tap(lister, read_listing),
         )
+        reader = self._stage(pg_restore, [f"--file={os.devnull}"], "pg_restore")
+        stream = ProcessStream(
+            [copier, reader], source=archive, drain_source=True, chunk_size=self.chunk_size
+        )
+        try:
+            for _ in stream:
+                pass
+        finally:
+            stream.close()
+        return found[0]
 
     def to_sql(self, archive: Iterable[bytes]) -> ProcessStream:
         """Return the stream of `pg_restore --file=-` of the archive: plain SQL."""
-        stage = self._stage(["--file=-"], "pg_restore -f", archive)
+        stage = self._stage(self._pg_restore(archive), ["--file=-"], "pg_restore -f")
         return ProcessStream([stage], source=archive, drain_source=True, chunk_size=self.chunk_size)
 
-    def _stage(self, args: list[str], what: str, archive: Iterable[bytes]) -> Stage:
+    @property
+    def _env(self) -> dict[str, str]:
+        return child_env(self.base_env, LC_ALL="C")
+
+    def _pg_restore(self, archive: Iterable[bytes]) -> str:
         try:
             tools = client_tools(None, self.pg_bin_dir, self.base_env.get("PATH"))
-            pg_restore = tools.path("pg_restore")
+            return str(tools.path("pg_restore"))
         except ClientToolsError as exc:
             # The archive will never be read: release what it holds (a gpg child).
             close_source(archive)
             raise ArchiveError(str(exc)) from None
 
-        def failed(failure: ChildFailure) -> ArchiveError:
-            if failure.returncode is None:
-                return ArchiveError(failure.message)
-            return ArchiveError(f"{what} failed (exit {failure.returncode}): {failure.detail}")
+    def _stage(self, pg_restore: str, args: list[str], what: str) -> Stage:
+        return Stage((pg_restore, *args), self._env, "pg_restore", _failed(what), self.redactor)
 
-        return Stage(
-            (str(pg_restore), *args),
-            child_env(self.base_env, LC_ALL="C"),
-            "pg_restore",
-            failed,
-            self.redactor,
-        )
+
+def _failed(what: str) -> Callable[[ChildFailure], ArchiveError]:
+    def failed(failure: ChildFailure) -> ArchiveError:
+        if failure.returncode is None:
+            return ArchiveError(failure.message)
+        return ArchiveError(f"{what} failed (exit {failure.returncode}): {failure.detail}")
+
+    return failed

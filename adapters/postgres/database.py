@@ -19,7 +19,13 @@ from adapters.postgres.connection import (
 )
 from adapters.postgres.credentials import Credentials
 from domain.models.redaction import Redactor
-from ports.database import Database, DatabaseInfo, ServerInfo, ServerTarget
+from ports.database import (
+    LARGE_OBJECTS_LISTED,
+    Database,
+    DatabaseInfo,
+    ServerInfo,
+    ServerTarget,
+)
 
 # A database the login may not connect to is still listed (its dump then fails and is reported),
 # but pg_database_size() would raise for it, so its size is taken as 0.
@@ -61,6 +67,24 @@ SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname),
 """
 
 
+# pg_read_all_data does not cover large objects; reading one needs SELECT on it (through PUBLIC
+# or a role the login is a member of), being (a member of) its owner, superuser, or the
+# lo_compat_privileges setting. has_largeobject_privilege() exists only from PostgreSQL 17.
+UNREADABLE_LARGE_OBJECTS = """
+SELECT m.oid::text, pg_get_userbyid(m.lomowner), count(*) OVER ()
+  FROM pg_largeobject_metadata m
+ WHERE NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+   AND NOT current_setting('lo_compat_privileges')::boolean
+   AND NOT pg_has_role(m.lomowner, 'USAGE')
+   AND NOT EXISTS (
+         SELECT 1 FROM aclexplode(m.lomacl) a
+          WHERE a.privilege_type = 'SELECT'
+            AND CASE WHEN a.grantee = 0 THEN true ELSE pg_has_role(a.grantee, 'USAGE') END)
+ ORDER BY m.oid
+ LIMIT %s
+"""
+
+
 class PostgresDatabase(Database):
     """Ask a PostgreSQL server for its version and its databases."""
 
@@ -95,6 +119,21 @@ class PostgresDatabase(Database):
             except psycopg.Error as exc:
                 raise connection_error(target, f"query failed: {exc}", self.redactor) from None
         return [f"{name} ({reason})" if reason else str(name) for name, reason in rows]
+
+    def unreadable_large_objects(self, target: ServerTarget, database: str) -> list[str]:
+        """Return the large objects of `database` this login cannot read; see the port."""
+        with connect(
+            target, self.credentials, database, self.redactor, self.connect_timeout
+        ) as conn:
+            try:
+                rows = conn.execute(UNREADABLE_LARGE_OBJECTS, (LARGE_OBJECTS_LISTED,)).fetchall()
+            except psycopg.Error as exc:
+                raise connection_error(target, f"query failed: {exc}", self.redactor) from None
+        found = [f"large object {oid} (owned by {owner})" for oid, owner, _ in rows]
+        total = int(rows[0][2]) if rows else 0
+        if total > len(found):
+            found.append(f"and {total - len(found)} more large objects")
+        return found
 
     def _query(
         self, target: ServerTarget, query: str, params: tuple[Any, ...]

@@ -6,13 +6,18 @@ PGPASSWORD in an environment built from scratch: it is never on the command line
 the job's own os.environ. Each dump is a lazy ProcessStream, so the encryptor can append gpg to
 it and pg_dump writes straight into gpg. With `zstd:N` a zstd stage sits between them
 (`pg_dump --compress=0 | zstd -N -T<threads>`), connected by OS pipes too, with an environment
-that holds no password (`compressor_stages`). Tested by
+that holds no password (`compressor_stages`). A database dump also records what it held (SPEC 13,
+dump_facts.py): pg_dump runs in a snapshot exported by a transaction that counts every table's
+rows in it, and a tap (`tee` into `pg_restore --list`) reads the table of contents as pg_dump
+writes it (before zstd: the archive itself), without a byte of the dump passing through Python.
+Tested by
 tests/integration/test_postgres_dumper.py against a real server, and by
 tests/contract/test_dumper.py.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -23,6 +28,7 @@ from adapters.postgres.connection import (
     secret_free_conninfo,
 )
 from adapters.postgres.credentials import Credentials
+from adapters.postgres.dump_facts import PgDatabaseDump, TocTap, open_snapshot
 from adapters.postgres.tools import ClientTools, ClientToolsError, ClientTooOldError, client_tools
 from adapters.process import (
     CHUNK_SIZE,
@@ -30,6 +36,7 @@ from adapters.process import (
     ProcessStream,
     Stage,
     child_env,
+    collect,
     inherited_env,
 )
 from adapters.process.zstd import compress_stage
@@ -66,6 +73,7 @@ class PgDumpTool(DumpTool):
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         connect_timeout: int = DEFAULT_CONNECT_TIMEOUT,
         compressor_threads: int = 1,
+        count_rows: bool = True,
     ) -> None:
         self.tools = tools
         self.compression = compression
@@ -75,6 +83,7 @@ class PgDumpTool(DumpTool):
         self._chunk_size = chunk_size
         self._connect_timeout = connect_timeout
         self._compressor_threads = compressor_threads
+        self._count_rows = count_rows
 
     @property
     def info(self) -> DumperInfo:
@@ -85,13 +94,37 @@ class PgDumpTool(DumpTool):
             compression=self.compression.description,
         )
 
-    def dump(self, target: ServerTarget, database: str) -> ProcessStream:
-        """Return the stream of `pg_dump --format=custom` of `database`; see the DumpTool port."""
+    def dump(self, target: ServerTarget, database: str) -> PgDatabaseDump:
+        """Start the dump of `database`: its stream, snapshot and counts; see the DumpTool port."""
+        counter = (
+            open_snapshot(
+                target, database, self._credentials, self._redactor, self._connect_timeout
+            )
+            if self._count_rows
+            else None
+        )
+        try:
+            toc = TocTap(self._tool_path("pg_restore"), self._base_env, self._redactor)
+            snapshot = (f"--snapshot={counter.snapshot_id}",) if counter is not None else ()
+            stream = self._dump_stream(target, database, snapshot, toc)
+        except BaseException:
+            if counter is not None:
+                counter.close()
+            raise
+        if counter is not None:
+            counter.start()
+        return PgDatabaseDump(stream, toc, counter)
+
+    def _dump_stream(
+        self, target: ServerTarget, database: str, snapshot: tuple[str, ...], toc: TocTap
+    ) -> ProcessStream:
+        """Return the stream of `pg_dump --format=custom` of `database`, its TOC tapped."""
         argv = (
             str(self.tools.pg_dump),
             f"--format={ARCHIVE_FORMAT}",
             f"--compress={self.compression.argument}",
             "--no-password",
+            *snapshot,
             f"--dbname={secret_free_conninfo(target, database)}",
         )
         stage = Stage(
@@ -103,15 +136,30 @@ class PgDumpTool(DumpTool):
             magic=CUSTOM_FORMAT_MAGIC,
             expected="a dump",
             require_output=True,
+            tap=toc.tap(),
         )
         return ProcessStream([stage, *self.compressor_stages()], chunk_size=self._chunk_size)
 
-    def dump_globals(self, target: ServerTarget) -> ProcessStream:
-        """Return the stream of `pg_dumpall --globals-only --no-role-passwords`."""
+    def probe(self, target: ServerTarget, database: str) -> None:
+        """Run `pg_dump --schema-only` of `database` into /dev/null; raise DumpError if it fails."""
+        argv = (
+            str(self.tools.pg_dump),
+            "--schema-only",
+            "--no-password",
+            f"--file={os.devnull}",
+            f"--dbname={secret_free_conninfo(target, database)}",
+        )
+        collect(Stage(argv, self._child_env(target), "pg_dump", dump_error, self._redactor))
+
+    def _tool_path(self, name: str) -> Path:
         try:
-            pg_dumpall = self.tools.path("pg_dumpall")
+            return self.tools.path(name)
         except ClientToolsError as exc:
             raise DumpError(str(exc)) from None
+
+    def dump_globals(self, target: ServerTarget) -> ProcessStream:
+        """Return the stream of `pg_dumpall --globals-only --no-role-passwords`."""
+        pg_dumpall = self._tool_path("pg_dumpall")
         # pg_dumpall ignores a dbname here; it connects to postgres, else template1.
         argv = (
             str(pg_dumpall),
@@ -169,6 +217,7 @@ class PgDumper(Dumper):
         base_env: the environment the children start from (default: `inherited_env()`).
         compressor_threads: zstd's `-T` for `zstd:N`, sized with the worker pool
             (domain/rules/parallelism.py).
+        count_rows: count every table's rows in the dump's snapshot (`[backup] count_rows`).
     """
 
     def __init__(
@@ -182,6 +231,7 @@ class PgDumper(Dumper):
         connect_timeout: int = DEFAULT_CONNECT_TIMEOUT,
         base_env: Mapping[str, str] | None = None,
         compressor_threads: int = 1,
+        count_rows: bool = True,
     ) -> None:
         self.credentials = credentials
         self.redactor = redactor
@@ -191,6 +241,7 @@ class PgDumper(Dumper):
         self.connect_timeout = connect_timeout
         self.base_env = dict(inherited_env() if base_env is None else base_env)
         self.compressor_threads = compressor_threads
+        self.count_rows = count_rows
 
     def select(self, server: ServerInfo) -> PgDumpTool:
         """Return the pg_dump for `server` and its compression; see the Dumper port.
@@ -217,4 +268,5 @@ class PgDumper(Dumper):
             chunk_size=self.chunk_size,
             connect_timeout=self.connect_timeout,
             compressor_threads=self.compressor_threads,
+            count_rows=self.count_rows,
         )

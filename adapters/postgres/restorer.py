@@ -1,7 +1,9 @@
 """PgRestorer: restore dumps with pg_restore, apply globals with psql, inspect targets.
 
 The tools are chosen by `client_tools` for the target server's release series, read from the
-server before each use (SPEC 13: as pg_dump is for the source). For the client's own server the
+server before each use (SPEC 13: as pg_dump is for the source), and the choice is logged. The
+database's own properties are read, created and applied by properties.py; rows are counted by
+row_counts.py, as the backup counted them. For the client's own server the
 password (or Entra token) comes from the client's credentials and reaches children as
 PGPASSWORD in an environment built from scratch.
 For a target the operator chose (`auth` OPERATOR_AUTH) the job handles no password: libpq reads
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -33,16 +35,26 @@ from adapters.postgres.connection import (
     secret_free_conninfo,
 )
 from adapters.postgres.credentials import Credentials
-from adapters.postgres.tools import ClientToolsError, client_tools
-from adapters.process import ChildFailure, Stage, collect, inherited_env, one_line
+from adapters.postgres.properties import apply_statements, create_database, read_properties
+from adapters.postgres.psql_messages import globals_outcome
+from adapters.postgres.row_counts import count_rows
+from adapters.postgres.tools import ClientTools, ClientToolsError, client_tools
+from adapters.process import ChildFailure, Stage, child_env, collect, inherited_env, one_line
+from domain.models.manifest import TableRows
 from domain.models.redaction import Redactor
 from ports.database import ServerInfo, ServerTarget
 from ports.errors import DatabaseError, RestoreError
 from ports.restorer import (
     OPERATOR_AUTH,
+    DatabaseProperties,
+    DatabaseStatement,
+    GlobalsOutcome,
+    NotRestored,
+    PropertiesOutcome,
     RestoreOptions,
     Restorer,
     RestoreTarget,
+    RestoreVersions,
     TargetState,
 )
 
@@ -66,6 +78,9 @@ SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
    AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
 """
+
+PSQL_STDERR_LIMIT = 16 * 1024 * 1024
+"""psql's every message is sorted (psql_messages.py): keep them all, not just the tail."""
 
 logger = logging.getLogger("lts.postgres")
 
@@ -108,11 +123,27 @@ class PgRestorer(Restorer):
             count = self._fetch(conn, target, COUNT_OBJECTS, None)
         return TargetState(exists=True, objects=int(count[0]) if count else 0)
 
-    def create_database(self, target: RestoreTarget) -> None:
-        """Create the target database."""
-        statement = pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(target.database))
+    def read_properties(self, target: RestoreTarget, archive: PurePath) -> DatabaseProperties:
+        """Read the archive's database-level entries for `target`; see the Restorer port."""
+        pg_restore = self._tool(target.server, "pg_restore")
+        env = child_env(self.base_env, LC_ALL="C")
+        return read_properties(pg_restore, archive, target, env, self.redactor)
+
+    def create_database(
+        self, target: RestoreTarget, properties: DatabaseProperties
+    ) -> NotRestored | None:
+        """Create the target database as the archive says; see the Restorer port."""
         with self._maintenance(target.server) as conn:
-            self._fetch(conn, target, statement, None, rows=False)
+            return create_database(conn, target, properties, self.redactor)
+
+    def apply_properties(
+        self, target: RestoreTarget, statements: Sequence[DatabaseStatement]
+    ) -> PropertiesOutcome:
+        """Apply database-level statements in the target database, in order."""
+        if not statements:
+            return PropertiesOutcome()
+        with self._connect(target.server, target.database) as conn:
+            return apply_statements(conn, statements, self.redactor)
 
     def drop_database(self, target: RestoreTarget) -> None:
         """Drop the target database."""
@@ -127,6 +158,19 @@ class PgRestorer(Restorer):
         with self._connect(target.server, target.database) as conn:
             row = self._fetch(conn, target, COUNT_TABLES, None)
         return int(row[0]) if row else 0
+
+    def count_rows(self, target: RestoreTarget) -> tuple[TableRows, ...]:
+        """Count every table's rows as the backup counted them in the dump's snapshot."""
+        with self._connect(target.server, target.database) as conn:
+            try:
+                return count_rows(conn)
+            except psycopg.Error as exc:
+                raise RestoreError(f"{target.where}: {one_line(str(exc), self.redactor)}") from None
+
+    def versions(self, server: ServerTarget) -> RestoreVersions:
+        """Return the pg_restore chosen for `server` and the server's version."""
+        info = self._server_info(server)
+        return RestoreVersions(pg_restore=self._tools(info).version, server=info.version)
 
     def restore(self, target: RestoreTarget, archive: PurePath, options: RestoreOptions) -> None:
         """Run pg_restore from the archive file into the target database."""
@@ -152,14 +196,16 @@ class PgRestorer(Restorer):
 
         collect(Stage(argv, self._child_env(target.server), "pg_restore", failed, self.redactor))
 
-    def apply_globals(self, server: ServerTarget, sql: Iterable[bytes]) -> int:
-        """Run the globals SQL with psql, going on past failing statements."""
+    def apply_globals(self, server: ServerTarget, sql: Iterable[bytes]) -> GlobalsOutcome:
+        """Run the globals SQL with psql, going on past failing statements; sort its errors."""
         argv = [
             str(self._tool(server, "psql")),
             "--no-psqlrc",
             "--quiet",
             "--no-password",
             "--set=ON_ERROR_STOP=0",
+            # Every error with its SQLSTATE: "already exists" is known in any server language.
+            "--set=VERBOSITY=verbose",
             f"--dbname={secret_free_conninfo(server, MAINTENANCE_DATABASES[0])}",
         ]
 
@@ -171,21 +217,43 @@ class PgRestorer(Restorer):
                 f"{failure.returncode}): {failure.detail}"
             )
 
-        stage = Stage(argv, self._child_env(server), "psql", failed, self.redactor)
+        stage = Stage(
+            argv,
+            self._child_env(server),
+            "psql",
+            failed,
+            self.redactor,
+            stderr_limit=PSQL_STDERR_LIMIT,
+        )
         result = collect(stage, sql)
         # ON_ERROR_STOP=0: psql exits 0 and names each failed statement on stderr.
-        failed_statements = result.stderr.count("ERROR:")
-        if failed_statements:
-            logger.warning("globals: %s", one_line(result.stderr, self.redactor))
-        return failed_statements
+        outcome = globals_outcome(result.stderr, self.redactor)
+        for error in outcome.errors:
+            logger.warning("globals: %s", error)
+        return outcome
 
     def _tool(self, server: ServerTarget, name: str) -> Path:
         """Return tool `name` chosen by `client_tools` for the target server's version."""
+        info = self._server_info(server)
+        tools = self._tools(info)
         try:
-            tools = client_tools(
-                self._server_info(server), self.pg_bin_dir, self.base_env.get("PATH")
-            )
-            return tools.path(name)
+            path = tools.path(name)
+        except ClientToolsError as exc:
+            raise RestoreError(str(exc)) from None
+        logger.info(
+            "%s %s from %s for the server %s at %s:%s",
+            name,
+            tools.version,
+            tools.bin_dir,
+            info.version,
+            server.host,
+            server.port,
+        )
+        return path
+
+    def _tools(self, info: ServerInfo) -> ClientTools:
+        try:
+            return client_tools(info, self.pg_bin_dir, self.base_env.get("PATH"))
         except ClientToolsError as exc:
             raise RestoreError(str(exc)) from None
 

@@ -7,6 +7,7 @@ the one adapter package others may import. The pieces:
   of children connected by OS pipes, optionally fed from an iterable;
 - `collect` (collect.py): one child fed a stream, its short output kept;
 - `run_command` (run.py): a short command run to its end;
+- `Tap` (tap.py): a side reader of a copy of a stage's output (`tee` into it);
 - `kill_all` (registry.py): kill every live child (a stopping job);
 - `child_env`, `inherited_env` (env.py) and `one_line` (text.py): a child's environment, and one
   safe line of what it printed.
@@ -18,6 +19,7 @@ from adapters.process.pipeline import CHUNK_SIZE, ProcessStream, stream_through
 from adapters.process.registry import CHILDREN, kill_all
 from adapters.process.run import ChildError, Completed, run_command
 from adapters.process.stage import ChildFailure, FailureFactory, Stage
+from adapters.process.tap import Tap
 from adapters.process.text import one_line
 from adapters.process.threads import close_source
 
@@ -31,6 +33,7 @@ __all__ = [
     "FailureFactory",
     "ProcessStream",
     "Stage",
+    "Tap",
     "child_env",
     "close_source",
     "collect",

@@ -4,10 +4,12 @@
 adapters. The children are connected stdout to stdin by OS pipes, so the bytes between them never
 pass through Python; a child whose output is checked (pg_dump's archive) hands it on through a
 relay thread (relay.py) that reads only its first bytes and splices the rest from pipe to pipe.
-Who owns what: the feeder thread owns the first child's stdin (and the input it iterates), each
-relay the two pipe ends it joins, each tail thread owns one stderr pipe, the consumer owns the
-last stdout. So no descriptor is ever closed while another thread may still use it (its number
-could be reused).
+A stage with a tap is followed by a `tee` child feeding the tap's reader (see tap.py); the reader
+is reaped and judged with the others, and a checked stage's relay comes after its tee, so the
+check sees what goes on down the pipeline. Who owns what: the feeder thread owns the first
+child's stdin (and the input it iterates), each relay the two pipe ends it joins, each tail
+thread owns one stderr pipe, the consumer owns the last stdout. So no descriptor is ever closed
+while another thread may still use it (its number could be reused).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from typing import IO, Any
 
 from adapters.process.registry import CHILDREN
 from adapters.process.relay import Relay
-from adapters.process.stage import Stage
+from adapters.process.stage import ChildFailure, Stage
+from adapters.process.tap import RunningTap
 from adapters.process.threads import Feeder, StderrTail, close_source
 
 PIPE_SIZE = 1024 * 1024
@@ -55,6 +58,10 @@ class Running:
         self._source = source
         self._drain = drain
         self._processes: list[subprocess.Popen[bytes]] = []
+        self._started: list[Stage] = []
+        """The stage of each process, in order: the given stages and the tees of their taps."""
+        self._taps: list[RunningTap] = []
+        self._tap_failures: list[tuple[Stage, ChildFailure]] = []
         self._tails: list[StderrTail] = []
         self._relays: list[Relay] = []
         self._ended_before_stop: list[int | None] | None = None
@@ -69,7 +76,7 @@ class Running:
             Exception: the stage's error when a child cannot start; whatever started is
                 stopped and reaped first, and the input closed.
         """
-        logger.info("running %s", " | ".join(stage.shown for stage in self._stages))
+        logger.info("running %s", " | ".join(_shown(stage) for stage in self._stages))
         try:
             self._start_children()
             if self._source is not None:
@@ -85,32 +92,49 @@ class Running:
         upstream: IO[bytes] | int = (
             subprocess.PIPE if self._source is not None else subprocess.DEVNULL
         )
+        last = len(self._stages) - 1
         for index, stage in enumerate(self._stages):
-            try:
-                process = subprocess.Popen(
-                    list(stage.argv),
-                    stdin=upstream,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    env=dict(stage.env),
-                    pass_fds=stage.pass_fds,
-                    bufsize=0,
-                )
-            except OSError as error:
-                raise stage.error(stage.start_failure(error)) from None
-            CHILDREN.register(process)
-            self._processes.append(process)
-            if not isinstance(upstream, int):
-                # Only the two children may hold their pipe: when one dies the other notices.
-                upstream.close()
-            upstream = _pipe(process.stdout)
-            _enlarge(upstream)
-            if index < len(self._stages) - 1 and (stage.magic or stage.require_output):
+            upstream = self._start_child(stage, upstream)
+            if stage.tap is not None:
+                tap = RunningTap(stage.tap)
+                self._taps.append(tap)
+                tap.start()
+                try:
+                    upstream = self._start_child(stage.tap.tee_stage(stage, tap.write_fd), upstream)
+                finally:
+                    # tee holds its own copy: the reader sees the end when tee exits.
+                    tap.close_write_end()
+            if index < last and (stage.magic or stage.require_output):
                 upstream = self._relay(stage, upstream)
-            self._stdout = upstream
-            tail = StderrTail(_pipe(process.stderr), stage.tool)
-            tail.start()
-            self._tails.append(tail)
+                self._stdout = upstream
+
+    def _start_child(self, stage: Stage, upstream: IO[bytes] | int) -> IO[bytes]:
+        """Start one child reading `upstream`; return its stdout, the next child's input."""
+        try:
+            process = subprocess.Popen(
+                list(stage.argv),
+                stdin=upstream,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=dict(stage.env),
+                pass_fds=stage.pass_fds,
+                bufsize=0,
+            )
+        except OSError as error:
+            raise stage.error(stage.start_failure(error)) from None
+        CHILDREN.register(process)
+        self._processes.append(process)
+        self._started.append(stage)
+        if not isinstance(upstream, int):
+            # Only the two children may hold their pipe: when one dies the other notices.
+            upstream.close()
+        stdout = _pipe(process.stdout)
+        self._stdout = stdout
+        _enlarge(stdout)
+        tail = StderrTail(_pipe(process.stderr), stage.tool, stage.stderr_limit)
+        tail.start()
+        self._tails.append(tail)
+        return stdout
 
     def _relay(self, stage: Stage, output: IO[bytes]) -> IO[bytes]:
         """Check `stage`'s output on its way to the next child (relay.py); return its new end."""
@@ -137,6 +161,8 @@ class Running:
         """Kill every child now; safe from any thread (the consumer then sees the end)."""
         for process in self._processes:
             _kill(process)
+        for tap in self._taps:
+            tap.kill()
 
     def stop_refused(self) -> None:
         """Kill every child because a relay refused an output; remember who had ended before.
@@ -152,7 +178,8 @@ class Running:
 
         The input's own error wins (it caused the rest); then an output a relay refused, unless
         a child failed on its own; then the most upstream child's failure, unless it only died
-        writing to a child that had failed before it (a broken pipe).
+        writing to a child that had failed before it (a broken pipe). Tap readers are judged
+        after that, by `judge_taps`, once the caller has judged the output.
         """
         results = self._reap(wait_feeder=True)
         feeder = self._feeder
@@ -161,13 +188,25 @@ class Running:
         self._raise_refused_output(results)
         failures = [
             (stage, stage.failure(result.returncode, result.stderr))
-            for stage, result in zip(self._stages, results, strict=True)
+            for stage, result in zip(self._started, results, strict=True)
             if result.returncode != 0
         ]
         if failures:
             stage, failure = next(((s, f) for s, f in failures if not f.broken_pipe), failures[0])
             raise stage.error(failure)
         return results
+
+    def judge_taps(self) -> None:
+        """Raise the first tap reader's failure; else hand every tap its reader's output.
+
+        Called after `finish` and the caller's own checks of the output: a pipeline that failed,
+        or wrote nothing usable, explains more than a reader of a copy of it.
+        """
+        if self._tap_failures:
+            stage, failure = self._tap_failures[0]
+            raise stage.error(failure)
+        for tap in self._taps:
+            tap.deliver()
 
     def stop_early(self) -> None:
         """Stop every child because the output is unusable; raise the failure that explains it.
@@ -181,7 +220,7 @@ class Running:
         if feeder is not None and feeder.error is not None:
             raise feeder.error
         self._raise_refused_output(results)
-        for stage, returncode, result in zip(self._stages, ended, results, strict=True):
+        for stage, returncode, result in zip(self._started, ended, results, strict=True):
             if returncode is not None and returncode != 0:
                 raise stage.error(stage.failure(returncode, result.stderr))
 
@@ -195,7 +234,7 @@ class Running:
         if refused is None or refused.failure is None:
             return
         ended = self._ended_before_stop or [result.returncode for result in results]
-        for stage, returncode, result in zip(self._stages, ended, results, strict=False):
+        for stage, returncode, result in zip(self._started, ended, results, strict=False):
             if returncode is not None and returncode != 0:
                 failure = stage.failure(returncode, result.stderr)
                 if not failure.broken_pipe:
@@ -227,6 +266,10 @@ class Running:
             _join(relay)
         for tail in self._tails:
             _join(tail)
+        for tap in self._taps:
+            failure = tap.reap(_join)
+            if failure is not None:
+                self._tap_failures.append((tap.tap.reader, failure))
         if feeder is not None:
             # Normally the input is read to its end (drained); after a kill only briefly.
             _join(feeder, None if wait_feeder else JOIN_SECONDS)
@@ -235,9 +278,15 @@ class Running:
         return [
             ChildResult(stage.tool, process.returncode, tail.tail)
             for stage, process, tail in zip(
-                self._stages, self._processes, self._tails, strict=False
+                self._started, self._processes, self._tails, strict=False
             )
         ]
+
+
+def _shown(stage: Stage) -> str:
+    if stage.tap is None:
+        return stage.shown
+    return f"{stage.shown} | {stage.tap.tee} >({stage.tap.reader.shown})"
 
 
 def _pipe(pipe: IO[bytes] | None) -> IO[bytes]:

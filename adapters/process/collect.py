@@ -49,7 +49,8 @@ def collect(
             room = stdout_limit - len(stdout)
             if room > 0:
                 stdout += chunk[:room]
-        [result] = running.finish()
+        result = running.finish()[-1]
+        running.judge_taps()
     finally:
         running.abort()
     return Collected(bytes(stdout), result.stderr.decode("utf-8", errors="replace"))

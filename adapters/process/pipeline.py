@@ -221,6 +221,7 @@ class _OutputCheck:
             raise self._stage.error(self._stage.wrong_start())
         if self.total == 0 and self._stage.require_output:
             raise self._stage.error(self._stage.no_output())
+        self._running.judge_taps()
 
 
 def stream_through(

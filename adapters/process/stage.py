@@ -10,9 +10,14 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from adapters.process.text import one_line
+from adapters.process.threads import STDERR_TAIL_BYTES
 from domain.models.redaction import Redactor
+
+if TYPE_CHECKING:
+    from adapters.process.tap import Tap
 
 SHELL_SIGNAL_BASE = 128
 """A shell reports a command killed by signal N as exit status 128 + N."""
@@ -84,6 +89,10 @@ class Stage:
             that is when this is the last stage: a child piped into another is not seen).
         expected: what output starting with `magic` is, for the message (`a dump`).
         require_output: empty output is a failure (checked likewise).
+        tap: a side reader that gets a copy of this child's output (see tap.py); the pipeline
+            then runs `tee` right after this child.
+        stderr_limit: the most of the child's stderr kept (its end); a child whose every
+            message is read (psql applying SQL) keeps more than the default.
     """
 
     argv: Sequence[str]
@@ -95,6 +104,8 @@ class Stage:
     magic: bytes | None = None
     expected: str = "the expected output"
     require_output: bool = False
+    tap: Tap | None = None
+    stderr_limit: int = STDERR_TAIL_BYTES
 
     @property
     def shown(self) -> str:

@@ -24,7 +24,13 @@ from adapters.smb.connection import (
     SmbConnection,
 )
 from adapters.smb.links import is_plain_directory, is_reparse_point
-from adapters.smb.transfer import append, read_chunks, rename_without_replacing, write_atomically
+from adapters.smb.transfer import (
+    append,
+    read_chunks,
+    rename_without_replacing,
+    replace_file,
+    write_atomically,
+)
 from adapters.smb.tree import delete_entry, entry, remove_tree, require_directory, scan
 from domain.models.redaction import Redactor
 from domain.models.unc import UncPath
@@ -152,6 +158,26 @@ class SmbFileShare(FileShare):
             if smb.attributes(new) is not None:
                 raise ShareUnavailableError(f"{smb.show(target)} already exists")
         rename_without_replacing(smb, old, new, target)
+
+    def replace(self, source: PurePosixPath, target: PurePosixPath) -> None:
+        """Rename the file `source` over `target`: one SMB rename with ReplaceIfExists.
+
+        The server swaps the names atomically; it refuses (and nothing changes) while another
+        client holds `target` open without delete sharing.
+        """
+        smb = self._smb
+        old = smb.remote(source)
+        new = smb.remote(target)
+        with smb.errors("replace", target):
+            if smb.attributes(old) is None:
+                raise ShareUnavailableError(f"{smb.show(source)} does not exist")
+            for path, remote in ((source, old), (target, new)):
+                attributes = smb.attributes(remote)
+                if attributes is not None and (
+                    is_reparse_point(attributes) or is_plain_directory(attributes)
+                ):
+                    raise ShareUnavailableError(f"{smb.show(path)} is not a regular file")
+        replace_file(smb, old, new, target)
 
     def list_dir(self, path: PurePosixPath) -> list[Entry]:
         """Return the entries of a directory sorted by name; a missing directory is empty."""

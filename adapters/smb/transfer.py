@@ -17,6 +17,9 @@ from pathlib import PurePosixPath
 from typing import BinaryIO, cast
 
 import smbclient
+from smbclient._io import SMBFileTransaction, SMBRawIO, set_info
+from smbprotocol.file_info import FileRenameInformation
+from smbprotocol.open import CreateOptions, FilePipePrinterAccessMask
 
 from adapters.smb.connection import MISSING_ERRNOS, SmbConnection
 from adapters.smb.errors import SmbFailure, error_number
@@ -130,6 +133,32 @@ def rename_without_replacing(
             if error.errno == errno.EEXIST:
                 raise ShareUnavailableError(f"{connection.show(target)} already exists") from None
             raise
+
+
+def replace_file(connection: SmbConnection, old: str, new: str, target: PurePosixPath) -> None:
+    """Rename `old` over `new` in one SMB rename with ReplaceIfExists (atomic on the server).
+
+    smbclient.replace first opens the target for FILE_EXECUTE, which Samba refuses on a 0600
+    file; the rename itself needs only DELETE access to the source, so it is done here directly.
+    """
+    with connection.errors("replace", target):
+        # `\\host\share\a\b`: the rename names its target relative to the share.
+        relative = new.split("\\", 4)[4]
+        with (
+            SMBRawIO(
+                old,
+                mode="r",
+                share_access="rwd",
+                desired_access=FilePipePrinterAccessMask.DELETE,
+                create_options=CreateOptions.FILE_OPEN_REPARSE_POINT,
+                **connection.session(),
+            ) as raw,
+            SMBFileTransaction(raw) as transaction,
+        ):
+            rename = FileRenameInformation()
+            rename["replace_if_exists"] = True
+            rename["file_name"] = relative
+            set_info(transaction, rename)
 
 
 def _copy_chunks(

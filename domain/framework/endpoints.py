@@ -1,8 +1,10 @@
 """End points: run a machine and turn its results into stdout lines and an exit code (SPEC 4).
 
-`EndPoint` runs any machine. `DynamicMountingEndPoint` runs a job's machine inside the machine that
-prepares the client and its share (config, lock, mount) and always lets go of what that machine
-holds, also when it breaks.
+`EndPoint` runs any machine; a `JobObserver` (the metrics recorder, SPEC 16) hears how every
+run ended, whatever ended it: results, a critical failure, or an exception that is not an
+Exception at all (a signal stopping the job). `DynamicMountingEndPoint` runs a job's machine
+inside the machine that prepares the client and its share (config, lock, mount) and always lets
+go of what that machine holds, also when it breaks.
 """
 
 from __future__ import annotations
@@ -33,6 +35,20 @@ class Releasable(Protocol):
         """Let go of whatever is still held; safe to call twice."""
 
 
+class JobObserver(Protocol):
+    """Hears when a job starts and how it ended (the metrics recorder)."""
+
+    def job_started(self) -> None:
+        """Note that the job starts now."""
+
+    def job_ended(self, machine: Machine | None, failures: int, critical: bool) -> str | None:
+        """Record how the job ended; return a failure message when recording it failed.
+
+        `machine` is None when it could not even be built; `critical` is true after a critical
+        failure or an exception that stopped the job (then `failures` is 1).
+        """
+
+
 class EndPoint:
     """Run a machine; print one `Failure: <node> <message>` line per failure and a summary.
 
@@ -52,27 +68,51 @@ class EndPoint:
         exit: Exit,
         redactor: Redactor | None = None,
         guards: Sequence[Callable[[], None]] = (),
+        observer: JobObserver | None = None,
     ) -> None:
         self._machine = machine
         self._console = console
         self._exit = exit
         self._redactor = redactor or Redactor()
         self._guards = tuple(guards)
+        self._observer = observer
+        self._ran: Machine | None = None
+        self._outcome: tuple[int, bool] | None = None
 
     def execute(self) -> None:
         """Run the machine and exit with its status."""
-        code = self._run()
+        code = self._observed_run()
         self._exit.exit(code)
+
+    def _observed_run(self) -> int:
+        """Run, then tell the observer how the run ended, also when an exception stops it."""
+        observer = self._observer
+        if observer is None:
+            return self._run()
+        _guard(observer.job_started)
+        problem: str | None = None
+        try:
+            code = self._run()
+        finally:
+            # No recorded outcome means the run was stopped (a signal): a critical failure.
+            failures, critical = self._outcome or (1, True)
+            problem = _observe(observer, self._ran, failures, critical)
+        if problem is not None and self._outcome is not None and not critical:
+            logger.error("Failure: write_metrics %s", problem)
+            self._console.print(self._redactor.redact(f"Failure: write_metrics {problem}"))
+            code = min(failures + 1, MAX_EXIT_CODE)
+        return code
 
     def _run(self) -> int:
         redact = self._redactor.redact
         machine: Machine | None = None
         try:
-            machine = self._machine()
+            machine = self._ran = self._machine()
             results = machine.execute()
         except Exception as exc:
             logger.exception("critical failure")
             self._console.print(redact(f"Critical failure: {describe(exc)}"))
+            self._outcome = (1, True)
             return 1
         finally:
             if isinstance(machine, Releasable):
@@ -86,6 +126,7 @@ class EndPoint:
         summary = machine.summary(results)
         if summary:
             self._console.print(redact(summary))
+        self._outcome = (len(found), False)
         return min(len(found), MAX_EXIT_CODE)
 
 
@@ -107,6 +148,7 @@ class DynamicMountingEndPoint(EndPoint, Generic[C]):
         exit: Exit,
         redactor: Redactor | None = None,
         guards: Sequence[Callable[[], None]] = (),
+        observer: JobObserver | None = None,
     ) -> None:
         super().__init__(
             machine=lambda: mount(job),
@@ -114,7 +156,19 @@ class DynamicMountingEndPoint(EndPoint, Generic[C]):
             exit=exit,
             redactor=redactor,
             guards=guards,
+            observer=observer,
         )
+
+
+def _observe(
+    observer: JobObserver, machine: Machine | None, failures: int, critical: bool
+) -> str | None:
+    try:
+        return observer.job_ended(machine, failures, critical)
+    except Exception as exc:
+        # Recording must never hide how the job ended; it is reported like any failure.
+        logger.exception("the job observer failed")
+        return f"unrecognized exception: {describe(exc)}"
 
 
 def _guard(release: Callable[[], None]) -> None:

@@ -9,6 +9,13 @@ fingerprints. Appending a line is atomic enough for a log and needs no rewrite o
 entries; when it fails, the stored file is removed again so a re-run is not blocked. The keyring
 is disposed at the end whatever happened. Failure prefix: `<client> <file name>`.
 
+When runs are signed (`[signing] key_file`), so is every archived file (SPEC 14): the stored file
+is read back from the share (its sha256 checked against what was written) through the signing
+key, and the detached, armoured signature is stored beside it as `<name>.gpg.asc`, before the
+ARCHIVE.jsonl line (which names the signature and the signing key) is appended. A file whose
+signature cannot be made is removed again, like one that cannot be recorded. Check it with
+`gpg --verify "<name>.gpg.asc" "<name>.gpg"`.
+
 No lock is taken: the archive folder is outside the tiers, so backups and retention never touch
 it, and an archive run never blocks a scheduled backup.
 """
@@ -27,23 +34,26 @@ from domain.machines.mount import ClientContext
 from domain.models.operations import ArchiveRequest
 from domain.rules.naming import archive_name_problem
 from domain.services.audit_log import AuditLog
-from domain.services.streams import CountingReader
+from domain.services.streams import CountingReader, HashingReader
 from ports.clock import Clock
 from ports.encryptor import Encryptor, Recipients
 from ports.file_share import WriteReceipt
 from ports.local_files import LocalFiles
+from ports.signer import Signer, SigningKey
 
 logger = logging.getLogger("lts.archive")
 
 ARCHIVE_ROOT = PurePosixPath("archive")
 ARCHIVE_MANIFEST = "ARCHIVE.jsonl"
 ENCRYPTED_SUFFIX = ".gpg"
+SIGNATURE_SUFFIX = ".asc"
 
 
 class ArchiveFileMachine(Machine):
     """Encrypt one local file onto the share's archive folder and record it."""
 
     recipients = Slot[Recipients]("load_key")
+    signing = Slot[SigningKey]("load_signing_key")
     receipt = Slot[WriteReceipt]("store_file")
 
     def __init__(
@@ -54,6 +64,7 @@ class ArchiveFileMachine(Machine):
         encryptor: Encryptor,
         files: LocalFiles,
         clock: Clock,
+        signer: Signer | None = None,
     ) -> None:
         super().__init__()
         self._config = context.config
@@ -62,6 +73,7 @@ class ArchiveFileMachine(Machine):
         self._encryptor = encryptor
         self._files = files
         self._clock = clock
+        self._signer = signer
         self._folder = PurePosixPath()
         self._plain_bytes = 0
         self.recorded = False
@@ -76,6 +88,11 @@ class ArchiveFileMachine(Machine):
         """Return where the encrypted file goes on the share."""
         return self._folder / f"{self._request.file.name}{ENCRYPTED_SUFFIX}"
 
+    @property
+    def signature(self) -> PurePosixPath:
+        """Return where the encrypted file's signature goes, when archives are signed."""
+        return self.target.with_name(f"{self.target.name}{SIGNATURE_SUFFIX}")
+
     @node(
         entry=True, happy=("load_key",), unhappy=("report_results",), on_exception="report_results"
     )
@@ -88,22 +105,30 @@ class ArchiveFileMachine(Machine):
             return self.failure(self.report_results, f"{self._request.file} {problem}")
         if not self._files.exists(self._request.file):
             return self.failure(self.report_results, f"{self._request.file} does not exist")
-        if self._share.exists(self.target):
+        taken = [path for path in (self.target, self.signature) if self._share.exists(path)]
+        if taken:
             return self.failure(
                 self.report_results,
-                f"{self.target} is already archived; refusing to replace it, nothing was changed",
+                f"{taken[0]} is already archived; refusing to replace it, nothing was changed",
             )
         return self.success(self.load_key)
 
-    @node(happy=("store_file",), unhappy=("dispose_key",), on_exception="dispose_key")
+    @node(happy=("load_signing_key",), unhappy=("dispose_key",), on_exception="dispose_key")
     def load_key(self) -> Step:
         """Import the client's public key (and escrow key) into a throw-away keyring."""
         self.recipients = self._encryptor.load(
             self._config.public_key, self._config.key_name, self._config.escrow_public_key
         )
+        return self.success(self.load_signing_key)
+
+    @node(happy=("store_file",), unhappy=("dispose_key",), on_exception="dispose_key")
+    def load_signing_key(self) -> Step:
+        """Load the operator's signing key, when archives are signed ([signing] key_file)."""
+        if self._signer is not None:
+            self.signing = self._signer.load()
         return self.success(self.store_file)
 
-    @node(happy=("record_archive",), unhappy=("dispose_key",), on_exception="dispose_key")
+    @node(happy=("sign_file",), unhappy=("dispose_key",), on_exception="dispose_key")
     def store_file(self) -> Step:
         """Stream the file through gpg onto the share, atomically."""
         self._share.make_dirs(self._folder)
@@ -112,6 +137,21 @@ class ArchiveFileMachine(Machine):
             self.receipt = self._share.write_stream(self.target, cipher)
         self._plain_bytes = reader.bytes
         logger.info("stored %s: %d bytes", self.target, self.receipt.bytes)
+        return self.success(self.sign_file)
+
+    @node(happy=("record_archive",), unhappy=("remove_archived",), on_exception="remove_archived")
+    def sign_file(self) -> Step:
+        """Read the stored file back through the signing key; store its detached signature."""
+        signing = ArchiveFileMachine.signing.get(self)
+        if signing is None:
+            return self.success(self.record_archive)
+        reader = HashingReader(self._share.read_stream(self.target))
+        signature = signing.sign(reader)
+        if reader.sha256 != self.receipt.sha256 or reader.bytes != self.receipt.bytes:
+            return self.failure(
+                self.remove_archived, f"{self.target} reads back other bytes than were written"
+            )
+        self._share.write_stream(self.signature, [signature])
         return self.success(self.record_archive)
 
     @node(happy=("dispose_key",), unhappy=("remove_archived",), on_exception="remove_archived")
@@ -130,20 +170,28 @@ class ArchiveFileMachine(Machine):
             "key_fingerprint": recipients.fingerprint,
             "escrow_fingerprint": recipients.escrow_fingerprint,
         }
+        signing = ArchiveFileMachine.signing.get(self)
+        if signing is not None:
+            entry["signature"] = self.signature.name
+            entry["signing_fingerprint"] = signing.info.fingerprint
         AuditLog(self._share, self._folder / ARCHIVE_MANIFEST).append(entry)
         self.recorded = True
         return self.success(self.dispose_key)
 
     @node(happy=("dispose_key",), unhappy=("dispose_key",), on_exception="dispose_key")
     def remove_archived(self) -> Step:
-        """Remove the stored file that could not be recorded, so a re-run is not blocked."""
-        if self._share.exists(self.target):
-            self._share.delete_file(self.target)
+        """Remove the stored file (and signature) not recorded, so a re-run is not blocked."""
+        for path in (self.signature, self.target):
+            if self._share.exists(path):
+                self._share.delete_file(path)
         return self.success(self.dispose_key)
 
     @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
     def dispose_key(self) -> Step:
-        """Remove the throw-away keyring."""
+        """Remove the throw-away keyrings (the public keys, the signing key)."""
+        signing = ArchiveFileMachine.signing.get(self)
+        if signing is not None:
+            signing.close()
         recipients = ArchiveFileMachine.recipients.get(self)
         if recipients is not None:
             recipients.close()

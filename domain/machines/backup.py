@@ -5,6 +5,10 @@ the manifest, SHA256SUMS and RESTORE.txt are written, so nothing that looks comp
 incomplete. Databases are dumped in parallel, largest first; one failing database never stops the
 others. On any failure the keyring is disposed and the share lock released; an unpublished run
 directory is removed. Failure prefix: `<client> <host>` (per database `<client> <host> <db>`).
+When runs are signed (`[signing] key_file`), `manifest.json.asc`, a detached signature of
+manifest.json, is written into the partial run before it is published (SPEC 14).
+
+Longer than 300 lines: one machine whose nodes are read top to bottom in the order they run.
 """
 
 from __future__ import annotations
@@ -25,11 +29,13 @@ from domain.models.compression import globals_compression
 from domain.models.manifest import (
     MANIFEST_FILE,
     RESTORE_FILE,
+    SIGNATURE_FILE,
     SUMS_FILE,
     DumpRecord,
     DumpStatus,
     Manifest,
 )
+from domain.models.metrics import JobMeasurements
 from domain.models.policy import BackupPolicy
 from domain.models.run import RunId, RunPlace
 from domain.rules.naming import GLOBALS_FILE, compressed_file
@@ -37,15 +43,17 @@ from domain.rules.restore_text import restore_text
 from domain.rules.tiering import classify
 from domain.services.catalog import RunCatalog
 from domain.services.configs import server_target
-from domain.services.share_lock import ShareLock
+from domain.services.job_metrics import backup_measurements
+from domain.services.share_lock import ShareLock, take_share_lock_step
 from domain.services.storing import store_dump
 from ports.clock import Clock
 from ports.console import Console
 from ports.database import Database, DatabaseInfo, ServerInfo
 from ports.dumper import Dumper, DumpTool
 from ports.encryptor import Encryptor, Recipients
-from ports.errors import InvalidManifestError, LockHeldError, ShareUnavailableError
+from ports.errors import InvalidManifestError, ShareUnavailableError
 from ports.file_share import FileShare
+from ports.signer import Signer, SigningKey
 from ports.task_runner import TaskRunner
 
 logger = logging.getLogger("lts.backup")
@@ -62,6 +70,8 @@ class BackupPorts:
     runner: TaskRunner
     retention_runner: TaskRunner
     console: Console
+    signer: Signer | None = None
+    """The operator's signing key ([signing] key_file); None when runs are not signed."""
 
 
 class BackupClientMachine(PruneAndUnlockMachine):
@@ -71,6 +81,8 @@ class BackupClientMachine(PruneAndUnlockMachine):
     recipients = Slot[Recipients]("load_key")
     server = Slot[ServerInfo]("inspect_server")
     tool = Slot[DumpTool]("inspect_server")
+    signing = Slot[SigningKey]("load_signing_key")
+    manifest_bytes = Slot[bytes]("write_manifest")
 
     def __init__(
         self,
@@ -126,13 +138,7 @@ class BackupClientMachine(PruneAndUnlockMachine):
     )
     def take_share_lock(self) -> Step:
         """Write the share's lock marker, so two scheduler agents never run one client at once."""
-        try:
-            took_over = self.share_lock.take()
-        except LockHeldError as exc:
-            return self.failure(self.report_results, str(exc))
-        if took_over:
-            return self.failure(self.start_run, took_over)
-        return self.success(self.start_run)
+        return take_share_lock_step(self, self.share_lock, self.start_run)
 
     @node(happy=("load_key",), unhappy=("release_share_lock",), on_exception="release_share_lock")
     def start_run(self) -> Step:
@@ -149,12 +155,24 @@ class BackupClientMachine(PruneAndUnlockMachine):
         logger.info("run %s in %s", self.place.run_id, period.folder)
         return self.success(self.load_key)
 
-    @node(happy=("inspect_server",), unhappy=("discard_run",), on_exception="discard_run")
+    @node(happy=("load_signing_key",), unhappy=("discard_run",), on_exception="discard_run")
     def load_key(self) -> Step:
         """Import the client's public key into a throw-away keyring and check its name."""
         self.recipients = self._ports.encryptor.load(
             self._config.public_key, self._config.key_name, self._config.escrow_public_key
         )
+        return self.success(self.load_signing_key)
+
+    @node(happy=("inspect_server",), unhappy=("inspect_server",), on_exception="inspect_server")
+    def load_signing_key(self) -> Step:
+        """Load the operator's signing key, when runs are signed ([signing] key_file).
+
+        A key that cannot be loaded is a Failure, but the backup goes on unsigned: a run
+        without a signature is better than no run (SPEC 14).
+        """
+        if self._ports.signer is not None:
+            self.signing = self._ports.signer.load()
+            logger.info("runs are signed by %s", self.signing.info.fingerprint)
         return self.success(self.inspect_server)
 
     @node(happy=("discover_databases",), unhappy=("discard_run",), on_exception="discard_run")
@@ -216,16 +234,31 @@ class BackupClientMachine(PruneAndUnlockMachine):
         self._records = [self._record_of(child) for child in children]
         return self.success(self.write_manifest)
 
-    @node(happy=("publish_run",), unhappy=("discard_run",), on_exception="discard_run")
+    @node(happy=("sign_manifest",), unhappy=("discard_run",), on_exception="discard_run")
     def write_manifest(self) -> Step:
         """Write manifest.json, SHA256SUMS and RESTORE.txt into the partial run."""
         manifest = self._manifest()
+        self.manifest_bytes = manifest.to_json()
         for name, content in (
             (SUMS_FILE, manifest.sha256sums()),
             (RESTORE_FILE, restore_text(manifest)),
-            (MANIFEST_FILE, manifest.to_json()),
+            (MANIFEST_FILE, self.manifest_bytes),
         ):
             self._share.write_stream(self.place.partial_dir / name, [content])
+        return self.success(self.sign_manifest)
+
+    @node(happy=("publish_run",), unhappy=("publish_run",), on_exception="publish_run")
+    def sign_manifest(self) -> Step:
+        """Write manifest.json.asc, a detached signature of manifest.json, before publishing.
+
+        A signature that cannot be made is a Failure; the run is published all the same (its
+        manifest names the signing key, so verify reports the missing signature).
+        """
+        signing = BackupClientMachine.signing.get(self)
+        if signing is None:
+            return self.success(self.publish_run)
+        signature = signing.sign([self.manifest_bytes])
+        self._share.write_stream(self.place.partial_dir / SIGNATURE_FILE, [signature])
         return self.success(self.publish_run)
 
     @node(happy=("dispose_key",), unhappy=("discard_run",), on_exception="discard_run")
@@ -250,13 +283,28 @@ class BackupClientMachine(PruneAndUnlockMachine):
         on_exception="end_of_month_retention",
     )
     def dispose_key(self) -> Step:
-        """Remove the throw-away keyring."""
+        """Remove the throw-away keyrings (the public keys, the signing key)."""
+        signing = BackupClientMachine.signing.get(self)
+        if signing is not None:
+            signing.close()
         recipients = BackupClientMachine.recipients.get(self)
         if recipients is not None:
             recipients.close()
         return self.success(self.end_of_month_retention)
 
     # ------------------------------------------------------------------ helpers
+
+    def measurements(self) -> JobMeasurements:
+        """Return each database's size, time and status, the keys' expiry, the run's period."""
+        recipients = BackupClientMachine.recipients.get(self)
+        place = BackupClientMachine.place.get(self)
+        return backup_measurements(
+            records=self._records,
+            previous_bytes={name: dump.bytes for name, dump in self._previous.items()},
+            keys=recipients.info if recipients is not None else None,
+            period=place.period if place is not None and self._published else None,
+            runs_deleted=self.runs_deleted,
+        )
 
     def summary(self, results: list[Result]) -> str:
         """Return one line: databases ok and failed, where the run went, failures."""
@@ -299,6 +347,7 @@ class BackupClientMachine(PruneAndUnlockMachine):
 
     def _manifest(self) -> Manifest:
         place, dumper, keys = self.place, self.tool.info, self.recipients.info
+        signing = BackupClientMachine.signing.get(self)
         return Manifest(
             client=self._config.client_name,
             run_id=str(place.run_id),
@@ -317,4 +366,5 @@ class BackupClientMachine(PruneAndUnlockMachine):
             escrow_fingerprint=keys.escrow_fingerprint,
             globals=self._globals,
             databases=self._records,
+            signing_fingerprint=signing.info.fingerprint if signing else None,
         )

@@ -3,12 +3,15 @@
 The dump is streamed from the Dumper through the Encryptor straight into the run's partial
 directory on the share; nothing plaintext touches a disk. A failure at any point leaves no file
 under its final name (FileShare writes are atomic) and is recorded in `record` for the manifest.
-Failure prefix: `<client> <host> <database>`.
+What the dump held (its table of contents counts, every table's rows counted in its snapshot) is
+added to the record (SPEC 13); when only the counting failed, the dump is kept without them and
+the failure reported. Failure prefix: `<client> <host> <database>`.
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -18,11 +21,12 @@ from domain.framework.slot import Slot
 from domain.models.manifest import DumpRecord, DumpStatus
 from domain.models.policy import BackupPolicy
 from domain.rules.naming import compressed_file, dump_file
-from domain.services.storing import store_dump
+from domain.services.storing import failed_record, store_dump
 from ports.clock import Clock
 from ports.database import DatabaseInfo, ServerTarget
-from ports.dumper import DumpTool
+from ports.dumper import DatabaseDump, DumpTool
 from ports.encryptor import Recipients
+from ports.errors import LtsError
 from ports.file_share import FileShare
 
 logger = logging.getLogger("lts.backup")
@@ -41,6 +45,7 @@ class BackupDatabaseMachine(Machine):
 
     record = Slot[DumpRecord]("dump_database")
     """What the manifest says of this database: stored, or failed and why."""
+    dump = Slot[DatabaseDump]("dump_database")
 
     def __init__(
         self,
@@ -80,24 +85,69 @@ class BackupDatabaseMachine(Machine):
 
     @node(
         entry=True,
-        happy=("check_dump",),
+        happy=("record_counts",),
         unhappy=("report_results",),
         on_exception="report_results",
     )
     def dump_database(self) -> Step:
         """Stream pg_dump (through zstd when it compresses) through gpg onto the share."""
+        name = self._database.name
         compression = self._tool.info.compression
-        self.record = store_dump(
-            name=self._database.name,
-            path=self._run_dir / compressed_file(dump_file(self._database.name), compression),
-            source=self._tool.dump(self._target, self._database.name),
-            recipients=self._recipients,
-            share=self._share,
-            clock=self._clock,
-            compression=compression,
-        )
-        if self.record.status is DumpStatus.FAILED:
+        path = self._run_dir / compressed_file(dump_file(name), compression)
+        started = self._clock.now()
+        try:
+            self.dump = self._tool.dump(self._target, name)
+        except LtsError as exc:
+            self.record = failed_record(
+                name=name,
+                path=path,
+                error=exc,
+                started=started,
+                clock=self._clock,
+                compression=compression,
+            )
             return self.failure(self.report_results, self.record.error)
+        try:
+            self.record = store_dump(
+                name=name,
+                path=path,
+                source=self.dump.stream,
+                recipients=self._recipients,
+                share=self._share,
+                clock=self._clock,
+                compression=compression,
+            )
+        except BaseException:
+            self.dump.close()
+            raise
+        if self.record.status is DumpStatus.FAILED:
+            self.dump.close()
+            return self.failure(self.report_results, self.record.error)
+        return self.success(self.record_counts)
+
+    @node(happy=("check_dump",), unhappy=("check_dump",), on_exception="check_dump")
+    def record_counts(self) -> Step:
+        """Add the dump's TOC counts and row counts to its record; end its snapshot.
+
+        A failure here keeps the dump (it is good): only what it holds is not recorded.
+        """
+        with closing(self.dump):
+            facts = self.dump.facts()
+        tables = list(facts.tables) if facts.tables is not None else None
+        self.record = self.record.model_copy(
+            update={
+                "toc_entries": facts.toc_entries,
+                "table_data_entries": facts.table_data_entries,
+                "large_objects": facts.large_objects,
+                "tables": tables,
+            }
+        )
+        if facts.count_error is not None:
+            return self.failure(
+                self.check_dump,
+                "the dump is kept, but its row counts were not recorded (a drill cannot compare "
+                f"them): {facts.count_error}",
+            )
         return self.success(self.check_dump)
 
     @node(

@@ -3,12 +3,17 @@
 Runs inside MountShareMachine like every job on a client's share: the config was read and
 validated and the share mounted before this machine starts. One result per finding, each a node
 (or a child machine's node): the retention days are sane; zstd (a runtime dependency) runs;
-PostgreSQL answers with the configured auth; the backup role can read every table and sequence
-of every database to back up; a pg_dump new enough for the server exists; the keys are usable
-(CheckKeysMachine); a probe file can be written, renamed, read back and deleted at the share
-root; every month since the client's first run has a complete run (CheckFreshnessMachine). A
-finding that cannot be checked because an earlier one failed (no server) is skipped, not
-reported again.
+PostgreSQL answers with the configured auth; the backup role can read every table, sequence and
+large object of every database to back up, one result line per object it cannot
+(CheckReadableMachine); a pg_dump new enough for the server exists, and it dumps the schema of
+every such database without complaint (ProbeDumpMachine, the ground truth for anything else
+pg_dump would refuse); the keys are usable (CheckKeysMachine); the operator's signing key loads,
+signs and does not expire within the warning time, and the trusted keys load (SPEC 14); a probe
+file can be written, renamed, read back and deleted at the share root; every month since the
+client's first run has a complete run (CheckFreshnessMachine); with `[check]
+drill_max_age_days`, the newest complete run was proven restorable by a drill within that many
+days of being made (drills.jsonl). A finding that cannot be checked because an earlier one
+failed (no server; no zstd for a `zstd:N` pg_dump) is skipped, not reported again.
 
 No lock is taken: the check writes only its probe file at the share root and may run beside a
 backup. Failure prefix: `<client>`.
@@ -24,26 +29,33 @@ from domain.framework.definition import node
 from domain.framework.machine import Machine, Step
 from domain.framework.results import Result, failures
 from domain.framework.slot import Slot
+from domain.machines.check_dumpable import CheckReadableMachine, ProbeDumpMachine
 from domain.machines.check_keys import CheckKeysMachine, KeyPorts
 from domain.machines.freshness import CheckFreshnessMachine
 from domain.machines.mount import ClientContext
 from domain.models.compression import is_zstd
+from domain.models.metrics import JobMeasurements
 from domain.models.operations import CheckPolicy
 from domain.models.redaction import Redactor
+from domain.models.run import StoredRun
+from domain.rules.drills import DRILLS_FILE, drills_by_run, undrilled_problem
 from domain.rules.freshness import retention_problems
+from domain.services.audit_log import AuditLog
+from domain.services.catalog import RunCatalog
 from domain.services.configs import server_target
+from domain.services.job_metrics import key_expiries
 from ports.clock import Clock
 from ports.config_source import ConfigSource
 from ports.database import Database, ServerInfo
 from ports.decompressor import Decompressor
 from ports.decryptor import Decryptor
-from ports.dumper import Dumper
+from ports.dumper import Dumper, DumpTool
 from ports.encryptor import Encryptor
-from ports.errors import CompressionError, DatabaseError
+from ports.errors import CompressionError, InvalidManifestError
+from ports.signature_checker import SignatureChecker
+from ports.signer import Signer
 
 logger = logging.getLogger("lts.check")
-
-MAX_TABLES_SHOWN = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +68,19 @@ class CheckPorts:
     decryptor: Decryptor
     clock: Clock
     decompressor: Decompressor
+    signer: Signer | None = None
+    """The operator's signing key ([signing] key_file); None when runs are not signed."""
+    checker: SignatureChecker | None = None
+    """The keys verify trusts ([signing] trusted_keys); None when signatures are not checked."""
 
 
 class CheckClientMachine(Machine):
     """Check a client's retention, server, privileges, keys, share and freshness."""
 
     server = Slot[ServerInfo]("connect_server")
+    readable = Slot[list[str]]("check_privileges")
+    """The databases the backup role can read all of: their schema dump is probed."""
+    tool = Slot[DumpTool]("check_pg_dump")
 
     def __init__(
         self,
@@ -75,6 +94,7 @@ class CheckClientMachine(Machine):
     ) -> None:
         super().__init__()
         self._config = context.config
+        self._config_url = context.config_url
         self._share = context.share
         self._ports = ports
         self._policy = policy
@@ -84,6 +104,7 @@ class CheckClientMachine(Machine):
         self._probe_left: PurePosixPath | None = None
         self._zstd_missing = False
         self.freshness: CheckFreshnessMachine | None = None
+        self.keys: CheckKeysMachine | None = None
 
     @property
     def prefix(self) -> str:
@@ -124,56 +145,93 @@ class CheckClientMachine(Machine):
 
     @node(happy=("check_pg_dump",), unhappy=("check_pg_dump",), on_exception="check_pg_dump")
     def check_privileges(self) -> Step:
-        """Check that the backup role can read every table and sequence of every database."""
+        """Check that the backup role can read all of every database; a line per object not."""
         config = self._config
         target = server_target(config)
         exclude = self._policy.exclude_everywhere | config.exclude_databases
         databases = self._ports.database.list_databases(target, exclude)
-        problems = []
-        for database in sorted(databases, key=lambda db: db.name):
-            try:
-                tables = self._ports.database.unreadable_tables(target, database.name)
-            except DatabaseError as exc:
-                problems.append(f"{database.name}: {exc}")
-                continue
-            if tables:
-                shown = ", ".join(tables[:MAX_TABLES_SHOWN])
-                more = len(tables) - MAX_TABLES_SHOWN
-                problems.append(
-                    f"{database.name}: {shown}{f' and {more} more' if more > 0 else ''}"
-                )
-        logger.info("privileges checked in %d databases", len(databases))
-        if problems:
-            return self.failure(
-                self.check_pg_dump,
-                f"the backup role {config.login_user} cannot read everything pg_dump needs "
-                f"(grant it pg_read_all_data, or SELECT and USAGE): {'; '.join(problems)}",
+        children = [
+            CheckReadableMachine(
+                client=config.client_name,
+                database=database.name,
+                role=config.login_user,
+                target=target,
+                server=self._ports.database,
             )
+            for database in sorted(databases, key=lambda db: db.name)
+        ]
+        for child in children:
+            self.add_results(child.execute())
+        self.readable = [child.database for child in children if not child.unreadable]
+        logger.info("privileges checked in %d databases", len(databases))
         return self.success(self.check_pg_dump)
 
-    @node(happy=("check_keys",), unhappy=("check_keys",), on_exception="check_keys")
+    @node(happy=("probe_dumps", "check_keys"), unhappy=("check_keys",), on_exception="check_keys")
     def check_pg_dump(self) -> Step:
         """Check that a pg_dump at least as new as the server is installed."""
         if self._zstd_missing and is_zstd(self._policy.compression):
-            # The dump tool is pg_dump and zstd together: its one missing part is reported once.
+            # The dump tool is pg_dump and zstd together: its one missing part is reported once
+            # (check_zstd), and without the tool there is nothing to probe with.
             logger.info("pg_dump not checked: compression %s needs zstd", self._policy.compression)
             return self.success(self.check_keys)
-        chosen = self._ports.dumper.select(self.server).info
-        logger.info("pg_dump %s for server %s", chosen.version, self.server.version)
+        self.tool = self._ports.dumper.select(self.server)
+        logger.info("pg_dump %s for server %s", self.tool.info.version, self.server.version)
+        return self.success(self.probe_dumps)
+
+    @node(happy=("check_keys",), unhappy=("check_keys",), on_exception="check_keys")
+    def probe_dumps(self) -> Step:
+        """Dump the schema of every readable database to nowhere; a line per refusal."""
+        readable = CheckClientMachine.readable.get(self) or []
+        target = server_target(self._config)
+        for database in readable:
+            probe = ProbeDumpMachine(
+                client=self._config.client_name, database=database, target=target, tool=self.tool
+            )
+            self.add_results(probe.execute())
         return self.success(self.check_keys)
 
-    @node(happy=("probe_share",), unhappy=("probe_share",), on_exception="probe_share")
+    @node(
+        happy=("check_signing_key",),
+        unhappy=("check_signing_key",),
+        on_exception="check_signing_key",
+    )
     def check_keys(self) -> Step:
         """Check the public key, its expiry and the private key (a child machine)."""
         ports = self._ports
-        keys = CheckKeysMachine(
+        keys = self.keys = CheckKeysMachine(
             config=self._config,
             ports=KeyPorts(ports.encryptor, ports.decryptor, ports.clock),
             key_warning=self._policy.key_warning,
             redactor=self._redactor,
             restore_source=self._restore_source,
+            config_url=self._config_url,
         )
         self.add_results(keys.execute())
+        return self.success(self.check_signing_key)
+
+    @node(happy=("probe_share",), unhappy=("probe_share",), on_exception="probe_share")
+    def check_signing_key(self) -> Step:
+        """Check that the signing key loads and signs, and expires not within 90 days."""
+        signer, checker = self._ports.signer, self._ports.checker
+        if checker is not None:
+            checker.load().close()
+        if signer is None:
+            return self.success(self.probe_share)
+        key = signer.load()
+        try:
+            info = key.info
+        finally:
+            key.close()
+        now = self._ports.clock.now()
+        if info.expires is not None and info.expires <= now + self._policy.key_warning:
+            when = info.expires.date().isoformat()
+            state = "expired on" if info.expires <= now else "expires on"
+            return self.failure(
+                self.probe_share,
+                f"the signing key {info.fingerprint} ([signing] key_file) {state} {when} "
+                f"(in {max((info.expires - now).days, 0)} days): extend it (gpg "
+                "--quick-set-expire) and give its new public key to [signing] trusted_keys",
+            )
         return self.success(self.probe_share)
 
     @node(happy=("remove_probe",), unhappy=("remove_probe",), on_exception="remove_probe")
@@ -206,14 +264,44 @@ class CheckClientMachine(Machine):
             self._share.delete_file(left)
         return self.success(self.check_freshness)
 
-    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
+    @node(happy=("check_drills",), unhappy=("check_drills",), on_exception="check_drills")
     def check_freshness(self) -> Step:
         """Check every month since the first run for a complete run (a child machine)."""
         self.freshness = CheckFreshnessMachine(
             config=self._config, share=self._share, clock=self._ports.clock, policy=self._policy
         )
         self.add_results(self.freshness.execute())
+        return self.success(self.check_drills)
+
+    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
+    def check_drills(self) -> Step:
+        """With `drill_max_age_days`, check that a drill proved the newest complete run."""
+        max_age = self._policy.drill_max_age
+        if max_age is None:
+            return self.success(self.report_results)
+        catalog = RunCatalog(self._share)
+        newest = next(
+            (run for run in reversed(catalog.all_runs()) if _complete(catalog, run)), None
+        )
+        if newest is None:
+            logger.info("no complete run yet: nothing to have drilled")
+            return self.success(self.report_results)
+        drills = drills_by_run(AuditLog(self._share, PurePosixPath(DRILLS_FILE)).lines())
+        problem = undrilled_problem(
+            str(newest.path),
+            newest.run_id.started,
+            drills.get(str(newest.run_id)),
+            self._ports.clock.now(),
+            max_age,
+        )
+        if problem is not None:
+            return self.failure(self.report_results, problem)
         return self.success(self.report_results)
+
+    def measurements(self) -> JobMeasurements:
+        """Return the expiry of the keys the check loaded."""
+        recipients = CheckKeysMachine.recipients.get(self.keys) if self.keys else None
+        return JobMeasurements(keys=key_expiries(recipients.info) if recipients else ())
 
     def summary(self, results: list[Result]) -> str:
         """Return one line: ready or how many problems, and how many months were checked."""
@@ -221,3 +309,10 @@ class CheckClientMachine(Machine):
         verdict = "ready" if not problems else f"{problems} problem{'s' if problems != 1 else ''}"
         months = len(self.freshness.months) if self.freshness else 0
         return f"check {self._config.client_name}: {verdict}, {months} months of runs checked"
+
+
+def _complete(catalog: RunCatalog, run: StoredRun) -> bool:
+    try:
+        return catalog.digest(run).complete
+    except InvalidManifestError:
+        return False

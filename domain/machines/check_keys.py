@@ -7,23 +7,20 @@ public key encrypts. Both keyrings are closed again whatever happened. Failure p
 
 from __future__ import annotations
 
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from domain.framework.definition import node
 from domain.framework.machine import Machine, Step
 from domain.framework.slot import Slot
-from domain.machines.private_key import LoadPrivateKeyMachine
+from domain.machines.private_key import load_private_keys
 from domain.models.client_config import ClientConfig
 from domain.models.redaction import Redactor
+from domain.services.key_proof import sample_problem
 from ports.clock import Clock
 from ports.config_source import ConfigSource
 from ports.decryptor import DecryptionKeys, Decryptor
 from ports.encryptor import Encryptor, Recipients
-from ports.errors import DecryptionError
-
-SAMPLE = b"long-term-storage check: the private key opens what the public key encrypts\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +46,10 @@ class CheckKeysMachine(Machine):
         key_warning: timedelta,
         redactor: Redactor,
         restore_source: ConfigSource | None,
+        config_url: str = "",
     ) -> None:
         super().__init__()
+        self._config_url = config_url
         self._config = config
         self._ports = ports
         self._key_warning = key_warning
@@ -104,16 +103,17 @@ class CheckKeysMachine(Machine):
         """With a restore config, load its private key (a child machine)."""
         if self._restore_source is None:
             return self.success(self.dispose_public_key)
-        loader = LoadPrivateKeyMachine(
-            prefix=self.prefix,
+        keys = load_private_keys(
+            self,
             source=self._restore_source,
             decryptor=self._ports.decryptor,
             redactor=self._redactor,
+            config_url=self._config_url,
+            require_host=True,
         )
-        self.add_results(loader.execute())
-        if loader.loaded is None:
+        if keys is None:
             return self.success(self.dispose_public_key)
-        self.keys = loader.loaded
+        self.keys = keys
         return self.success(self.decrypt_sample)
 
     @node(
@@ -123,21 +123,9 @@ class CheckKeysMachine(Machine):
     )
     def decrypt_sample(self) -> Step:
         """Encrypt a sample to the public key and decrypt it with the private key."""
-        with closing(self.recipients.encrypt([SAMPLE])) as cipher:
-            message = b"".join(cipher)
-        try:
-            with closing(self.keys.decrypt([message])) as plain:
-                opened = b"".join(plain)
-        except DecryptionError as exc:
-            return self.failure(
-                self.dispose_private_key,
-                "the restore config's private key cannot decrypt what the public key encrypts "
-                f"(are they one key pair?): {exc}",
-            )
-        if opened != SAMPLE:
-            return self.failure(
-                self.dispose_private_key, "the private key decrypts the sample to something else"
-            )
+        problem = sample_problem(self.recipients, self.keys)
+        if problem is not None:
+            return self.failure(self.dispose_private_key, problem)
         return self.success(self.dispose_private_key)
 
     @node(

@@ -10,6 +10,11 @@ backup unrestorable. Then the backup config (with the public key), then the tier
 folders on the share, then the check job's machine on the config as read back, whose results are
 part of this run's. An interrupted run leaves a restore config without a backup config; remove it
 before running again (docs/operations.md). Failure prefix: `<client>`.
+
+With `--signing`, the operator's signing key (SPEC 14) is generated first, before anything else
+is made: an unprotected ed25519 signing key written to `[signing] key_file` (mode 0600) and its
+public half beside it (`<key_file stem>.pub.asc`, for `[signing] trusted_keys`). An existing
+file at either path is never overwritten: the run stops there and nothing is written.
 """
 
 from __future__ import annotations
@@ -31,10 +36,12 @@ from domain.models.operations import NewClient
 from domain.models.redaction import Redactor
 from domain.models.restore_config import BACKUP_CONFIG_HOST, PASSPHRASE, PRIVATE_KEY
 from domain.models.run import Tier
+from domain.models.signing import SigningKeyFiles
 from domain.services.configs import read_client_config
 from ports.config_source import ConfigSource
 from ports.config_writer import ConfigWriter
 from ports.key_generator import GeneratedKey, KeyGenerator
+from ports.local_files import LocalFiles
 
 logger = logging.getLogger("lts.create_client")
 
@@ -51,6 +58,8 @@ class OnboardingPorts:
     restore_writer: ConfigWriter
     backup_source: ConfigSource
     """The backup config as the backup job will read it, to check what was written."""
+    files: LocalFiles | None = None
+    """Where the signing key is written (`--signing`)."""
 
 
 class CreateClientMachine(Machine):
@@ -67,8 +76,13 @@ class CreateClientMachine(Machine):
         check: Callable[[ClientContext], Machine],
         backup_config_url: str,
         redactor: Redactor,
+        signing_key: SigningKeyFiles | None = None,
+        signing_user_id: str = "long-term-storage run signing",
     ) -> None:
         super().__init__()
+        self._signing_key = signing_key
+        self._signing_user_id = signing_user_id
+        self.signing_fingerprint: str | None = None
         self._share = context.share
         self._new = new_client
         self._ports = ports
@@ -85,7 +99,7 @@ class CreateClientMachine(Machine):
 
     @node(
         entry=True,
-        happy=("generate_key",),
+        happy=("generate_signing_key",),
         unhappy=("report_results",),
         on_exception="report_results",
     )
@@ -105,6 +119,35 @@ class CreateClientMachine(Machine):
                 f"{' and '.join(taken)} already hold{'s' if len(taken) == 1 else ''} a client's "
                 "settings; refusing to overwrite them, nothing was written",
             )
+        return self.success(self.generate_signing_key)
+
+    @node(happy=("generate_key",), unhappy=("report_results",), on_exception="report_results")
+    def generate_signing_key(self) -> Step:
+        """With --signing, make the operator's signing key at [signing] key_file (0600)."""
+        files = self._signing_key
+        if files is None:
+            return self.success(self.generate_key)
+        if files.secret is None or files.public is None or self._ports.files is None:
+            return self.failure(
+                self.report_results,
+                "--signing needs [signing] key_file in the master config (where the signing "
+                "key goes); nothing was written",
+            )
+        local = self._ports.files
+        taken = [str(path) for path in (files.secret, files.public) if local.exists(path)]
+        if taken:
+            return self.failure(
+                self.report_results,
+                f"{' and '.join(taken)} already exist{'s' if len(taken) == 1 else ''}; refusing "
+                "to overwrite a signing key (leave out --signing to keep it), nothing was written",
+            )
+        key = self._ports.key_generator.generate_signing_key(self._signing_user_id)
+        self._redactor.add(key.secret_key)
+        local.write_private(files.secret, [key.secret_key.get_secret_value().encode("ascii")])
+        self._written.append(f"signing key {files.secret}")
+        local.write_private(files.public, [key.public_key])
+        self.signing_fingerprint = key.fingerprint
+        logger.info("generated signing key %s in %s", key.fingerprint, files.secret)
         return self.success(self.generate_key)
 
     @node(
@@ -157,7 +200,7 @@ class CreateClientMachine(Machine):
         config = read_client_config(
             self._ports.backup_source, self._new.client_name, self._redactor
         )
-        self._check = self._check_factory(ClientContext(config, self._share))
+        self._check = self._check_factory(ClientContext(config, self._share, self._backup_url))
         self.add_results(self._check.execute())
         return self.success(self.report_results)
 

@@ -18,8 +18,8 @@ from domain.framework.machine import Machine, Step
 from domain.framework.results import Result, failures
 from domain.framework.slot import Slot
 from domain.machines.mount import ClientContext
-from domain.machines.private_key import LoadPrivateKeyMachine
-from domain.machines.restore import RestorePorts
+from domain.machines.private_key import load_private_keys
+from domain.machines.restore_ports import RestorePorts
 from domain.models.redaction import Redactor
 from domain.models.restore_request import DecryptRequest
 from domain.services.catalog import RunCatalog
@@ -50,6 +50,7 @@ class DecryptDumpMachine(Machine):
     ) -> None:
         super().__init__()
         self._config = context.config
+        self._config_url = context.config_url
         self._share = context.share
         self._catalog = RunCatalog(context.share)
         self._ports = ports
@@ -83,16 +84,16 @@ class DecryptDumpMachine(Machine):
     )
     def load_private_key(self) -> Step:
         """Read the restore config and load its private key (a child machine)."""
-        loader = LoadPrivateKeyMachine(
-            prefix=self.prefix,
+        keys = load_private_keys(
+            self,
             source=self._source,
             decryptor=self._ports.decryptor,
             redactor=self._redactor,
+            config_url=self._config_url,
         )
-        self.add_results(loader.execute())
-        if loader.loaded is None:
+        if keys is None:
             return self.success(self.report_results)
-        self.keys = loader.loaded
+        self.keys = keys
         return self.success(self.find_run)
 
     @node(happy=("decrypt_dump",), unhappy=("dispose_key",), on_exception="dispose_key")

@@ -17,6 +17,7 @@ from domain.framework.machine import Machine, Step
 from domain.framework.results import Result, failures
 from domain.framework.slot import Slot
 from domain.models.client_config import ClientConfig, ClientConfigError
+from domain.models.metrics import JobMeasurements, Measured
 from domain.models.redaction import Redactor
 from domain.services.configs import read_client_config
 from ports.config_source import ConfigSource
@@ -28,10 +29,15 @@ logger = logging.getLogger("lts.mount")
 
 @dataclass(frozen=True, slots=True)
 class ClientContext:
-    """What a job's machine receives: the validated config and the mounted share."""
+    """What a job's machine receives: the validated config and the mounted share.
+
+    `config_url` is the job's KEY_VAULT, the store the config was read from: a restore config
+    must name it as its `backup-config-host` (SPEC 6.3); empty when the host did not say.
+    """
 
     config: ClientConfig
     share: FileShare
+    config_url: str = ""
 
 
 JobMachineFactory = Callable[[ClientContext], Machine]
@@ -49,6 +55,7 @@ class MountShareMachine(Machine):
         opener: builds the share adapter for `storage-unc`.
         redactor: learns the config's secrets.
         lock: the client's lock, for jobs that change the share; None for read-only jobs.
+        config_url: the job's KEY_VAULT, handed on in the ClientContext.
     """
 
     config = Slot[ClientConfig]("read_config")
@@ -64,8 +71,10 @@ class MountShareMachine(Machine):
         opener: ShareOpener,
         redactor: Redactor,
         lock: Lock | None = None,
+        config_url: str = "",
     ) -> None:
         super().__init__()
+        self._config_url = config_url
         self._job = job
         self._client = client
         self._source = source
@@ -124,7 +133,7 @@ class MountShareMachine(Machine):
     @node(happy=("unmount_share",), unhappy=("unmount_share",), on_exception="unmount_share")
     def run_machine(self) -> Step:
         """Run the job's machine on the mounted share; its results land before this one."""
-        self.inner = self._inner_factory(ClientContext(self.config, self.share))
+        self.inner = self._inner_factory(ClientContext(self.config, self.share, self._config_url))
         self.add_results(self.inner.execute())
         return self.success(self.unmount_share)
 
@@ -156,6 +165,13 @@ class MountShareMachine(Machine):
         held, self._held = self._held, None
         if held is not None:
             held.release()
+
+    def measurements(self) -> JobMeasurements:
+        """Return what the job's machine measured (nothing when it never ran)."""
+        inner: object = self.inner  # mypy cannot picture a Machine that is also Measured
+        if isinstance(inner, Measured):
+            return inner.measurements()
+        return JobMeasurements()
 
     def summary(self, results: list[Result]) -> str:
         """Return the job machine's summary, or say that the job never started."""

@@ -65,6 +65,11 @@ class PruneAndUnlockMachine(Machine, abstract=True):
         self.share_lock.release()
         return self.success(self.report_results)
 
+    @property
+    def runs_deleted(self) -> int:
+        """Return how many runs retention deleted in this run."""
+        return sum(len(tier.deleted) for tier in self.retention_machines)
+
     def _tier(self, tier: Tier) -> ApplyRetentionMachine:
         pruning = self.pruning
         machine = ApplyRetentionMachine(

@@ -20,6 +20,7 @@ from pathlib import PurePosixPath
 from domain.framework.definition import node
 from domain.framework.fanout import fan_out
 from domain.framework.machine import Machine, Step
+from domain.models.hold import HOLD_FILE
 from domain.models.manifest import DumpStatus
 from domain.models.retention import (
     Deletion,
@@ -42,7 +43,7 @@ from ports.task_runner import TaskRunner
 logger = logging.getLogger("lts.retention")
 
 AUDIT_LOG = PurePosixPath("retention.log")
-HOLD_FILE = "HOLD"
+"""The share's audit log: every deletion, hold and release (SPEC 8, 14, 16)."""
 
 
 @dataclass(frozen=True, slots=True)

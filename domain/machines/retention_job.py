@@ -15,8 +15,8 @@ from domain.framework.results import Result, failures
 from domain.machines.mount import ClientContext
 from domain.machines.pruning import PruneAndUnlockMachine, Pruning
 from domain.machines.retention import RetentionOptions, RetentionPorts
-from domain.services.share_lock import ShareLock
-from ports.errors import LockHeldError
+from domain.models.metrics import JobMeasurements
+from domain.services.share_lock import ShareLock, take_share_lock_step
 
 
 class RetentionClientMachine(PruneAndUnlockMachine):
@@ -65,13 +65,11 @@ class RetentionClientMachine(PruneAndUnlockMachine):
         """Write the share's lock marker, unless this is a dry run."""
         if self._options.dry_run:
             return self.success(self.end_of_month_retention)
-        try:
-            took_over = self.share_lock.take()
-        except LockHeldError as exc:
-            return self.failure(self.report_results, str(exc))
-        if took_over:
-            return self.failure(self.end_of_month_retention, took_over)
-        return self.success(self.end_of_month_retention)
+        return take_share_lock_step(self, self.share_lock, self.end_of_month_retention)
+
+    def measurements(self) -> JobMeasurements:
+        """Return how many runs were deleted (none in a dry run)."""
+        return JobMeasurements(runs_deleted=0 if self._options.dry_run else self.runs_deleted)
 
     def summary(self, results: list[Result]) -> str:
         """Return one line: runs deleted (or that would be), failures."""
@@ -79,5 +77,5 @@ class RetentionClientMachine(PruneAndUnlockMachine):
         if self._options.dry_run:
             planned = sum(len(tier.planned) for tier in self.retention_machines)
             return f"retention {name} (dry run): {planned} runs would be deleted"
-        deleted = sum(len(tier.deleted) for tier in self.retention_machines)
-        return f"retention {name}: {deleted} runs deleted, {len(failures(results))} failures"
+        failed = len(failures(results))
+        return f"retention {name}: {self.runs_deleted} runs deleted, {failed} failures"

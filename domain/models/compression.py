@@ -23,6 +23,8 @@ MIN_ZSTD_LEVEL = 1
 MAX_ZSTD_LEVEL = 19
 """Higher levels need `--ultra`, and their windows may exceed what a stock `zstd -d` accepts."""
 _ZSTD_SPEC = re.compile(r"zstd(?::(?:level=)?(-?\d+))?")
+_ZSTD_FILE = re.compile(r"\.zst(\.[0-9A-F]{16}(-[0-9A-F]{16})?)?\.gpg$")
+"""`.zst.gpg`, or `.zst.<KEYID>.gpg` (`-<ESCROWID>` too) once a rekey renamed the file."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,15 @@ def zstd_choice(spec: str) -> ZstdCompression | None:
 def is_zstd(compression: str) -> bool:
     """Tell whether a stream recorded as `compression` (`zstd:3`, `gzip:6`, `none`) is zstd's."""
     return compression.strip().lower().partition(":")[0] == ZSTD
+
+
+def is_zstd_file(name: str) -> bool:
+    """Tell whether a stored file's name says a zstd process compressed it (`*.zst.gpg`).
+
+    For records of manifests that did not record their compression; a rekey's key tag
+    (`sales.dump.zst.<KEYID>.gpg`, domain/rules/rekeying.py) keeps the `.zst`.
+    """
+    return _ZSTD_FILE.search(name) is not None
 
 
 def globals_compression(compression: str) -> str:

@@ -7,13 +7,15 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.models.compression import ZSTD_FILE_SUFFIX, is_zstd
+from domain.models.compression import is_zstd, is_zstd_file
 from domain.models.run import Tier
 
 MANIFEST_FILE = "manifest.json"
 SUMS_FILE = "SHA256SUMS"
 RESTORE_FILE = "RESTORE.txt"
 MANIFEST_FORMAT = 1
+SIGNATURE_FILE = "manifest.json.asc"
+"""The detached, armoured signature of manifest.json (SPEC 14)."""
 
 
 class DumpStatus(StrEnum):
@@ -23,8 +25,30 @@ class DumpStatus(StrEnum):
     FAILED = "failed"
 
 
+class TableRows(BaseModel):
+    """One table's exact row count, counted in the dump's own snapshot (SPEC 13)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    schema_name: str = Field(alias="schema")
+    table: str
+    rows: int = Field(ge=0)
+
+    @property
+    def qualified(self) -> str:
+        """Return `schema.table` for messages (names shown as they are, unquoted)."""
+        return f"{self.schema_name}.{self.table}"
+
+
 class DumpRecord(BaseModel):
-    """One database's (or the globals') entry in the manifest."""
+    """One database's (or the globals') entry in the manifest.
+
+    `toc_entries`, `table_data_entries`, `large_objects` and `tables` are what the dump held
+    when it was made (its table of contents as `pg_restore --list` read it, and every table's row
+    count in the dump's snapshot); verify and drill check archives against them. Manifests made
+    before they were recorded lack them (None): such archives can only be checked for
+    readability.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -40,13 +64,22 @@ class DumpRecord(BaseModel):
     """How the file's plaintext is compressed: `gzip:6` inside the archive (pg_dump's own),
     `zstd:3` around it (a zstd process; the file ends `.zst.gpg`), `none`. Empty in manifests
     written before it was recorded: then the file name tells (see `zstd`)."""
+    toc_entries: int | None = None
+    table_data_entries: int | None = None
+    large_objects: int | None = None
+    tables: list[TableRows] | None = None
 
     @property
     def zstd(self) -> bool:
         """Tell whether the plaintext must go through `zstd -d` after gpg."""
         if self.compression:
             return is_zstd(self.compression)
-        return self.file.endswith(ZSTD_FILE_SUFFIX)
+        return is_zstd_file(self.file)
+
+    @property
+    def counted(self) -> bool:
+        """Tell whether the manifest recorded this dump's table of contents counts."""
+        return self.toc_entries is not None and self.table_data_entries is not None
 
 
 class DigestEntry(BaseModel):
@@ -57,6 +90,7 @@ class DigestEntry(BaseModel):
     name: str
     status: DumpStatus
     bytes: int = Field(default=0, ge=0)
+    error: str = ""
 
 
 class GlobalsDigest(BaseModel):
@@ -78,6 +112,7 @@ class ManifestDigest(BaseModel):
 
     databases: list[DigestEntry]
     globals: GlobalsDigest | None = None
+    eoy_month: int | None = None
 
     @property
     def complete(self) -> bool:
@@ -114,6 +149,8 @@ class Manifest(BaseModel):
     escrow_fingerprint: str | None = None
     globals: DumpRecord | None = None
     databases: list[DumpRecord]
+    signing_fingerprint: str | None = None
+    """The primary fingerprint of the key that signed this manifest (manifest.json.asc)."""
 
     @property
     def complete(self) -> bool:
@@ -122,7 +159,7 @@ class Manifest(BaseModel):
 
     def to_json(self) -> bytes:
         """Return the manifest as indented UTF-8 JSON."""
-        return self.model_dump_json(indent=2).encode() + b"\n"
+        return self.model_dump_json(indent=2, by_alias=True).encode() + b"\n"
 
     def sha256sums(self) -> bytes:
         """Return a `sha256sum -c` compatible listing of the run's stored files."""

@@ -32,6 +32,8 @@ class CheckPolicy:
     key_warning: timedelta = timedelta(days=90)
     compression: str = DEFAULT_COMPRESSION
     """`[backup] compression`: with `zstd:N`, pg_dump's check needs zstd."""
+    drill_max_age: timedelta | None = None
+    """`[check] drill_max_age_days`: the newest complete run must be drilled within it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,7 @@ class RunChoice:
 
 
 LATEST = RunChoice(RunChoiceKind.LATEST)
+ALL = RunChoice(RunChoiceKind.ALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +84,34 @@ class DecryptRequest:
 
 @dataclass(frozen=True, slots=True)
 class VerifyRequest:
-    """`verify`: which runs to check."""
+    """`verify`: which runs to check, and whether to check the audit logs' chains (`--logs`).
+
+    `runs` is False for `verify --logs` without `--run`: the logs alone are checked.
+    """
 
     run: RunChoice = LATEST
+    logs: bool = False
+    runs: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RekeyRequest:
+    """`rekey`: which runs to re-encrypt to the current keys, or only list them (`--dry-run`)."""
+
+    run: RunChoice = ALL
+    dry_run: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DrillRequest:
+    """`drill`: restore a run's databases into scratch databases on a server, compare the rows.
+
+    `databases` empty means every database the run holds an ok dump of. The target login's
+    password comes from PGPASSWORD or ~/.pgpass, as for a restore to another server.
+    """
+
+    target_host: str
+    run: RunChoice = LATEST
+    target_port: int | None = None
+    target_user: str | None = None
+    databases: tuple[str, ...] = ()

@@ -4,6 +4,11 @@ Pure functions: how a chained line is made, and where a chain breaks. A log that
 older, unchained format (plain text lines) keeps those lines as they are; the first chained line
 is a marker that also carries the sha256 of everything before it, so the old lines are covered
 by the chain from then on.
+
+Each line also carries its own sha256 (`line_sha256`, over the line's canonical JSON without
+that field), so a line edited in place is found at that very line, also the last line of a log,
+which no later line covers. Lines written before this field existed are checked by the chain
+alone; once a line carries it, every later line must.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ MARKER = "chain"
 MARKER_VALUE = "starts here; the lines above are in the old format"
 LEGACY_SHA256 = "legacy_sha256"
 """On the marker: the sha256 of every old-format line above it, newlines included."""
+LINE_SHA256 = "line_sha256"
+"""The sha256 (hex) of the line's own canonical JSON without this field."""
 
 
 def line_hash(line: str) -> str:
@@ -29,10 +36,15 @@ def line_hash(line: str) -> str:
 
 
 def chained(entry: Mapping[str, object], previous: str) -> str:
-    """Return `entry` as one JSON line that carries `previous`, the sha256 of the line before."""
-    if PREVIOUS in entry:
-        raise ValueError(f"an audit entry must not set {PREVIOUS!r} itself")
-    return json.dumps({**entry, PREVIOUS: previous}, ensure_ascii=False, sort_keys=True)
+    """Return `entry` as one JSON line that carries `previous`, the sha256 of the line before.
+
+    The line also carries its own sha256 (`line_sha256`).
+    """
+    for key in (PREVIOUS, LINE_SHA256):
+        if key in entry:
+            raise ValueError(f"an audit entry must not set {key!r} itself")
+    body = {**entry, PREVIOUS: previous}
+    return _canonical({**body, LINE_SHA256: _own_hash(body)})
 
 
 def is_chained(line: str) -> bool:
@@ -76,11 +88,17 @@ def first_break(lines: Sequence[str]) -> ChainBreak | None:
     start = next((i for i, line in enumerate(lines) if is_chained(line)), None)
     if start is None:
         return None
+    hashed = False
     for index in range(start, len(lines)):
         line = lines[index]
         if not is_chained(line):
             return ChainBreak(index + 1, "is not a chained JSON line")
         value = json.loads(line)
+        if LINE_SHA256 in value or hashed:
+            hashed = True
+            own = value.pop(LINE_SHA256, None)
+            if own != _own_hash(value):
+                return ChainBreak(index + 1, "was changed after it was written (line_sha256)")
         expected = GENESIS if index == 0 else line_hash(lines[index - 1])
         if value[PREVIOUS] != expected:
             return ChainBreak(index + 1, "does not carry the sha256 of the line before it")
@@ -88,6 +106,14 @@ def first_break(lines: Sequence[str]) -> ChainBreak | None:
         if legacy and value.get(LEGACY_SHA256) != _legacy(lines[:start]):
             return ChainBreak(index + 1, "does not match the old-format lines above it")
     return None
+
+
+def _canonical(value: Mapping[str, object]) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _own_hash(body: Mapping[str, object]) -> str:
+    return hashlib.sha256(_canonical(body).encode("utf-8")).hexdigest()
 
 
 def _legacy(lines: Sequence[str]) -> str:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from fnmatch import fnmatchcase
 from pathlib import PurePosixPath
 
 from domain.rules.audit_chain import ChainBreak, first_break, next_entries
+from domain.rules.audit_logs import AUDIT_LOGS, is_audit_log
 from ports.file_share import FileShare
 
 MAX_LOG_BYTES = 256 * 1024 * 1024
@@ -58,6 +60,34 @@ class AuditLog:
     def first_break(self) -> ChainBreak | None:
         """Return where the chain breaks, or None when the log is intact (or absent)."""
         return first_break(self.lines())
+
+
+def find_audit_logs(share: FileShare) -> list[PurePosixPath]:
+    """Return every audit log on the share (`domain.rules.audit_logs`), sorted; no symlinks."""
+    found: set[PurePosixPath] = set()
+    # Only the directories the patterns name are listed: the tiers are never walked.
+    folders = {PurePosixPath(pattern).parent for pattern in AUDIT_LOGS}
+    for folder in sorted(folders):
+        for directory in _directories(share, PurePosixPath(), folder.parts):
+            for entry in share.list_dir(directory):
+                path = directory / entry.name
+                if not entry.is_dir and not entry.is_symlink and is_audit_log(path):
+                    found.add(path)
+    return sorted(found)
+
+
+def _directories(
+    share: FileShare, base: PurePosixPath, parts: tuple[str, ...]
+) -> list[PurePosixPath]:
+    if not parts or parts == (".",):
+        return [base]
+    head, rest = parts[0], parts[1:]
+    return [
+        directory
+        for entry in share.list_dir(base)
+        if entry.is_dir and not entry.is_symlink and fnmatchcase(entry.name, head)
+        for directory in _directories(share, base / entry.name, rest)
+    ]
 
 
 def _lock_for(path: PurePosixPath) -> threading.Lock:

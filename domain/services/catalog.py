@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from domain.models.manifest import MANIFEST_FILE, Manifest, ManifestDigest
 from domain.models.run import PARTIAL_SUFFIX, Period, RunId, StoredRun, Tier
+from domain.rules.rekeying import PENDING_MANIFEST
 from ports.errors import InvalidManifestError
 from ports.file_share import FileShare
 
@@ -80,17 +81,52 @@ class RunCatalog:
         """
         return self._validated(run, ManifestDigest)
 
-    def _validated(self, run: StoredRun, model: type[M]) -> M:
+    def manifest_path(self, run: StoredRun) -> PurePosixPath:
+        """Return where the run's manifest is: manifest.json, or a rekey's pending one.
+
+        A rekey switches manifests with one atomic replace; only when a share's rename is not
+        atomic (the kernel CIFS client falls back to delete-then-rename when the server refuses
+        to replace) can manifest.json be missing for a moment, and then the complete pending
+        manifest.json.next is the run's manifest.
+
+        Raises:
+            InvalidManifestError: neither exists.
+        """
         path = run.path / MANIFEST_FILE
-        if not self._share.exists(path):
-            raise InvalidManifestError(f"{path} is missing")
+        if self._share.exists(path):
+            return path
+        pending = run.path / PENDING_MANIFEST
+        if self._share.exists(pending):
+            return pending
+        raise InvalidManifestError(f"{path} is missing")
+
+    def manifest_bytes(self, run: StoredRun) -> tuple[bytes, Manifest]:
+        """Return a run's manifest as stored (the bytes its signature covers) and validated.
+
+        Raises:
+            InvalidManifestError: the manifest is missing, too large, or not a valid manifest.
+            ShareUnavailableError: the share could not be read (not the manifest's fault).
+        """
+        path = self.manifest_path(run)
+        data = self._read(path)
+        return data, _parsed(path, data, Manifest)
+
+    def _validated(self, run: StoredRun, model: type[M]) -> M:
+        path = self.manifest_path(run)
+        return _parsed(path, self._read(path), model)
+
+    def _read(self, path: PurePosixPath) -> bytes:
         data = bytearray()
         for chunk in self._share.read_stream(path):
             data.extend(chunk)
             if len(data) > MAX_MANIFEST_BYTES:
                 raise InvalidManifestError(f"{path} is too large to be a manifest")
-        try:
-            return model.model_validate(json.loads(data))
-        except (ValueError, ValidationError) as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise InvalidManifestError(f"{path} is not a valid manifest: {first}") from exc
+        return bytes(data)
+
+
+def _parsed(path: PurePosixPath, data: bytes, model: type[M]) -> M:
+    try:
+        return model.model_validate(json.loads(data))
+    except (ValueError, ValidationError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InvalidManifestError(f"{path} is not a valid manifest: {first}") from exc

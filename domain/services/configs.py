@@ -33,7 +33,9 @@ def read_restore_config(source: ConfigSource, redactor: Redactor) -> RestoreConf
     """
     raw = source.read(RestoreConfig.keys())
     redactor.add(*(raw.get(key) for key in RestoreConfig.secret_keys()))
-    return RestoreConfig.from_raw(raw)
+    config = RestoreConfig.from_raw(raw)
+    redactor.add(*(config.private_key_passphrases or ()))
+    return config
 
 
 def server_target(config: ClientConfig) -> ServerTarget:

@@ -8,9 +8,12 @@ than the configured age is taken over, and the caller reports that.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
+from typing import Any
 
+from domain.framework.machine import Machine, Step
 from ports.clock import Clock
 from ports.errors import LockHeldError, LtsError
 from ports.file_share import FileShare
@@ -72,3 +75,18 @@ class ShareLock:
             return str(marker["owner"]), datetime.fromisoformat(str(marker["since"]))
         except (ValueError, KeyError, TypeError, LtsError):
             return "unknown holder", None
+
+
+def take_share_lock_step(machine: Machine, lock: ShareLock, then: Callable[[], Any]) -> Step:
+    """Take `lock` as a machine's first node does: the Step to leave that node by.
+
+    A live marker refuses the run (a Failure to `report_results`); a stale one is taken over
+    and reported (a Failure that still goes on to `then`); otherwise a Success to `then`.
+    """
+    try:
+        took_over = lock.take()
+    except LockHeldError as exc:
+        return machine.failure(machine.report_results, str(exc))
+    if took_over:
+        return machine.failure(then, took_over)
+    return machine.success(then)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from contextlib import closing
+from datetime import datetime
 from pathlib import PurePosixPath
 
 from domain.framework.machine import describe
@@ -39,14 +40,8 @@ def store_dump(
         with closing(stream):
             receipt = share.write_stream(path, stream)
     except LtsError as exc:
-        return DumpRecord(
-            name=name,
-            file=path.name,
-            status=DumpStatus.FAILED,
-            error=describe(exc),
-            started=started,
-            finished=clock.now(),
-            compression=compression,
+        return failed_record(
+            name=name, path=path, error=exc, started=started, clock=clock, compression=compression
         )
     logger.info("stored %s: %d bytes", receipt.path, receipt.bytes)
     return DumpRecord(
@@ -55,6 +50,27 @@ def store_dump(
         bytes=receipt.bytes,
         sha256=receipt.sha256,
         status=DumpStatus.OK,
+        started=started,
+        finished=clock.now(),
+        compression=compression,
+    )
+
+
+def failed_record(
+    *,
+    name: str,
+    path: PurePosixPath,
+    error: Exception,
+    started: datetime,
+    clock: Clock,
+    compression: str,
+) -> DumpRecord:
+    """Return the manifest record of a dump that failed with `error`: nothing was stored."""
+    return DumpRecord(
+        name=name,
+        file=path.name,
+        status=DumpStatus.FAILED,
+        error=describe(error),
         started=started,
         finished=clock.now(),
         compression=compression,

@@ -8,8 +8,14 @@ from collections.abc import Iterable, Iterator
 from domain.models.manifest import DumpRecord
 
 
+def _close(chunks: Iterable[bytes]) -> None:
+    close = getattr(chunks, "close", None)
+    if callable(close):
+        close()
+
+
 class CountingReader:
-    """Pass chunks through while counting their bytes."""
+    """Pass chunks through while counting their bytes; `close` closes the stream it reads."""
 
     def __init__(self, chunks: Iterable[bytes]) -> None:
         self._chunks = chunks
@@ -20,9 +26,16 @@ class CountingReader:
             self.bytes += len(chunk)
             yield chunk
 
+    def close(self) -> None:
+        """Close the stream read (a child process stops); safe to call twice."""
+        _close(self._chunks)
+
 
 class HashingReader:
-    """Pass chunks through while counting bytes and computing their sha256."""
+    """Pass chunks through while counting bytes and computing their sha256.
+
+    `close` closes the stream it reads, so a consumer that stops early also stops the producer.
+    """
 
     def __init__(self, chunks: Iterable[bytes]) -> None:
         self._chunks = chunks
@@ -34,6 +47,10 @@ class HashingReader:
             self._digest.update(chunk)
             self.bytes += len(chunk)
             yield chunk
+
+    def close(self) -> None:
+        """Close the stream read (a child process stops); safe to call twice."""
+        _close(self._chunks)
 
     @property
     def sha256(self) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 
 import pytest
@@ -51,7 +52,9 @@ def real_archive(postgres_server: PostgresServer) -> bytes:
         compression="none",
     )
     tool = dumper.select(ServerInfo(150018, "15.18"))
-    return b"".join(tool.dump(postgres_server.target(), name))
+    dump = tool.dump(postgres_server.target(), name)
+    with closing(dump):
+        return b"".join(dump.stream)
 
 
 @pytest.fixture(
@@ -84,8 +87,19 @@ def pieces(data: bytes, consumed: list[int], size: int = 4 * KIB) -> Iterator[by
 
 
 class TestArchiveReaderContract:
+    def test_a_cut_short_archive_whose_table_of_contents_reads_is_an_archive_error(
+        self, case: ArchiveCase
+    ) -> None:
+        # Cut inside the data, two thirds in: the table of contents is whole.
+        cut = case.archive[: len(case.archive) * 2 // 3 - 1]
+
+        with pytest.raises(ArchiveError) as raised:
+            case.reader.check_archive(iter([cut]))
+
+        assert "\n" not in str(raised.value)
+
     def test_the_listing_counts_entries_and_tables(self, case: ArchiveCase) -> None:
-        listing = case.reader.list_archive(iter([case.archive]))
+        listing = case.reader.check_archive(iter([case.archive]))
 
         assert listing.entries >= case.tables
         assert listing.tables == case.tables
@@ -93,7 +107,7 @@ class TestArchiveReaderContract:
     def test_listing_reads_the_stream_to_its_end(self, case: ArchiveCase) -> None:
         consumed: list[int] = []
 
-        case.reader.list_archive(pieces(case.archive, consumed))
+        case.reader.check_archive(pieces(case.archive, consumed))
 
         assert len(consumed) == len(range(0, len(case.archive), 4 * KIB))
 
@@ -107,13 +121,13 @@ class TestArchiveReaderContract:
             raise damaged
 
         with pytest.raises(DecryptionError) as raised:
-            case.reader.list_archive(decrypted())
+            case.reader.check_archive(decrypted())
 
         assert raised.value is damaged
 
     def test_a_stream_that_is_no_archive_is_an_archive_error(self, case: ArchiveCase) -> None:
         with pytest.raises(ArchiveError) as raised:
-            case.reader.list_archive([b"this is not an archive\n" * 100])
+            case.reader.check_archive([b"this is not an archive\n" * 100])
 
         assert "\n" not in str(raised.value)
 

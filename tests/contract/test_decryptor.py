@@ -19,6 +19,7 @@ from adapters.gpg.decryptor import GpgDecryptor
 from adapters.memory.decryptor import InMemoryDecryptor
 from adapters.memory.encryptor import InMemoryEncryptor
 from domain.models.redaction import Redactor
+from domain.models.restore_config import KeyPassphrases
 from ports.decryptor import Decryptor
 from ports.errors import DecryptionError
 from tests.support.gpg import KeyPair, generate_key_pair
@@ -152,3 +153,25 @@ class TestDecryptorContract:
 
         with pytest.raises(DecryptionError):
             list(keys.decrypt([cipher]))
+
+    def test_load_keys_with_one_key_decrypts_as_load_does(self, case: DecryptorCase) -> None:
+        cipher = case.encrypt(b"PGDMP one key")
+        keys = case.decryptor.load_keys(case.private_key, KeyPassphrases(case.passphrase))
+        try:
+            assert keys.info.fingerprint
+            assert b"".join(keys.decrypt([cipher])) == b"PGDMP one key"
+        finally:
+            keys.close()
+
+    def test_a_passphrase_list_that_does_not_fit_the_keys_is_one_secret_free_line(
+        self, case: DecryptorCase
+    ) -> None:
+        listed = KeyPassphrases(SecretStr(""), (case.passphrase, SecretStr("second-secret")))
+
+        with pytest.raises(DecryptionError) as raised:
+            case.decryptor.load_keys(case.private_key, listed)
+
+        assert str(raised.value) == (
+            "private-key holds 1 secret key but private-key-passphrases lists 2; "
+            "give one passphrase per key, in order"
+        )

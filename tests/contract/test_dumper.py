@@ -12,6 +12,7 @@ import secrets
 import subprocess
 import threading
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,7 +57,9 @@ def memory_case() -> DumperCase:
     target = ServerTarget("db.example", 5432, "backup", "password", secret, "require")
     return DumperCase(
         dumper=InMemoryDumper(
-            broken={"forbidden": "permission denied for database"}, compression="zstd:3"
+            broken={"forbidden": "permission denied for database"},
+            probe_errors={"forbidden": "permission denied for database forbidden"},
+            compression="zstd:3",
         ),
         server=ServerInfo(150004, "15.4"),
         target=target,
@@ -71,8 +74,10 @@ def memory_case() -> DumperCase:
     )
 
 
-def fake_pg_dump(bin_dir: Path, version: str, body: str) -> Path:
+def fake_pg_dump(bin_dir: Path, version: str, body: str, real: Path | None = None) -> Path:
     bin_dir.mkdir()
+    if real is not None:
+        (bin_dir / "pg_restore").symlink_to(real / "pg_restore")
     script = bin_dir / "pg_dump"
     script.write_text(
         "#!/bin/sh\n"
@@ -116,7 +121,9 @@ def postgres_case(server: PostgresServer, tmp_path: Path) -> DumperCase:
         database=database,
         forbidden=forbidden,
         too_old=pg_dumper(fake_pg_dump(tmp_path / "old", "9.6.24", "exit 1")),
-        hollow=pg_dumper(fake_pg_dump(tmp_path / "hollow", "15.18", "exit 0")).select(SERVER_15),
+        hollow=pg_dumper(
+            fake_pg_dump(tmp_path / "hollow", "15.18", "exit 0", server.bin_dir)
+        ).select(SERVER_15),
         is_archive=is_archive,
         plain=unzstd,
     )
@@ -152,14 +159,36 @@ class TestDumperContract:
             case.too_old.select(case.server)
 
     def test_a_dump_streams_byte_chunks_of_a_custom_format_archive(self, case: DumperCase) -> None:
-        stream = case.dumper.select(case.server).dump(case.target, case.database)
+        dump = case.dumper.select(case.server).dump(case.target, case.database)
 
-        chunks = list(stream)
-        stream.close()
+        chunks = list(dump.stream)
+        dump.close()
 
         assert chunks
         assert all(isinstance(chunk, bytes) for chunk in chunks)
         assert case.is_archive(case.plain(b"".join(chunks)))
+
+    def test_a_finished_dump_tells_its_toc_entries_and_every_tables_rows(
+        self, case: DumperCase
+    ) -> None:
+        dump = case.dumper.select(case.server).dump(case.target, case.database)
+        with closing(dump):
+            b"".join(dump.stream)
+            facts = dump.facts()
+
+        assert facts.toc_entries >= facts.table_data_entries >= 1
+        assert facts.tables is not None
+        assert facts.count_error is None
+        assert len(facts.tables) == facts.table_data_entries
+        assert all(table.rows >= 0 for table in facts.tables)
+
+    def test_the_facts_of_a_dump_that_did_not_end_are_a_dump_error(self, case: DumperCase) -> None:
+        dump = case.dumper.select(case.server).dump(case.target, case.database)
+        with closing(dump):
+            next(iter(dump.stream))
+
+            with pytest.raises(DumpError, match="did not end"):
+                dump.facts()
 
     def test_the_globals_are_sql_creating_the_roles(self, case: DumperCase) -> None:
         compressed = b"".join(case.dumper.select(case.server).dump_globals(case.target))
@@ -170,34 +199,54 @@ class TestDumperContract:
     def test_a_database_that_cannot_be_dumped_raises_dump_error_at_the_end_of_its_stream(
         self, case: DumperCase
     ) -> None:
-        stream = case.dumper.select(case.server).dump(case.target, case.forbidden)
+        tool = case.dumper.select(case.server)
 
+        def dump_all() -> None:
+            with closing(tool.dump(case.target, case.forbidden)) as dump:
+                for _ in dump.stream:
+                    pass
+
+        # Starting the dump (its snapshot) or reading its stream, whichever fails first.
         with pytest.raises(DumpError, match="permission denied") as raised:
-            for _ in stream:
-                pass
+            dump_all()
 
         assert "\n" not in str(raised.value)
         assert case.target.secret.get_secret_value() not in str(raised.value)
 
+    def test_a_probe_passes_a_database_the_login_can_dump(self, case: DumperCase) -> None:
+        case.dumper.select(case.server).probe(case.target, case.database)
+
+    def test_a_probe_of_a_database_the_login_cannot_dump_is_a_one_line_dump_error(
+        self, case: DumperCase
+    ) -> None:
+        tool = case.dumper.select(case.server)
+
+        with pytest.raises(DumpError, match="permission denied") as raised:
+            tool.probe(case.target, case.forbidden)
+
+        assert "\n" not in str(raised.value)
+
     def test_a_dump_tool_that_writes_nothing_is_a_dump_error(self, case: DumperCase) -> None:
 
-        with pytest.raises(DumpError):
-            list(case.hollow.dump(case.target, case.database))
+        dump = case.hollow.dump(case.target, case.database)
+        with closing(dump), pytest.raises(DumpError):
+            list(dump.stream)
 
     def test_closing_a_dump_early_is_safe_and_may_be_repeated(self, case: DumperCase) -> None:
-        stream = case.dumper.select(case.server).dump(case.target, case.database)
-        chunks = iter(stream)
+        dump = case.dumper.select(case.server).dump(case.target, case.database)
+        chunks = iter(dump.stream)
         next(chunks)
 
-        stream.close()
-        stream.close()
+        dump.close()
+        dump.close()
 
     def test_one_tool_dumps_from_several_threads_at_once(self, case: DumperCase) -> None:
         tool = case.dumper.select(case.server)
         dumps: list[bytes] = []
 
         def dump() -> None:
-            dumps.append(b"".join(tool.dump(case.target, case.database)))
+            with closing(tool.dump(case.target, case.database)) as started:
+                dumps.append(b"".join(started.stream))
 
         threads = [threading.Thread(target=dump) for _ in range(3)]
         for thread in threads:

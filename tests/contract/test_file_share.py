@@ -142,6 +142,39 @@ class TestFileShareContract:
         with pytest.raises(ShareUnavailableError):
             share.rename(P("missing"), P("target"))
 
+    def test_replacing_swaps_the_target_for_the_source(self, share: FileShare) -> None:
+        share.make_dirs(P("run"))
+        share.write_stream(P("run/manifest.json"), [b"old"])
+        share.write_stream(P("run/manifest.json.next"), [b"new"])
+
+        share.replace(P("run/manifest.json.next"), P("run/manifest.json"))
+
+        assert read_all(share, P("run/manifest.json")) == b"new"
+        assert [e.name for e in share.list_dir(P("run"))] == ["manifest.json"]
+
+    def test_replacing_onto_a_missing_target_renames(self, share: FileShare) -> None:
+        share.write_stream(P("a"), [b"A"])
+
+        share.replace(P("a"), P("b"))
+
+        assert not share.exists(P("a"))
+        assert read_all(share, P("b")) == b"A"
+
+    def test_replacing_a_directory_or_onto_one_is_refused(self, share: FileShare) -> None:
+        share.write_stream(P("file"), [b"F"])
+        share.make_dirs(P("dir"))
+        share.make_dirs(P("other"))
+
+        with pytest.raises(ShareUnavailableError):
+            share.replace(P("file"), P("dir"))
+        with pytest.raises(ShareUnavailableError):
+            share.replace(P("dir"), P("other"))
+        with pytest.raises(ShareUnavailableError):
+            share.replace(P("missing"), P("file"))
+
+        assert read_all(share, P("file")) == b"F"
+        assert share.exists(P("dir"))
+
     def test_list_dir_returns_files_and_directories_sorted_by_name(self, share: FileShare) -> None:
         share.make_dirs(P("top/b-dir"))
         share.write_stream(P("top/c-file"), [b"12345"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
@@ -22,7 +23,15 @@ from adapters.postgres.restorer import PgRestorer
 from domain.models.redaction import Redactor
 from ports.database import ServerInfo, ServerTarget
 from ports.errors import DecryptionError, RestoreError
-from ports.restorer import RestoreOptions, Restorer, RestoreTarget
+from ports.restorer import (
+    DatabaseProperties,
+    DatabaseStatement,
+    GlobalsOutcome,
+    PropertyKind,
+    RestoreOptions,
+    Restorer,
+    RestoreTarget,
+)
 from tests.support.postgres import PostgresServer
 
 
@@ -45,6 +54,8 @@ def real_archive(postgres_server: PostgresServer) -> bytes:
     postgres_server.create_database(name)
     postgres_server.execute("CREATE TABLE orders AS SELECT 1 AS id", dbname=name)
     postgres_server.execute("CREATE TABLE customers (id int)", dbname=name)
+    postgres_server.execute(f"COMMENT ON DATABASE {name} IS 'the source of {name}'")
+    postgres_server.execute(f"ALTER DATABASE {name} SET work_mem TO '8MB'")
     dumper = PgDumper(
         credentials=CredentialsByAuth({"password": PasswordCredentials()}),
         redactor=Redactor(),
@@ -53,7 +64,8 @@ def real_archive(postgres_server: PostgresServer) -> bytes:
         compression="gzip:6",
     )
     tool = dumper.select(ServerInfo(150018, "15.18"))
-    return b"".join(tool.dump(postgres_server.target(), name))
+    with closing(tool.dump(postgres_server.target(), name)) as dump:
+        return b"".join(dump.stream)
 
 
 def memory_case() -> RestorerCase:
@@ -65,9 +77,9 @@ def memory_case() -> RestorerCase:
         return path
 
     server = ServerTarget("db.example", 5432, "admin", "password", SecretStr("pw-1234"), "require")
-    return RestorerCase(
-        InMemoryRestorer(files, tables=2), server, b"PGDMPsales:0;PGDMPsales:1;", 2, place
-    )
+    restorer = InMemoryRestorer(files, tables=2, missing_roles={"nobody_here"})
+    restorer.source_rows["sales"] = {"public.orders": 1, "public.customers": 0}
+    return RestorerCase(restorer, server, b"PGDMPsales:0;PGDMPsales:1;", 2, place)
 
 
 def postgres_case(server: PostgresServer, archive: bytes, tmp_path: Path) -> RestorerCase:
@@ -104,7 +116,7 @@ class TestRestorerContract:
     ) -> None:
         target = case.target()
 
-        case.restorer.create_database(target)
+        case.restorer.create_database(target, DatabaseProperties())
         created = case.restorer.inspect(target)
         case.restorer.drop_database(target)
 
@@ -114,20 +126,69 @@ class TestRestorerContract:
 
     def test_a_restored_archive_brings_its_tables_back(self, case: RestorerCase) -> None:
         target = case.target()
-        case.restorer.create_database(target)
+        case.restorer.create_database(target, DatabaseProperties())
         try:
             case.restorer.restore(target, case.place(case.archive), RestoreOptions(jobs=2))
 
             assert case.restorer.count_tables(target) == case.tables
             assert not case.restorer.inspect(target).empty
+            rows = {table.qualified: table.rows for table in case.restorer.count_rows(target)}
+            assert rows == {"public.customers": 0, "public.orders": 1}
         finally:
             case.restorer.drop_database(target)
+
+    def test_the_database_itself_is_created_as_dumped_under_the_target_name(
+        self, case: RestorerCase
+    ) -> None:
+        target = case.target()
+        properties = case.restorer.read_properties(target, case.place(case.archive))
+        assert properties.create is not None
+        assert f'"{target.database}"' in properties.create
+        assert "template0" in properties.create
+        kinds = {statement.kind for statement in properties.statements}
+        assert {PropertyKind.OWNER, PropertyKind.COMMENT, PropertyKind.SETTING} <= kinds
+        assert properties.unknown == ()
+
+        assert case.restorer.create_database(target, properties) is None
+        try:
+            outcome = case.restorer.apply_properties(target, properties.statements)
+        finally:
+            case.restorer.drop_database(target)
+
+        assert outcome.failed == ()
+        assert outcome.applied + len(outcome.missing) == len(properties.statements)
+
+    def test_a_statement_naming_a_role_the_server_lacks_is_missing_not_failed(
+        self, case: RestorerCase
+    ) -> None:
+        target = case.target()
+        case.restorer.create_database(target, DatabaseProperties())
+        name = f'"{target.database}"'
+        statements = [
+            DatabaseStatement(
+                PropertyKind.PRIVILEGE, f"GRANT CONNECT ON DATABASE {name} TO nobody_here"
+            ),
+            DatabaseStatement(PropertyKind.SETTING, f"ALTER DATABASE {name} SET work_mem TO '2MB'"),
+        ]
+        try:
+            outcome = case.restorer.apply_properties(target, statements)
+        finally:
+            case.restorer.drop_database(target)
+
+        assert outcome.applied == 1
+        assert outcome.failed == ()
+        assert [lost.reason for lost in outcome.missing] == ['role "nobody_here" does not exist']
+
+    def test_versions_name_the_chosen_pg_restore_and_the_server(self, case: RestorerCase) -> None:
+        versions = case.restorer.versions(case.server)
+
+        assert versions.pg_restore.split(".")[0] == versions.server.split(".")[0]
 
     def test_restoring_a_file_that_is_no_archive_is_one_line_restore_error(
         self, case: RestorerCase
     ) -> None:
         target = case.target()
-        case.restorer.create_database(target)
+        case.restorer.create_database(target, DatabaseProperties())
         try:
             with pytest.raises(RestoreError) as raised:
                 case.restorer.restore(target, case.place(b"not an archive\n"), RestoreOptions())
@@ -141,19 +202,19 @@ class TestRestorerContract:
     ) -> None:
         role = f"app_{secrets.token_hex(4)}"
 
-        failed = case.restorer.apply_globals(case.server, [f"CREATE ROLE {role};\n".encode()])
+        outcome = case.restorer.apply_globals(case.server, [f"CREATE ROLE {role};\n".encode()])
 
-        assert failed == 0
+        assert outcome == GlobalsOutcome(existing=0, errors=())
 
-    def test_failing_global_statements_are_counted_and_do_not_stop_the_others(
+    def test_roles_that_exist_already_are_counted_and_do_not_stop_the_others(
         self, case: RestorerCase
     ) -> None:
         role = f"app_{secrets.token_hex(4)}"
         sql = f"CREATE ROLE {role};\nCREATE ROLE {role};\nCREATE ROLE {role}_second;\n"
 
-        failed = case.restorer.apply_globals(case.server, [sql.encode()])
+        outcome = case.restorer.apply_globals(case.server, [sql.encode()])
 
-        assert failed == 1
+        assert outcome == GlobalsOutcome(existing=1, errors=())
 
     def test_a_globals_stream_failing_at_its_end_raises_its_own_error(
         self, case: RestorerCase

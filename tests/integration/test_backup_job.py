@@ -105,6 +105,7 @@ def spy_bin_dir(root: Path, server: PostgresServer) -> Path:
     )
     (spy / "pg_dump").chmod(0o755)
     (spy / "pg_dumpall").symlink_to(real / "pg_dumpall")
+    (spy / "pg_restore").symlink_to(real / "pg_restore")
     return spy
 
 
@@ -285,6 +286,7 @@ def killing_bin_dir(root: Path, server: PostgresServer) -> Path:
     )
     (bin_dir / "pg_dump").chmod(0o755)
     (bin_dir / "pg_dumpall").symlink_to(real / "pg_dumpall")
+    (bin_dir / "pg_restore").symlink_to(real / "pg_restore")
     return bin_dir
 
 

@@ -247,8 +247,10 @@ def test_check_names_a_revoked_table_privilege(client, onboarded, postgres_serve
         postgres_server.execute(
             grant.format(sql.SQL("GRANT"), sql.SQL("TO"), sql.Identifier(client.role)), database
         )
-    assert failure.startswith(f"Failure: check_privileges acme the backup role {client.role} ")
-    assert failure.endswith(f": {database}: public.orders")
+    assert failure == (
+        f"Failure: report_unreadable acme {database} public.orders cannot be read by the backup "
+        f"role {client.role}, so pg_dump would fail: grant it SELECT, or pg_read_all_data"
+    )
 
 
 def test_check_names_an_expired_public_key(client, onboarded, tmp_path):
@@ -319,7 +321,11 @@ def test_check_names_a_restore_key_of_another_pair(client, onboarded, tmp_path):
     other = generate_key_pair(tmp_path, "other", "other@x.test", "other-pass")
     url = client.site.write_client_config(
         "other-restore",
-        {"private-key": b64(other.secret_armored), "private-key-passphrase": "other-pass"},
+        {
+            "private-key": b64(other.secret_armored),
+            "private-key-passphrase": "other-pass",
+            "backup-config-host": client.url,
+        },
     )
     result = client.site.run("check", "acme", client.url, "-", "-", "--restore-vault", url)
     failure = only_failure(result)

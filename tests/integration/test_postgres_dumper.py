@@ -8,6 +8,7 @@ import secrets
 import signal
 import subprocess
 from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from pydantic import SecretStr
 
 from adapters.postgres.credentials import Credentials, CredentialsByAuth, PasswordCredentials
 from adapters.postgres.dumper import PgDumper, PgDumpTool
-from adapters.process import Stage
+from adapters.process import ProcessStream, Stage
 from domain.models.redaction import Redactor
 from ports.database import ServerInfo, ServerTarget
 from ports.errors import DumpError, DumperTooOldError
@@ -39,6 +40,7 @@ def make_dumper(
     compression: str = "gzip:6",
     chunk_size: int = SMALL_CHUNK,
     credentials: Credentials | None = None,
+    count_rows: bool = True,
 ) -> PgDumper:
     return PgDumper(
         credentials=credentials or CredentialsByAuth({"password": PasswordCredentials()}),
@@ -46,7 +48,23 @@ def make_dumper(
         pg_bin_dir=bin_dir,
         compression=compression,
         chunk_size=chunk_size,
+        count_rows=count_rows,
     )
+
+
+@contextmanager
+def started(tool: PgDumpTool, target: ServerTarget, database: str) -> Iterator[ProcessStream]:
+    """Start a dump; yield its stream; close it (and its snapshot) afterwards."""
+    dump = tool.dump(target, database)
+    try:
+        yield dump.stream
+    finally:
+        dump.close()
+
+
+def dump_bytes(tool: PgDumpTool, target: ServerTarget, database: str) -> bytes:
+    with started(tool, target, database) as stream:
+        return b"".join(stream)
 
 
 @pytest.fixture
@@ -117,6 +135,8 @@ def pgserver_bin_dir() -> Path:
 
 def write_fake_pg_dump(bin_dir: Path, version: str, body: str) -> None:
     bin_dir.mkdir(exist_ok=True)
+    # The real pg_restore reads the table of contents of whatever the fake writes.
+    (bin_dir / "pg_restore").symlink_to(Path("/usr/lib/postgresql/15/bin/pg_restore"))
     script = bin_dir / "pg_dump"
     script.write_text(
         "#!/bin/sh\n"
@@ -147,7 +167,7 @@ def test_each_selected_tool_holds_its_own_choice(postgres_server):
     for_16 = dumper.select(SERVER_16)
     name = unique("choice")
     postgres_server.create_database(name)
-    dump = b"".join(for_15.dump(postgres_server.target(), name))
+    dump = dump_bytes(for_15, postgres_server.target(), name)
 
     assert for_15.info.version.startswith("15.")
     assert for_16.info.version.startswith("16.")
@@ -168,18 +188,17 @@ def test_the_password_is_fetched_afresh_for_every_dump(postgres_server):
     tool = make_dumper(postgres_server.bin_dir, credentials=credentials).select(SERVER_15)
 
     for _ in range(2):
-        assert b"".join(tool.dump(postgres_server.target(), "postgres")).startswith(b"PGDMP")
+        assert dump_bytes(tool, postgres_server.target(), "postgres").startswith(b"PGDMP")
     b"".join(tool.dump_globals(postgres_server.target()))
 
-    assert credentials.calls == 3
+    # Each dump: once for its snapshot's connection, once for pg_dump.
+    assert credentials.calls == 5
 
 
 def test_nothing_runs_until_the_dump_stream_is_read(postgres_server, dumper):
-    stream = dumper.dump(postgres_server.target(), "postgres")
-
-    assert child_pids("pg_dump") == []
-    assert next(iter(stream)).startswith(b"PGDMP")
-    stream.close()
+    with started(dumper, postgres_server.target(), "postgres") as stream:
+        assert child_pids("pg_dump") == []
+        assert next(iter(stream)).startswith(b"PGDMP")
     assert child_pids("pg_dump") == []
 
 
@@ -192,7 +211,8 @@ def test_dump_streams_a_custom_format_archive_that_pg_restore_lists(
         "CREATE TABLE orders AS SELECT g AS id FROM generate_series(1, 1000) g", dbname=name
     )
 
-    chunks = list(dumper.dump(backup_target, name))
+    with started(dumper, backup_target, name) as stream:
+        chunks = list(stream)
 
     dump = b"".join(chunks)
     assert dump.startswith(b"PGDMP")
@@ -208,7 +228,7 @@ def test_dump_with_pg_dump_16_and_its_method_compression_syntax_restores(postgre
     tool = make_dumper(bin_dir, compression="gzip:level=5").select(SERVER_15)
 
     info = tool.info
-    dump = b"".join(tool.dump(postgres_server.target(), name))
+    dump = dump_bytes(tool, postgres_server.target(), name)
 
     assert info.version.startswith("16.")
     assert info.compression == "gzip:level=5"
@@ -229,12 +249,16 @@ def test_dump_of_a_database_the_role_cannot_connect_to_raises_dump_error(
         sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name))
     )
 
-    with pytest.raises(DumpError, match=r"^pg_dump exited with 1: .*permission denied") as caught:
-        list(dumper.dump(backup_target, name))
+    # The snapshot's connection finds out first, before pg_dump starts.
+    with pytest.raises(DumpError, match=r"^cannot connect to .*permission denied") as caught:
+        dumper.dump(backup_target, name)
+    uncounted = make_dumper(postgres_server.bin_dir, count_rows=False).select(SERVER_15)
+    with pytest.raises(DumpError, match=r"^pg_dump exited with 1: .*permission denied") as piped:
+        dump_bytes(uncounted, backup_target, name)
 
-    message = str(caught.value)
-    assert "\n" not in message
-    assert backup_target.secret.get_secret_value() not in message
+    for message in (str(caught.value), str(piped.value)):
+        assert "\n" not in message
+        assert backup_target.secret.get_secret_value() not in message
     assert child_pids("pg_dump") == []
 
 
@@ -242,7 +266,7 @@ def test_dump_with_a_wrong_password_raises_dump_error_without_the_password(postg
     wrong = "wrong-" + secrets.token_urlsafe(16)
 
     with pytest.raises(DumpError, match="password authentication failed") as caught:
-        list(dumper.dump(postgres_server.target(password=wrong), "postgres"))
+        dump_bytes(dumper, postgres_server.target(password=wrong), "postgres")
 
     assert wrong not in str(caught.value)
 
@@ -251,28 +275,27 @@ def test_killing_pg_dump_mid_stream_raises_dump_error_naming_the_signal(
     postgres_server, big_database
 ):
     tool = make_dumper(postgres_server.bin_dir, compression="none").select(SERVER_15)
-    stream = tool.dump(postgres_server.target(), big_database)
-    next(stream)
+    with started(tool, postgres_server.target(), big_database) as stream:
+        next(stream)
 
-    os.kill(only_child("pg_dump"), signal.SIGKILL)
+        os.kill(only_child("pg_dump"), signal.SIGKILL)
 
-    with pytest.raises(DumpError, match=r"^pg_dump was killed by signal SIGKILL"):
-        for _ in stream:
-            pass
-    assert child_pids("pg_dump") == []
+        with pytest.raises(DumpError, match=r"^pg_dump was killed by signal SIGKILL"):
+            for _ in stream:
+                pass
+    assert child_pids("pg_dump") == child_pids("tee") == child_pids("pg_restore") == []
 
 
 def test_pg_dump_gets_the_password_only_through_its_own_environment(
     postgres_server, dumper, big_database, backup_target
 ):
     password = backup_target.secret.get_secret_value()
-    stream = dumper.dump(backup_target, big_database)
-    next(stream)
-    pid = only_child("pg_dump")
+    with started(dumper, backup_target, big_database) as stream:
+        next(stream)
+        pid = only_child("pg_dump")
 
-    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode()
-    environ = Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
-    stream.close()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode()
+        environ = Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
 
     assert password not in cmdline
     assert big_database in cmdline
@@ -282,14 +305,15 @@ def test_pg_dump_gets_the_password_only_through_its_own_environment(
 
 
 def test_closing_the_dump_early_kills_and_reaps_pg_dump(postgres_server, dumper, big_database):
-    stream = dumper.dump(postgres_server.target(), big_database)
-    next(stream)
+    dump = dumper.dump(postgres_server.target(), big_database)
+    next(dump.stream)
     pid = only_child("pg_dump")
 
-    stream.close()
+    dump.close()
 
     # Reaped: not even a zombie entry remains.
     assert not Path(f"/proc/{pid}").exists()
+    assert child_pids("tee") == child_pids("pg_restore") == []
 
 
 def test_an_old_pg_dump_in_pg_bin_dir_is_refused_as_too_old(tmp_path):
@@ -314,7 +338,7 @@ def test_output_that_is_not_a_custom_format_archive_is_a_dump_error(postgres_ser
     tool = make_dumper(tmp_path / "bin").select(SERVER_15)
 
     with pytest.raises(DumpError, match=r"^pg_dump output does not start with PGDMP: not a dump$"):
-        list(tool.dump(postgres_server.target(), "postgres"))
+        dump_bytes(tool, postgres_server.target(), "postgres")
 
 
 def test_empty_output_from_a_successful_pg_dump_is_a_dump_error(postgres_server, tmp_path):
@@ -322,7 +346,7 @@ def test_empty_output_from_a_successful_pg_dump_is_a_dump_error(postgres_server,
     tool = make_dumper(tmp_path / "bin").select(SERVER_15)
 
     with pytest.raises(DumpError, match=r"^pg_dump produced no output$"):
-        list(tool.dump(postgres_server.target(), "postgres"))
+        dump_bytes(tool, postgres_server.target(), "postgres")
 
 
 def test_globals_dump_holds_the_roles_without_their_passwords(
@@ -341,14 +365,13 @@ def test_globals_dump_holds_the_roles_without_their_passwords(
 
 
 def test_dump_chunks_are_streamed_before_pg_dump_ends(postgres_server, dumper, big_database):
-    stream: Iterator[bytes] = dumper.dump(postgres_server.target(), big_database)
+    with started(dumper, postgres_server.target(), big_database) as stream:
+        first = next(stream)
 
-    first = next(stream)
-
-    assert first.startswith(b"PGDMP")
-    # pg_dump is still running: the first chunk came while it was writing the rest.
-    assert child_pids("pg_dump") != []
-    assert sum(len(chunk) for chunk in stream) > 0
+        assert first.startswith(b"PGDMP")
+        # pg_dump is still running: the first chunk came while it was writing the rest.
+        assert child_pids("pg_dump") != []
+        assert sum(len(chunk) for chunk in stream) > 0
 
 
 def test_a_pg_dumpall_missing_beside_pg_dump_is_a_dump_error(postgres_server, tmp_path):
@@ -367,17 +390,129 @@ def test_a_dump_piped_into_another_child_reaches_it_directly_and_is_checked(
     postgres_server.execute("CREATE TABLE t AS SELECT 1 AS id", dbname=name)
     cat = Stage(("cat",), {"PATH": "/usr/bin:/bin"}, "cat", lambda failure: DumpError("cat"))
 
-    piped = dumper.dump(backup_target, name).then(cat)
-    dump = b"".join(piped)
+    with started(dumper, backup_target, name) as stream:
+        dump = b"".join(stream.then(cat))
 
     assert dump.startswith(b"PGDMP")
     assert "TABLE DATA public t" in restore_list(dump, postgres_server.bin_dir)
     postgres_server.execute(
         sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name))
     )
-    with pytest.raises(DumpError, match=r"^pg_dump exited with 1: .*permission denied"):
-        b"".join(dumper.dump(backup_target, name).then(cat))
+    uncounted = make_dumper(postgres_server.bin_dir, count_rows=False).select(SERVER_15)
+    with (
+        pytest.raises(DumpError, match=r"^pg_dump exited with 1: .*permission denied"),
+        started(uncounted, backup_target, name) as stream,
+    ):
+        b"".join(stream.then(cat))
     assert child_pids("pg_dump") == child_pids("cat") == []
+
+
+def test_the_rows_are_counted_in_the_dumps_own_snapshot(postgres_server, dumper):
+    name = unique("snapshot")
+    postgres_server.create_database(name)
+    postgres_server.execute(
+        "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g", dbname=name
+    )
+    dump = dumper.dump(postgres_server.target(), name)
+    try:
+        # Written after the snapshot was exported, before pg_dump even started: in neither.
+        postgres_server.execute("INSERT INTO t SELECT g FROM generate_series(1, 500) g", name)
+        data = b"".join(dump.stream)
+        facts = dump.facts()
+    finally:
+        dump.close()
+
+    assert facts.tables is not None
+    assert {table.qualified: table.rows for table in facts.tables} == {"public.t": 1000}
+    sql_text = subprocess.run(
+        [str(postgres_server.bin_dir / "pg_restore"), "--data-only", "--file=-"],
+        input=data,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    copied = sql_text.split("FROM stdin;\n", 1)[1].split("\\.\n", 1)[0]
+    assert len(copied.splitlines()) == 1000
+
+
+def test_every_table_data_entry_of_the_archive_has_its_row_count(postgres_server, dumper):
+    from tests.support.fidelity import build_rich_database
+
+    rich = build_rich_database(postgres_server, secrets.token_hex(3))
+    postgres_server.execute(
+        "CREATE TABLE parent (id int); CREATE TABLE child () INHERITS (parent);"
+        "INSERT INTO parent VALUES (1); INSERT INTO child VALUES (2), (3);"
+        "CREATE UNLOGGED TABLE scratchpad AS SELECT 1 AS id",
+        dbname=rich.name,
+    )
+    dump = dumper.dump(postgres_server.target(), rich.name)
+    try:
+        data = b"".join(dump.stream)
+        facts = dump.facts()
+    finally:
+        dump.close()
+
+    listed = restore_list(data, postgres_server.bin_dir)
+    table_data = sorted(
+        ".".join(line.split()[5:7]) for line in listed.splitlines() if " TABLE DATA " in line
+    )
+    assert facts.tables is not None
+    counts = {table.qualified: table.rows for table in facts.tables}
+    assert sorted(counts) == table_data
+    assert facts.table_data_entries == len(table_data)
+    assert counts["public.parent"] == 1
+    assert counts["public.child"] == 2
+    assert counts["public.parted_2025"] + counts["public.parted_2026"] == 400
+    assert "public.parted" not in counts
+    assert "public.counts" not in counts
+    assert counts["public.secrets"] == 90
+    assert facts.large_objects == 3
+
+
+def test_without_counting_no_snapshot_is_exported_and_no_rows_recorded(postgres_server):
+    tool = make_dumper(postgres_server.bin_dir, count_rows=False).select(SERVER_15)
+    dump = tool.dump(postgres_server.target(), "postgres")
+    try:
+        b"".join(dump.stream)
+        facts = dump.facts()
+    finally:
+        dump.close()
+    assert facts.tables is None
+    assert facts.toc_entries >= 3
+
+
+def test_closing_a_dump_ends_its_snapshot_transaction(postgres_server, dumper):
+    dump = dumper.dump(postgres_server.target(), "postgres")
+    b"".join(dump.stream)
+    dump.close()
+    with postgres_server.connect() as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s "
+            "AND state LIKE 'idle in transaction%%'",
+            ("long-term-storage",),
+        ).fetchone()
+    assert row == (0,)
+
+
+def test_many_tables_are_counted_in_batches_each_with_its_own_rows(postgres_server, dumper):
+    name = unique("many")
+    postgres_server.create_database(name)
+    postgres_server.execute(
+        "DO $$ BEGIN FOR i IN 1..450 LOOP "
+        "EXECUTE format('CREATE TABLE t%s AS SELECT g FROM generate_series(1, %s) g', i, i % 7);"
+        "END LOOP; END $$",
+        dbname=name,
+    )
+    dump = dumper.dump(postgres_server.target(), name)
+    try:
+        b"".join(dump.stream)
+        facts = dump.facts()
+    finally:
+        dump.close()
+
+    assert facts.tables is not None
+    counts = {table.table: table.rows for table in facts.tables}
+    assert len(counts) == facts.table_data_entries == 450
+    assert all(counts[f"t{i}"] == i % 7 for i in range(1, 451))
 
 
 # ---------------------------------------------------------------------- zstd
@@ -395,30 +530,37 @@ def test_zstd_runs_pg_dump_uncompressed_into_a_zstd_child(postgres_server, backu
         dbname=name,
     )
 
-    stream = tool.dump(backup_target, name)
-    stages = stream.stages
-    data = b"".join(stream)
+    with closing(tool.dump(backup_target, name)) as dump:
+        stream = dump.stream
+        stages = stream.stages
+        data = b"".join(stream)
+        facts = dump.facts()
 
     assert tool.info.compression == "zstd:3"
     assert "--compress=0" in stages[0].argv
     assert list(stages[1].argv) == ["zstd", "-3", "-T1", "-q", "-c", "--no-progress"]
-    assert "-T3" in tool_threads.select(SERVER_15).dump(backup_target, name).stages[1].argv
+    with closing(tool_threads.select(SERVER_15).dump(backup_target, name)) as threaded:
+        assert "-T3" in threaded.stream.stages[1].argv
     assert data.startswith(ZSTD_MAGIC)
     archive = unzstd(data)
     assert archive.startswith(b"PGDMP")
     assert "TABLE DATA public orders" in restore_list(archive, postgres_server.bin_dir)
+    # The tap read the archive pg_dump wrote, before zstd: its counts are the archive's own.
+    assert facts.table_data_entries == 1
+    assert facts.tables is not None
+    assert [(t.qualified, t.rows) for t in facts.tables] == [("public.orders", 5000)]
 
 
 def test_zstd_never_sees_the_password(postgres_server, backup_target, big_database):
     tool = make_dumper(postgres_server.bin_dir, compression="zstd:3").select(SERVER_15)
     password = backup_target.secret.get_secret_value()
-    stream = tool.dump(backup_target, big_database)
-    next(stream)
+    dump = tool.dump(backup_target, big_database)
+    next(iter(dump.stream))
     pid = only_child("zstd")
 
     environ = Path(f"/proc/{pid}/environ").read_bytes().decode()
     cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode()
-    stream.close()
+    dump.close()
 
     assert password not in environ
     assert "PGPASSWORD" not in environ
@@ -436,10 +578,16 @@ def test_zstd_compresses_the_globals_too(postgres_server, backup_target):
 
 
 def test_a_failing_pg_dump_before_zstd_is_the_error_raised(postgres_server, dumper, backup_target):
-    tool = make_dumper(postgres_server.bin_dir, compression="zstd:3").select(SERVER_15)
+    # Without row counting: the snapshot's connection would fail first, before pg_dump runs.
+    tool = make_dumper(postgres_server.bin_dir, compression="zstd:3", count_rows=False).select(
+        SERVER_15
+    )
 
-    with pytest.raises(DumpError, match=r"^pg_dump exited with 1: .*does not exist"):
-        list(tool.dump(backup_target, unique("missing")))
+    with (
+        closing(tool.dump(backup_target, unique("missing"))) as dump,
+        pytest.raises(DumpError, match=r"^pg_dump exited with 1: .*does not exist"),
+    ):
+        list(dump.stream)
     assert child_pids("zstd") == []
 
 
@@ -450,11 +598,14 @@ def test_zstd_works_with_pg_dump_16_which_cannot_compress_with_zstd_itself(postg
     postgres_server.execute("CREATE TABLE t (id int)", dbname=name)
 
     tool = make_dumper(bin_dir, compression="zstd:5").select(SERVER_15)
-    archive = unzstd(b"".join(tool.dump(postgres_server.target(), name)))
+    with closing(tool.dump(postgres_server.target(), name)) as dump:
+        archive = unzstd(b"".join(dump.stream))
+        facts = dump.facts()
 
     assert tool.info.version.startswith("16.")
     assert tool.info.compression == "zstd:5"
     assert "TABLE public t" in restore_list(archive, bin_dir)
+    assert facts.table_data_entries == 1
 
 
 def test_a_zstd_level_out_of_range_is_refused_before_any_dump(postgres_server):

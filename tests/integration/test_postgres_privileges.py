@@ -77,3 +77,43 @@ def test_a_database_the_role_cannot_reach_is_a_database_error(postgres_server, w
     target = postgres_server.target(world["role"], world["password"])
     with pytest.raises(DatabaseError, match="does not exist"):
         database.unreadable_tables(target, "no_such_database_here")
+
+
+def test_large_objects_of_another_owner_are_named_unless_granted_or_shared(
+    postgres_server, database
+):
+    tag = secrets.token_hex(3)
+    owner, member, outsider = f"lo_owner_{tag}", f"lo_member_{tag}", f"lo_out_{tag}"
+    password = "pw-" + secrets.token_urlsafe(16)
+    postgres_server.execute(sql.SQL("CREATE ROLE {}").format(sql.Identifier(owner)))
+    postgres_server.create_role(member, password, "pg_read_all_data", owner)
+    postgres_server.create_role(outsider, password, "pg_read_all_data")
+    name = f"lo_{tag}"
+    postgres_server.create_database(name)
+    oids = []
+    with postgres_server.connect(name) as conn:
+        for _ in range(3):
+            row = conn.execute("SELECT lo_from_bytea(0, 'x')").fetchone()
+            assert row is not None
+            oids.append(int(str(row[0])))
+        for oid in oids:
+            conn.execute(
+                sql.SQL("ALTER LARGE OBJECT {} OWNER TO {}").format(
+                    sql.Literal(oid), sql.Identifier(owner)
+                )
+            )
+        conn.execute(
+            sql.SQL("GRANT SELECT ON LARGE OBJECT {} TO PUBLIC").format(sql.Literal(oids[1]))
+        )
+        conn.execute(
+            sql.SQL("GRANT SELECT ON LARGE OBJECT {} TO {}").format(
+                sql.Literal(oids[2]), sql.Identifier(outsider)
+            )
+        )
+
+    as_outsider = postgres_server.target(outsider, password)
+    assert database.unreadable_large_objects(as_outsider, name) == [
+        f"large object {oids[0]} (owned by {owner})"
+    ]
+    assert database.unreadable_large_objects(postgres_server.target(member, password), name) == []
+    assert database.unreadable_large_objects(postgres_server.target(), name) == []

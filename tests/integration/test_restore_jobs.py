@@ -42,7 +42,9 @@ def spy_bin_dir(root: Path, server: PostgresServer, *, failing_restore: bool = F
     real = server.bin_dir
     for tool in ("pg_dump", "pg_dumpall", "psql"):
         (spy / tool).symlink_to(real / tool)
+    # The failing one still reads archives (--list, --use-list): only the restore itself fails.
     body = (
+        f'case " $* " in *" --list "*|*--use-list=*) exec "{real}/pg_restore" "$@";; esac\n'
         'echo "pg_restore: error: could not execute query: simulated failure" >&2\nexit 1\n'
         if failing_restore
         else f'exec "{real}/pg_restore" "$@"\n'
@@ -149,6 +151,18 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, postgres_server, key_pair) -> World:
     return World(tmp_path_factory.mktemp("restore-site"), postgres_server, key_pair)
+
+
+def copied_restore_config(world: World, site: Site, url: str) -> str:
+    """Write the restore config of a copy of the site: it names the copy's KEY_VAULT."""
+    return site.write_client_config(
+        "restore",
+        {
+            "private-key": b64(world.key.secret_armored),
+            "private-key-passphrase": PASSPHRASE,
+            "backup-config-host": url,
+        },
+    )
 
 
 def new_name(world: World, what: str) -> str:
@@ -265,7 +279,7 @@ def test_a_failing_pg_restore_leaves_no_plaintext_and_no_created_database(
         "-",
         "-",
         "--restore-vault",
-        world.restore_url,
+        copied_restore_config(world, site, url),
         "--database",
         world.hr,
         "--target-database",
@@ -297,7 +311,8 @@ def test_a_flipped_byte_makes_verify_fail_naming_the_file(world, tmp_path):
     data = bytearray(damaged.read_bytes())
     data[len(data) // 2] ^= 0x01
     damaged.write_bytes(bytes(data))
-    result = site.run("verify", "acme", url, "-", "-", "--restore-vault", world.restore_url)
+    restore_url = copied_restore_config(world, site, url)
+    result = site.run("verify", "acme", url, "-", "-", "--restore-vault", restore_url)
     assert result.code == 1, result.stdout
     relative = damaged.relative_to(site.share)
     assert len(result.failures) == 1

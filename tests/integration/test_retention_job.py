@@ -145,5 +145,7 @@ def test_the_list_job_prints_a_table_by_default(seeded):
         "BYTES",
         "HOLD",
         "EXPIRES",
+        "PROVEN",
+        "RESTORABLE",
     ]
     assert lines[-1].startswith("list acme: 9 runs, 0 failures")

@@ -337,6 +337,7 @@ def pg_bin_dir(root: Path, server: PostgresServer, site: RecordedSite, body: str
     (bin_dir / "pg_dump").write_text(script)
     (bin_dir / "pg_dump").chmod(0o755)
     (bin_dir / "pg_dumpall").symlink_to(real / "pg_dumpall")
+    (bin_dir / "pg_restore").symlink_to(real / "pg_restore")
     return bin_dir
 
 

@@ -203,3 +203,45 @@ def decrypt(
         else:
             args, stdin = ["--decrypt", "--output", "-"], data
         return _gpg(homedir, *args, stdin=stdin, passphrase=passphrase or "").stdout
+
+
+class PlainKeyring:
+    """One private key in a keyring of its own, used through plain gpg commands only.
+
+    Faster than `decrypt` for many files: the key is imported once. `close` stops the agent and
+    removes the keyring.
+    """
+
+    def __init__(self, pair: KeyPair, directory: Path) -> None:
+        self.pair = pair
+        self.homedir = _home_directory(directory)
+        _gpg(self.homedir, "--import", stdin=pair.secret_armored, passphrase=pair.passphrase or "")
+
+    def decrypt(self, path: Path) -> bytes:
+        """Return the plaintext of the OpenPGP file `path`; GpgHelperError when it does not open."""
+        args = ["--decrypt", "--output", "-", str(path)]
+        return _gpg(self.homedir, *args, passphrase=self.pair.passphrase or "").stdout
+
+    def close(self) -> None:
+        """Stop the keyring's agent and remove it."""
+        stop_agent(self.homedir)
+        shutil.rmtree(self.homedir, ignore_errors=True)
+
+
+def encrypt(pair: KeyPair, data: bytes, directory: Path | None = None) -> bytes:
+    """Encrypt `data` to the pair's public key with plain gpg, as the backup job does."""
+    with _throw_away_home(directory) as homedir:
+        _gpg(homedir, "--import", stdin=pair.public_armored)
+        return _gpg(
+            homedir,
+            "--encrypt",
+            "--trust-model",
+            "always",
+            "--compress-algo",
+            "none",
+            "--recipient",
+            pair.fingerprint,
+            "--output",
+            "-",
+            stdin=data,
+        ).stdout

@@ -14,6 +14,7 @@ from adapters.memory.exit import RecordingExit
 from adapters.memory.file_share import InMemoryFileShare, InMemoryShareOpener
 from adapters.memory.lock import InMemoryLock
 from adapters.memory.postgres import InMemoryDatabase, InMemoryDumper
+from adapters.memory.signer import InMemorySigner
 from adapters.memory.task_runner import SerialTaskRunner
 from domain.framework.endpoints import DynamicMountingEndPoint
 from domain.machines.backup import BackupClientMachine, BackupPorts
@@ -65,6 +66,7 @@ class World:
     source_error: Exception | None = None
     opener_error: Exception | None = None
     database_error: Exception | None = None
+    signer: InMemorySigner | None = None
 
     def __post_init__(self) -> None:
         self.clock = FixedClock(self.now)
@@ -97,6 +99,7 @@ class World:
                 runner=SerialTaskRunner(),
                 retention_runner=SerialTaskRunner(),
                 console=self.console,
+                signer=self.signer,
             ),
             policy=self.policy(),
             lock_owner="host test pid 42",

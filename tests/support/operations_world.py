@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -22,6 +22,7 @@ from adapters.memory.file_share import InMemoryFileShare, InMemoryShareOpener
 from adapters.memory.key_generator import InMemoryKeyGenerator
 from adapters.memory.local_files import InMemoryLocalFiles
 from adapters.memory.postgres import InMemoryDatabase, InMemoryDumper
+from adapters.memory.signer import InMemorySignatureChecker, InMemorySigner
 from domain.framework.endpoints import DynamicMountingEndPoint
 from domain.framework.machine import Machine
 from domain.machines.archive import ArchiveFileMachine
@@ -30,9 +31,10 @@ from domain.machines.create_client import CreateClientMachine, OnboardingPorts
 from domain.machines.mount import ClientContext, MountShareMachine
 from domain.models.operations import ArchiveRequest, CheckPolicy, NewClient
 from domain.models.redaction import Redactor
+from domain.models.signing import SigningKeyFiles
 from ports.config_source import ConfigSource
 from tests.support.memory_world import PG_SECRET, client_values
-from tests.support.restore_world import restore_values
+from tests.support.restore_world import KEY_VAULT, restore_values
 
 PROBE = ".lts-check-test-1"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -56,6 +58,9 @@ class CheckWorld:
     opener_error: Exception | None = None
     source_error: Exception | None = None
     redactor: Redactor = field(default_factory=Redactor)
+    signer: InMemorySigner | None = None
+    checker: InMemorySignatureChecker | None = None
+    drill_max_age: timedelta | None = None
 
     def __post_init__(self) -> None:
         self.clock = FixedClock(self.now)
@@ -80,9 +85,13 @@ class CheckWorld:
                 decryptor=self.decryptor,
                 clock=self.clock,
                 decompressor=self.decompressor,
+                signer=self.signer,
+                checker=self.checker,
             ),
             policy=CheckPolicy(
-                exclude_everywhere=frozenset({"postgres"}), compression=self.compression
+                exclude_everywhere=frozenset({"postgres"}),
+                compression=self.compression,
+                drill_max_age=self.drill_max_age,
             ),
             redactor=self.redactor,
             probe_name=PROBE,
@@ -104,6 +113,7 @@ class CheckWorld:
             opener=self.opener,
             redactor=self.redactor,
             lock=None,
+            config_url=KEY_VAULT,
         )
 
     def mount_machine(self) -> MountShareMachine:
@@ -151,6 +161,8 @@ class OnboardingWorld:
     restore_store: InMemoryConfigStore = field(default_factory=InMemoryConfigStore)
     key_generator: InMemoryKeyGenerator = field(default_factory=InMemoryKeyGenerator)
     check: CheckWorld = field(default_factory=CheckWorld)
+    signing_key: SigningKeyFiles | None = None
+    files: InMemoryLocalFiles = field(default_factory=InMemoryLocalFiles)
 
     def __post_init__(self) -> None:
         self.machine: Any = None
@@ -169,10 +181,12 @@ class OnboardingWorld:
                 backup_writer=self.backup_store,
                 restore_writer=self.restore_store,
                 backup_source=self.backup_store,
+                files=self.files,
             ),
             check=self.check_machine,
             backup_config_url="file:///etc/lts/acme.toml",
             redactor=self.check.redactor,
+            signing_key=self.signing_key,
         )
         return machine
 
@@ -197,6 +211,7 @@ class ArchiveWorld:
     file: PurePosixPath = field(default_factory=lambda: PurePosixPath("/home/op/report 2026.pdf"))
     content: bytes = b"%PDF-1.7 quarterly report\n" * 10
     folder: str | None = "contracts"
+    signer: InMemorySigner | None = None
 
     def __post_init__(self) -> None:
         self.files.files[self.file] = self.content
@@ -209,6 +224,7 @@ class ArchiveWorld:
             encryptor=self.check.encryptor,
             files=self.files,
             clock=self.check.clock,
+            signer=self.signer,
         )
         return machine
 

@@ -14,13 +14,22 @@ from adapters.memory.decompressor import InMemoryDecompressor
 from adapters.memory.decryptor import InMemoryDecryptor
 from adapters.memory.local_files import InMemoryLocalFiles
 from adapters.memory.restorer import InMemoryRestorer
+from adapters.memory.signer import InMemorySignatureChecker, InMemorySigner
 from adapters.memory.task_runner import SerialTaskRunner
 from domain.framework.endpoints import EndPoint
 from domain.machines.decrypt import DecryptDumpMachine
+from domain.machines.drill import DrillRunMachine
 from domain.machines.mount import ClientContext, MountShareMachine
-from domain.machines.restore import RestoreDatabaseMachine, RestorePorts
+from domain.machines.restore import RestoreDatabaseMachine
+from domain.machines.restore_ports import RestorePorts
 from domain.machines.verify import VerifyRunsMachine
-from domain.models.restore_request import DecryptRequest, RestoreRequest, VerifyRequest
+from domain.models.restore_request import (
+    DecryptRequest,
+    DrillRequest,
+    RestoreRequest,
+    VerifyRequest,
+)
+from domain.models.signing import SigningPolicy
 from tests.support.memory_world import World
 
 PASSPHRASE = "key-passphrase"
@@ -28,6 +37,8 @@ PRIVATE_KEY = base64.b64encode(b"-----BEGIN PGP PRIVATE KEY BLOCK-----\nsecret\n
 FIRST = "20261128T220000Z"
 SECOND = "20261229T220000Z"
 FIRST_RUN = PurePosixPath(f"end-of-month/2026-11/{FIRST}")
+KEY_VAULT = "file:///srv/acme.toml"
+"""The job's KEY_VAULT, which the restore config's backup-config-host names."""
 SECOND_RUN = PurePosixPath(f"end-of-month/2026-12/{SECOND}")
 
 
@@ -36,7 +47,7 @@ def restore_values(**overrides: str | None) -> dict[str, str]:
     values: dict[str, str | None] = {
         "private-key": PRIVATE_KEY,
         "private-key-passphrase": PASSPHRASE,
-        "backup-config-host": "file:///srv/acme.toml",
+        "backup-config-host": KEY_VAULT,
     }
     values.update(overrides)
     return {k: v for k, v in values.items() if v is not None}
@@ -56,9 +67,16 @@ class RestoreWorld:
     decompressor: InMemoryDecompressor = field(default_factory=InMemoryDecompressor)
     compressions: list[str] = field(default_factory=list)
     """The compression of each run, oldest first (default: none, pg_dump's own)."""
+    signer: InMemorySigner | None = None
+    """Signs the runs the world's backups make."""
+    checker: InMemorySignatureChecker | None = None
+    """What verify checks signatures with."""
+    require_signatures: bool = False
+    restorer_switches: dict[str, Any] = field(default_factory=dict)
+    config_url: str = KEY_VAULT
 
     def __post_init__(self) -> None:
-        self.backup = World()
+        self.backup = World(signer=self.signer)
         for index in range(self.runs):
             if index:
                 self.backup.clock.advance(timedelta(days=31))
@@ -71,7 +89,7 @@ class RestoreWorld:
         self.redactor = self.backup.redactor
         self.files = InMemoryLocalFiles(broken=self.files_broken)
         self.restorer = InMemoryRestorer(
-            self.files, objects=self.objects, broken=self.restorer_broken
+            self.files, objects=self.objects, broken=self.restorer_broken, **self.restorer_switches
         )
         self.archives = InMemoryArchiveReader(broken=self.archives_broken)
         self.restore_source = InMemoryConfigSource(self.restore)
@@ -94,6 +112,7 @@ class RestoreWorld:
             opener=self.backup.opener,
             redactor=self.redactor,
             lock=None,
+            config_url=self.config_url,
         )
 
     def restore_machine(self, request: RestoreRequest):
@@ -133,11 +152,28 @@ class RestoreWorld:
                 request=request,
                 redactor=self.redactor,
                 restore_source=self.restore_source if with_key else None,
+                checker=self.checker,
+                policy=SigningPolicy(require=self.require_signatures),
             )
             self.machine = machine
             return machine
 
         return self.mount(build, "verify")
+
+    def drill_machine(self, request: DrillRequest):
+        def build(context: ClientContext) -> DrillRunMachine:
+            machine = DrillRunMachine(
+                context,
+                ports=self.ports,
+                restore_source=self.restore_source,
+                request=request,
+                redactor=self.redactor,
+                tool_version="test",
+            )
+            self.machine = machine
+            return machine
+
+        return self.mount(build, "drill")
 
     def end_point(self, machine: MountShareMachine) -> None:
         self.backup.console.lines.clear()

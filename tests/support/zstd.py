@@ -17,3 +17,10 @@ def unzstd(data: bytes) -> bytes:
 def plain(data: bytes) -> bytes:
     """Return `data` decompressed when it is a zstd frame, else as it is."""
     return unzstd(data) if data.startswith(ZSTD_MAGIC) else data
+
+
+def zstd(data: bytes, level: int = 3) -> bytes:
+    """Return `data` compressed by the stock `zstd`, as the backup's zstd stage writes it."""
+    return subprocess.run(
+        ["zstd", f"-{level}", "-q", "-c"], input=data, capture_output=True, check=True, timeout=120
+    ).stdout

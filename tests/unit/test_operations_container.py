@@ -21,9 +21,10 @@ from entrypoints.requests import ArchiveJob, CheckJob, ConfigStore, CreateClient
 from entrypoints.settings import load_settings
 from tests.support.memory_world import PG_SECRET
 from tests.support.operations_world import CheckWorld, new_client
+from tests.support.restore_world import KEY_VAULT
 
 
-def args(job=CheckJob, url="file:///nowhere/acme.toml", client_id="-", client_secret="-", **extra):
+def args(job=CheckJob, url=KEY_VAULT, client_id="-", client_secret="-", **extra):
     values = {
         "client_name": "acme",
         "config": ConfigStore(url=url, client_id=client_id, client_secret=client_secret),

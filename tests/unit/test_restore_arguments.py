@@ -198,3 +198,42 @@ def test_the_restore_source_is_chosen_by_scheme_and_absent_without_a_vault(tmp_p
     vault = container.restore_source()
     assert isinstance(vault, KeyVaultConfigSource)
     assert vault.client_id == "restore-app"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('["first, with a comma", "second"]', ["first, with a comma", "second"]),
+        ("first\nsecond\n", ["first", "second"]),
+        ("first\r\nsecond", ["first", "second"]),
+        ("first,second", ["first", "second"]),
+    ],
+)
+def test_several_passphrases_are_a_json_list_or_one_per_line_or_comma_joined(value, expected):
+    key = base64.b64encode(b"two keys").decode()
+    config = RestoreConfig.from_raw({"private-key": key, "private-key-passphrases": value})
+    assert [p.get_secret_value() for p in config.passphrases.for_keys(2)] == expected
+    assert "first" not in repr(config)
+
+
+def test_a_toml_array_of_passphrases_reaches_the_config_as_a_list(tmp_path):
+    from adapters.files.toml_config import TomlFileConfigSource
+
+    path = tmp_path / "restore.toml"
+    key = base64.b64encode(b"two keys").decode()
+    path.write_text(f'private-key = "{key}"\nprivate-key-passphrases = ["old one", "new one"]\n')
+    path.chmod(0o600)
+    raw = TomlFileConfigSource(f"file://{path}").read(RestoreConfig.keys())
+    config = RestoreConfig.from_raw(raw)
+    assert [p.get_secret_value() for p in config.passphrases.for_keys(2)] == ["old one", "new one"]
+
+
+def test_a_passphrase_list_that_is_not_json_is_one_line_without_values():
+    key = base64.b64encode(b"key").decode()
+    with pytest.raises(RestoreConfigError) as caught:
+        RestoreConfig.from_raw({"private-key": key, "private-key-passphrases": '["secret-1", 2]'})
+    assert caught.value.problems == [
+        "private-key-passphrases: is not a JSON list of strings: store it as one string, "
+        '["first", "second"]'
+    ]
+    assert "secret-1" not in str(caught.value)

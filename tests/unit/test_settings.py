@@ -267,3 +267,18 @@ def test_a_zstd_level_a_stock_zstd_cannot_decompress_is_one_line(tmp_path, value
     assert message.startswith("backup.compression: Value error, zstd level ")
     assert "outside 1..19" in message
     assert "\n" not in message
+
+
+def test_the_check_section_demands_drills_only_when_told(tmp_path):
+    from datetime import timedelta
+
+    absent = load_settings({"LTS_CONFIG": str(tmp_path / "absent.toml")})
+    assert absent.check.drill_max_age is None
+    assert absent.backup.count_rows is True
+    config = tmp_path / "config.toml"
+    config.write_text("[check]\ndrill_max_age_days = 7\n[backup]\ncount_rows = false\n")
+    settings = load_settings({"LTS_CONFIG": str(config)})
+    assert settings.check.drill_max_age == timedelta(days=7)
+    assert settings.backup.count_rows is False
+    with pytest.raises(SettingsError, match=r"check\.drill_max_age_days"):
+        load_settings({"LTS_CONFIG": str(config), "LTS_CHECK__DRILL_MAX_AGE_DAYS": "-1"})

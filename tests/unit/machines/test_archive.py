@@ -14,7 +14,15 @@ from tests.support.operations_world import ArchiveWorld, CheckWorld
 
 MOUNT = ["read_config", "take_lock", "open_share", "mount_share"]
 UNMOUNT = ["run_machine", "unmount_share", "release_lock"]
-ARCHIVE = ["check_file", "load_key", "store_file", "record_archive", "dispose_key"]
+ARCHIVE = [
+    "check_file",
+    "load_key",
+    "load_signing_key",
+    "store_file",
+    "sign_file",
+    "record_archive",
+    "dispose_key",
+]
 TARGET = PurePosixPath("archive/contracts/report 2026.pdf.gpg")
 MANIFEST = PurePosixPath("archive/contracts/ARCHIVE.jsonl")
 
@@ -37,6 +45,7 @@ def test_a_file_is_stored_encrypted_and_recorded_with_its_sha256():
     assert InMemoryEncryptor.decrypt(stored) == world.content
     assert world.content not in stored
     entry = json.loads(share.files[MANIFEST].decode())
+    assert len(entry.pop("line_sha256")) == 64
     receipt = world.machine.receipt
     assert entry == {
         "name": "report 2026.pdf",
@@ -128,7 +137,7 @@ def test_a_key_that_does_not_match_is_one_failure_and_nothing_is_stored():
 def test_a_failing_encryption_stores_nothing():
     world = ArchiveWorld(check=CheckWorld(encryptor=InMemoryEncryptor(fail=True)))
     results = run(world)
-    assert [r.node for r in results] == [*MOUNT, *ARCHIVE[:3], "dispose_key", *UNMOUNT]
+    assert [r.node for r in results] == [*MOUNT, *ARCHIVE[:4], "dispose_key", *UNMOUNT]
     assert failed(results) == [("store_file", "acme report 2026.pdf gpg failed: encryption broken")]
     assert world.check.share.names() == []
 
@@ -155,7 +164,7 @@ def test_a_file_that_cannot_be_recorded_is_removed_again():
     results = run(world)
     assert [r.node for r in results] == [
         *MOUNT,
-        *ARCHIVE[:4],
+        *ARCHIVE[:6],
         "remove_archived",
         "dispose_key",
         *UNMOUNT,
@@ -188,3 +197,91 @@ def test_a_failing_keyring_disposal_is_one_failure():
     results = run(world)
     assert failed(results) == [("dispose_key", "acme report 2026.pdf cannot remove keyring")]
     assert world.check.share.exists(TARGET)
+
+
+# ---------------------------------------------------------------- signed archives (SPEC 14)
+
+SIGNATURE = PurePosixPath("archive/contracts/report 2026.pdf.gpg.asc")
+
+
+def test_a_signed_archive_stores_a_detached_signature_of_the_stored_file_and_records_it():
+    from adapters.memory.signer import SIGNING_FINGERPRINT, InMemorySignatureChecker, InMemorySigner
+
+    world = ArchiveWorld(signer=InMemorySigner())
+    results = run(world)
+    assert [r.node for r in results] == [*MOUNT, *ARCHIVE, *UNMOUNT]
+    assert all(r.ok for r in results)
+    share = world.check.share
+    trusted = InMemorySignatureChecker().load()
+    assert trusted.check(share.files[TARGET], share.files[SIGNATURE]).good
+    entry = json.loads(share.files[MANIFEST].decode())
+    assert entry["signature"] == "report 2026.pdf.gpg.asc"
+    assert entry["signing_fingerprint"] == SIGNING_FINGERPRINT
+    assert world.signer is not None
+    assert world.signer.open == []
+
+
+def test_a_signing_key_that_cannot_be_loaded_archives_nothing():
+    from adapters.memory.signer import InMemorySigner
+    from ports.errors import SigningError
+
+    world = ArchiveWorld(signer=InMemorySigner(error=SigningError("key_file is open to others")))
+    results = run(world)
+    assert [r.node for r in results] == [
+        *MOUNT,
+        *ARCHIVE[:3],
+        "dispose_key",
+        *UNMOUNT,
+    ]
+    assert failed(results) == [
+        ("load_signing_key", "acme report 2026.pdf key_file is open to others")
+    ]
+    assert world.check.share.names() == []
+
+
+def test_a_file_that_cannot_be_signed_is_removed_again():
+    from adapters.memory.signer import InMemorySigner
+    from ports.errors import SigningError
+
+    world = ArchiveWorld(signer=InMemorySigner(sign_error=SigningError("gpg failed to sign")))
+    results = run(world)
+    assert [r.node for r in results] == [
+        *MOUNT,
+        *ARCHIVE[:5],
+        "remove_archived",
+        "dispose_key",
+        *UNMOUNT,
+    ]
+    assert failed(results) == [("sign_file", "acme report 2026.pdf gpg failed to sign")]
+    assert world.check.share.names() == []
+
+
+def test_an_existing_signature_of_the_same_name_refuses_the_archive():
+    world = ArchiveWorld()
+    world.check.share.make_dirs(SIGNATURE.parent)
+    world.check.share.files[SIGNATURE] = b"left over"
+    results = run(world)
+    assert failed(results) == [
+        (
+            "check_file",
+            f"acme report 2026.pdf {SIGNATURE} is already archived; refusing to replace it, "
+            "nothing was changed",
+        )
+    ]
+    assert world.check.share.files[SIGNATURE] == b"left over"
+
+
+def test_a_stored_file_that_reads_back_other_bytes_is_not_signed_and_removed():
+    from adapters.memory.signer import InMemorySigner
+
+    class Corrupting(InMemoryFileShare):
+        def read_stream(self, path):
+            for chunk in super().read_stream(path):
+                yield chunk[:-1] + b"!" if path == TARGET else chunk
+
+    world = ArchiveWorld(check=CheckWorld(share=Corrupting()), signer=InMemorySigner())
+    results = run(world)
+    assert failed(results) == [
+        ("sign_file", f"acme report 2026.pdf {TARGET} reads back other bytes than were written")
+    ]
+    assert world.check.share.names() == []

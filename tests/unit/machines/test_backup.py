@@ -19,12 +19,13 @@ PREPARE = [
     "take_share_lock",
     "start_run",
     "load_key",
+    "load_signing_key",
     "inspect_server",
     "discover_databases",
     "find_previous_run",
     "dump_globals",
 ]
-DB = ["dump_database", "check_dump", "compare_with_previous"]
+DB = ["dump_database", "record_counts", "check_dump", "compare_with_previous"]
 RETENTION = ["check_policy", "survey_runs", "delete_runs", "report_kept_runs"]
 TAIL = [
     "dispose_key",
@@ -34,7 +35,7 @@ TAIL = [
     "end_of_year_retention",
     "release_share_lock",
 ]
-FINISH = ["dump_databases", "write_manifest", "publish_run", *TAIL]
+FINISH = ["dump_databases", "write_manifest", "sign_manifest", "publish_run", *TAIL]
 UNMOUNT = ["run_machine", "unmount_share", "release_lock"]
 RUN = PurePosixPath("end-of-month/2026-11/20261128T220000Z")
 
@@ -94,7 +95,7 @@ def test_the_manifest_describes_the_run_and_every_database():
     assert "  sales.dump.gpg\n" in sums
     assert "  globals.sql.gpg\n" in sums
     restore = world.share.files[RUN / "RESTORE.txt"].decode()
-    assert "gpg --decrypt sales.dump.gpg | pg_restore --dbname=sales --no-owner" in restore
+    assert "gpg --decrypt sales.dump.gpg | pg_restore --create --dbname=postgres\n" in restore
     assert "gpg --decrypt globals.sql.gpg | psql -d postgres" in restore
 
 
@@ -329,6 +330,7 @@ RUN_UP_TO_DISCOVERY = [
     "take_share_lock",
     "start_run",
     "load_key",
+    "load_signing_key",
     "inspect_server",
     "discover_databases",
 ]
@@ -360,8 +362,8 @@ def test_a_failing_database_listing_is_one_failure_and_discards_the_run():
     world.database = InMemoryDatabase(world.sizes, list_error=DatabaseError("permission denied"))
     results = run(world)
     assert [r.node for r in results] == [*RUN_UP_TO_DISCOVERY, *CLEANUP]
-    assert failed_nodes(results) == [(8, "discover_databases")]
-    assert results[8].message == "acme db.acme.test permission denied"
+    assert failed_nodes(results) == [(9, "discover_databases")]
+    assert results[9].message == "acme db.acme.test permission denied"
     assert world.share.files == {}
 
 
@@ -435,8 +437,8 @@ def test_the_failure_of_each_database_lands_at_its_position_in_the_largest_first
     world = World(dumper=InMemoryDumper(broken={"hr": "x", "sales": "y"}))
     results = run(world)
     start = len(MOUNT) + len(PREPARE)
-    assert failed_nodes(results) == [(start, "dump_database"), (start + 4, "dump_database")]
-    assert len(results) == len(MOUNT) + len(PREPARE) + 1 + 3 + 1 + len(FINISH) + len(UNMOUNT)
+    assert failed_nodes(results) == [(start, "dump_database"), (start + 5, "dump_database")]
+    assert len(results) == len(MOUNT) + len(PREPARE) + 1 + 4 + 1 + len(FINISH) + len(UNMOUNT)
 
 
 def test_a_run_in_the_same_second_as_leftover_debris_gets_the_next_free_run_id():
@@ -488,7 +490,9 @@ def test_a_zstd_backup_stores_zst_files_and_records_each_files_compression():
     assert "  sales.dump.zst.gpg\n" in sums
     assert "  globals.sql.zst.gpg\n" in sums
     restore = world.share.files[RUN / "RESTORE.txt"].decode()
-    assert "gpg --decrypt sales.dump.zst.gpg | zstd -d | pg_restore --dbname=sales" in restore
+    assert "gpg --decrypt sales.dump.zst.gpg | zstd -d | pg_restore --create --dbname=postgres" in (
+        restore
+    )
     assert "gpg --decrypt globals.sql.zst.gpg | zstd -d | psql -d postgres" in restore
 
 
@@ -511,3 +515,109 @@ def test_a_failed_zstd_dump_is_recorded_under_its_zst_name_and_nothing_is_stored
         "zstd:1",
     )
     assert not world.share.exists(RUN / "crm.dump.zst.gpg")
+
+
+# ---------------------------------------------------------------- signed runs (SPEC 14)
+
+
+def test_a_signed_run_carries_a_detached_signature_of_its_manifest_and_names_the_signer():
+    from adapters.memory.signer import SIGNING_FINGERPRINT, InMemorySignatureChecker, InMemorySigner
+
+    world = World(signer=InMemorySigner())
+    results = run(world)
+    assert all(r.ok for r in results)
+    data = manifest(world)
+    assert data["signing_fingerprint"] == SIGNING_FINGERPRINT
+    signature = world.share.files[RUN / "manifest.json.asc"]
+    trusted = InMemorySignatureChecker().load()
+    assert trusted.check(world.share.files[RUN / "manifest.json"], signature).good
+    assert b"gpg --verify manifest.json.asc manifest.json" in world.share.files[RUN / "RESTORE.txt"]
+    assert world.signer is not None
+    assert world.signer.open == []
+
+
+def test_an_unsigned_run_has_no_signature_and_names_no_signer():
+    world = World()
+    run(world)
+    assert manifest(world)["signing_fingerprint"] is None
+    assert not world.share.exists(RUN / "manifest.json.asc")
+    assert b"gpg --verify" not in world.share.files[RUN / "RESTORE.txt"]
+
+
+def test_a_signing_key_that_cannot_be_loaded_is_reported_and_the_run_is_still_taken_unsigned():
+    from adapters.memory.signer import InMemorySigner
+    from ports.errors import SigningError
+
+    error = SigningError("[signing] key_file /etc/lts/signing.asc is open to group or others")
+    world = World(signer=InMemorySigner(error=error))
+    results = run(world)
+    assert [(r.node, r.message) for r in results if not r.ok] == [
+        ("load_signing_key", f"acme db.acme.test {error}")
+    ]
+    assert [r.node for r in results] == [*MOUNT, *PREPARE, *DB * 3, *FINISH, *UNMOUNT]
+    assert manifest(world)["signing_fingerprint"] is None
+    assert not world.share.exists(RUN / "manifest.json.asc")
+    assert len(manifest(world)["databases"]) == 3
+
+
+def test_a_signature_that_cannot_be_made_is_reported_and_the_run_is_published_naming_its_signer():
+    from adapters.memory.signer import InMemorySigner
+    from ports.errors import SigningError
+
+    world = World(signer=InMemorySigner(sign_error=SigningError("gpg failed to sign (exit 2)")))
+    results = run(world)
+    assert [(r.node, r.message) for r in results if not r.ok] == [
+        ("sign_manifest", "acme db.acme.test gpg failed to sign (exit 2)")
+    ]
+    assert world.share.exists(RUN / "manifest.json")
+    assert not world.share.exists(RUN / "manifest.json.asc")
+    assert manifest(world)["signing_fingerprint"] == "5" * 40
+    assert world.signer is not None
+    assert world.signer.open == []
+
+
+# ---------------------------------------------------------------------- what each dump held
+
+
+def test_the_manifest_records_each_dumps_toc_counts_and_row_counts():
+    world = World(dumper=InMemoryDumper(tables={"hr": {"public.staff": 4}}))
+    results = run(world)
+    assert all(r.ok for r in results)
+    records = {d["name"]: d for d in manifest(world)["databases"]}
+    assert records["hr"]["toc_entries"] == 3
+    assert records["hr"]["table_data_entries"] == 1
+    assert records["hr"]["large_objects"] == 0
+    assert records["hr"]["tables"] == [{"schema": "public", "table": "staff", "rows": 4}]
+    assert [t["table"] for t in records["sales"]["tables"]] == ["t1", "t2", "t3"]
+    assert world.dumper.open_dumps == []
+
+
+def test_counting_that_fails_keeps_the_dump_and_is_one_failure():
+    world = World(dumper=InMemoryDumper(count_errors={"crm": "permission denied for table x"}))
+    results = run(world)
+    assert [(r.node, r.message) for r in results if not r.ok] == [
+        (
+            "record_counts",
+            "acme db.acme.test crm the dump is kept, but its row counts were not recorded (a "
+            "drill cannot compare them): permission denied for table x",
+        )
+    ]
+    crm = next(d for d in manifest(world)["databases"] if d["name"] == "crm")
+    assert (crm["status"], crm["tables"], crm["toc_entries"]) == ("ok", None, 3)
+    assert world.dumper.open_dumps == []
+
+
+def test_a_snapshot_that_cannot_be_exported_fails_the_database_and_keeps_the_others():
+    world = World(dumper=InMemoryDumper(snapshot_errors={"hr": "x"}))
+    results = run(world)
+    assert [r.node for r in results if not r.ok] == ["dump_database"]
+    hr = next(d for d in manifest(world)["databases"] if d["name"] == "hr")
+    assert hr["status"] == "failed"
+    assert hr["error"].startswith("cannot export a snapshot of hr")
+    assert "hr" not in world.dumper.dumped
+
+
+def test_a_failed_dump_closes_its_snapshot():
+    world = World(dumper=InMemoryDumper(broken={"sales": "connection reset"}))
+    run(world)
+    assert world.dumper.open_dumps == []

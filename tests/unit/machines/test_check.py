@@ -25,21 +25,37 @@ from tests.support.seeding import at, seed_run
 
 MOUNT = ["read_config", "take_lock", "open_share", "mount_share"]
 CONFIG = ["check_retention", "check_zstd"]
-SERVER = ["connect_server", "check_privileges", "check_pg_dump"]
+SERVER = [
+    "connect_server",
+    *["find_unreadable"] * 2,
+    "check_privileges",
+    "check_pg_dump",
+    *["probe_dump"] * 2,
+    "probe_dumps",
+]
 KEYS = [
     "load_public_key",
     "check_key_expiry",
     "read_restore_config",
+    "check_backup_config_host",
     "load_key",
     "load_private_key",
     "decrypt_sample",
     "dispose_private_key",
     "dispose_public_key",
     "check_keys",
+    "check_signing_key",
 ]
 KEYS_WITHOUT_RESTORE = ["load_public_key", "check_key_expiry", "load_private_key"]
 SHARE = ["probe_share", "remove_probe"]
-END = ["survey_runs", "check_freshness", "run_machine", "unmount_share", "release_lock"]
+END = [
+    "survey_runs",
+    "check_freshness",
+    "check_drills",
+    "run_machine",
+    "unmount_share",
+    "release_lock",
+]
 CLEAN = [*MOUNT, *CONFIG, *SERVER, *KEYS, *SHARE, *END]
 
 
@@ -99,6 +115,7 @@ def test_without_a_restore_vault_the_private_key_is_not_checked():
         *KEYS_WITHOUT_RESTORE,
         "dispose_public_key",
         "check_keys",
+        "check_signing_key",
         *SHARE,
         *END,
     ]
@@ -155,7 +172,8 @@ def test_a_host_without_zstd_is_one_failure_and_the_rest_is_checked():
     world = CheckWorld(dumper=InMemoryDumper(select_error=NO_ZSTD))
     world.decompressor.missing = True
     results = run(world)
-    assert nodes(results) == CLEAN
+    # pg_dump (with zstd, the dump tool) is not selected: there is nothing to probe schemas with.
+    assert nodes(results) == [*MOUNT, *CONFIG, *SERVER[:5], *KEYS, *SHARE, *END]
     [(node, message)] = failed(results)
     assert node == "check_zstd"
     assert message.startswith("acme cannot run zstd: No such file or directory")
@@ -181,7 +199,7 @@ def test_an_unreachable_server_is_one_failure_and_the_server_checks_are_skipped(
     assert failed(results) == [("connect_server", f"acme {error}")]
 
 
-def test_unreadable_tables_are_one_failure_naming_each_database_and_table():
+def test_each_unreadable_object_is_one_failure_naming_its_database_and_itself():
     database = InMemoryDatabase(
         {"sales": 300, "hr": 100, "scratch": 10},
         unreadable={
@@ -189,40 +207,103 @@ def test_unreadable_tables_are_one_failure_naming_each_database_and_table():
             "hr": DatabaseError("cannot connect to db.acme.test:5432 as backup: permission denied"),
             "scratch": ["public.ignored"],
         },
+        large_objects={"sales": ["large object 2121 (owned by alice)"]},
     )
     world = CheckWorld(database=database)
     results = run(world)
-    assert nodes(results) == CLEAN
+    assert nodes(results)[len(MOUNT) + len(CONFIG) + 1 :][:8] == [
+        "find_unreadable",
+        "find_unreadable",
+        "report_unreadable",
+        "report_unreadable",
+        "report_unreadable",
+        "report_unreadable",
+        "check_privileges",
+        "check_pg_dump",
+    ]
     assert failed(results) == [
         (
-            "check_privileges",
-            "acme the backup role backup cannot read everything pg_dump needs (grant it "
-            "pg_read_all_data, or SELECT and USAGE): hr: cannot connect to db.acme.test:5432 as "
-            "backup: permission denied; sales: public.orders, audit.log (no USAGE on schema "
-            "audit)",
+            "find_unreadable",
+            "acme hr cannot connect to db.acme.test:5432 as backup: permission denied",
+        ),
+        (
+            "report_unreadable",
+            "acme sales public.orders cannot be read by the backup role backup, so pg_dump would "
+            "fail: grant it SELECT, or pg_read_all_data",
+        ),
+        (
+            "report_unreadable",
+            "acme sales audit.log (no USAGE on schema audit) cannot be read by the backup role "
+            "backup, so pg_dump would fail: grant it USAGE on the schema, or pg_read_all_data",
+        ),
+        (
+            "report_unreadable",
+            "acme sales large object 2121 (owned by alice) cannot be read by the backup role "
+            "backup, so pg_dump would fail: grant it SELECT on the large object, or make it a "
+            "member of the owner",
+        ),
+    ]
+    # Neither database could be read whole: their schemas are not probed.
+    assert world.dumper.probed == []
+
+
+def test_a_table_behind_row_level_security_asks_for_bypassrls():
+    database = InMemoryDatabase(
+        {"sales": 1}, unreadable={"sales": ["public.secrets (row-level security)"]}
+    )
+    results = run(CheckWorld(database=database))
+    assert failed(results) == [
+        (
+            "report_unreadable",
+            "acme sales public.secrets (row-level security) cannot be read by the backup role "
+            "backup, so pg_dump would fail: give it BYPASSRLS (pg_dump reads every row, "
+            "policies or not)",
         )
     ]
 
 
-def test_a_long_list_of_unreadable_tables_is_cut_short():
+def test_a_long_list_of_unreadable_objects_is_cut_short_after_ten_lines():
     tables = [f"public.t{i:02d}" for i in range(13)]
     world = CheckWorld(database=InMemoryDatabase({"sales": 1}, unreadable={"sales": tables}))
     results = run(world)
-    assert failed(results)[0][1].endswith("public.t09 and 3 more")
+    messages = [message for _, message in failed(results)]
+    assert len(messages) == 11
+    assert messages[9].startswith("acme sales public.t09 cannot be read")
+    assert messages[10].startswith("acme sales and 3 more objects (listed in the log) cannot")
 
 
 def test_a_failing_database_listing_is_one_failure():
     error = DatabaseError("cannot connect to db.acme.test:5432 as backup: query failed")
     world = CheckWorld(database=InMemoryDatabase({}, list_error=error))
     results = run(world)
-    assert nodes(results) == CLEAN
+    assert nodes(results) == [
+        *MOUNT, *CONFIG, "connect_server", "check_privileges", "check_pg_dump", "probe_dumps",
+        *KEYS, *SHARE, *END,
+    ]  # fmt: skip
     assert failed(results) == [("check_privileges", f"acme {error}")]
+
+
+def test_what_pg_dump_of_the_schema_refuses_is_one_failure_per_database():
+    dumper = InMemoryDumper(
+        probe_errors={"sales": "pg_dump: error: query failed: permission denied"}
+    )
+    world = CheckWorld(dumper=dumper)
+    results = run(world)
+    assert nodes(results) == CLEAN
+    assert world.dumper.probed == ["hr", "sales"]
+    assert failed(results) == [
+        (
+            "probe_dump",
+            "acme sales pg_dump exited with 1: pg_dump: error: query failed: permission denied",
+        )
+    ]
 
 
 def test_a_pg_dump_older_than_the_server_is_one_failure():
     world = CheckWorld(dumper=InMemoryDumper(too_old=True))
     results = run(world)
-    assert nodes(results) == CLEAN
+    # Without a pg_dump, no schema is probed.
+    assert nodes(results) == [*MOUNT, *CONFIG, *SERVER[:5], *KEYS, *SHARE, *END]
     assert failed(results) == [("check_pg_dump", "acme pg_dump 9.6 is older than the server 15.4")]
 
 
@@ -238,6 +319,7 @@ def test_a_key_that_does_not_match_key_name_is_one_failure_and_skips_the_key_che
         *SERVER,
         "load_public_key",
         "check_keys",
+        "check_signing_key",
         *SHARE,
         *END,
     ]
@@ -286,6 +368,7 @@ def test_an_invalid_restore_config_is_one_failure():
         "load_private_key",
         "dispose_public_key",
         "check_keys",
+        "check_signing_key",
         *SHARE,
         *END,
     ]
@@ -303,10 +386,12 @@ def test_a_wrong_passphrase_is_one_failure_and_no_keyring_stays_open():
         *SERVER,
         *KEYS_WITHOUT_RESTORE[:2],
         "read_restore_config",
+        "check_backup_config_host",
         "load_key",
         "load_private_key",
         "dispose_public_key",
         "check_keys",
+        "check_signing_key",
         *SHARE,
         *END,
     ]
@@ -453,7 +538,7 @@ def test_every_month_since_the_first_run_with_a_complete_run_is_fresh():
     seed_months(world.share, MONTHS_2026)
     results = run(world)
     assert nodes(results) == [
-        *CLEAN[:-5],
+        *CLEAN[:-6],
         "survey_runs",
         *["find_complete_run"] * 10,
         "check_months",
@@ -601,3 +686,125 @@ def test_secrets_never_reach_the_output():
     world = CheckWorld(database=InMemoryDatabase({}, error=DatabaseError(f"bad {PG_SECRET}")))
     world.run_end_point()
     assert PG_SECRET not in "\n".join(world.console.lines)
+
+
+# ---------------------------------------------------------------------- the signing key (SPEC 14)
+
+
+def test_a_signing_key_expiring_within_ninety_days_is_a_failure():
+    from adapters.memory.signer import InMemorySigner
+
+    world = CheckWorld(signer=InMemorySigner(expires=NOW + timedelta(days=60)))
+    results = run(world)
+    assert nodes(results) == CLEAN
+    assert failed(results) == [
+        (
+            "check_signing_key",
+            f"acme the signing key {'5' * 40} ([signing] key_file) expires on 2027-01-27 (in 60 "
+            "days): extend it (gpg --quick-set-expire) and give its new public key to "
+            "[signing] trusted_keys",
+        )
+    ]
+    assert world.signer is not None
+    assert world.signer.open == []
+
+
+def test_an_expired_signing_key_is_a_failure_and_a_lasting_one_is_fine():
+    from adapters.memory.signer import InMemorySigner
+
+    expired = CheckWorld(signer=InMemorySigner(expires=NOW - timedelta(days=2)))
+    assert "expired on 2026-11-26 (in 0 days)" in failed(run(expired))[0][1]
+    lasting = CheckWorld(signer=InMemorySigner(expires=NOW + timedelta(days=400)))
+    assert failed(run(lasting)) == []
+
+
+def test_a_signing_key_or_trusted_keys_that_do_not_load_are_a_failure():
+    from adapters.memory.signer import InMemorySignatureChecker, InMemorySigner
+    from ports.errors import SigningError
+
+    world = CheckWorld(signer=InMemorySigner(error=SigningError("key_file is open to others")))
+    assert failed(run(world)) == [("check_signing_key", "acme key_file is open to others")]
+    world = CheckWorld(
+        checker=InMemorySignatureChecker(error=SigningError("trusted key /k.asc cannot be read"))
+    )
+    assert failed(run(world)) == [("check_signing_key", "acme trusted key /k.asc cannot be read")]
+
+
+# ---------------------------------------------------------------------- drills
+
+
+def drill_line(share, run_dir, result, at):
+    from domain.rules.drills import DrillEntry, DrillResult
+    from domain.services.audit_log import AuditLog
+
+    AuditLog(share, PurePosixPath("drills.jsonl")).append(
+        DrillEntry(
+            drill=at, client="acme", run=run_dir.name, tier="end-of-month",
+            period=run_dir.parent.name, database="sales", result=DrillResult(result),
+            tables_compared=1, mismatches=0, counts_recorded=True, started=at, finished=at,
+            target="db:5432", scratch_database="lts_drill_1",
+        ).to_log()
+    )  # fmt: skip
+
+
+def test_without_drill_max_age_days_drills_are_not_checked():
+    world = CheckWorld()
+    seed_run(world.share, NOW - timedelta(days=40))
+    results = run(world)
+    assert "check_drills" in nodes(results)
+    assert not [n for n, _ in failed(results) if n == "check_drills"]
+
+
+def test_a_newest_complete_run_never_drilled_past_the_allowed_days_is_one_failure():
+    world = CheckWorld(drill_max_age=timedelta(days=7))
+    older = seed_run(world.share, NOW - timedelta(days=70))
+    newest = seed_run(world.share, NOW - timedelta(days=10))
+    drill_line(world.share, older, "ok", NOW - timedelta(days=60))
+    results = run(world)
+    assert [f for f in failed(results) if f[0] == "check_drills"] == [
+        (
+            "check_drills",
+            f"acme the newest complete run {newest} (made 2026-11-18) is not proven restorable: "
+            "it has never been drilled, and [check] drill_max_age_days = 7 allows 7 days; run "
+            "the drill job",
+        )
+    ]
+
+
+def test_a_failed_drill_does_not_prove_the_run_and_says_when_it_failed():
+    world = CheckWorld(drill_max_age=timedelta(days=7))
+    newest = seed_run(world.share, NOW - timedelta(days=10))
+    drill_line(world.share, newest, "failed", NOW - timedelta(days=2))
+    results = run(world)
+    message = dict(failed(results))["check_drills"]
+    assert "its last drill, on 2026-11-26, failed" in message
+
+
+def test_a_drilled_or_young_newest_run_passes_and_an_incomplete_one_is_skipped():
+    world = CheckWorld(drill_max_age=timedelta(days=7))
+    proven = seed_run(world.share, NOW - timedelta(days=40))
+    drill_line(world.share, proven, "ok", NOW - timedelta(days=35))
+    seed_run(world.share, NOW - timedelta(days=9), statuses={"sales": "failed"})
+    results = run(world)
+    assert "check_drills" not in dict(failed(results))
+    young = CheckWorld(drill_max_age=timedelta(days=7))
+    seed_run(young.share, NOW - timedelta(days=3))
+    assert "check_drills" not in dict(failed(run(young)))
+
+
+def test_a_restore_config_without_backup_config_host_is_a_finding_of_check():
+    world = CheckWorld(restore=restore_values(**{"backup-config-host": None}))
+    results = run(world)
+    assert failed(results) == [
+        (
+            "check_backup_config_host",
+            "acme the restore config has no backup-config-host; add backup-config-host = "
+            "file:///srv/acme.toml so that it is held to this client",
+        )
+    ]
+
+
+def test_a_restore_config_of_another_client_is_a_finding_of_check():
+    world = CheckWorld(restore=restore_values(**{"backup-config-host": "file:///srv/b.toml"}))
+    results = run(world)
+    assert [node for node, _ in failed(results)] == ["check_backup_config_host"]

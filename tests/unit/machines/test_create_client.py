@@ -17,12 +17,13 @@ from tests.unit.machines.test_check import CONFIG, KEYS, MOUNT, SERVER, SHARE
 
 CREATE = [
     "check_configs_absent",
+    "generate_signing_key",
     "generate_key",
     "write_restore_config",
     "write_backup_config",
     "create_folders",
 ]
-CHECK = [*CONFIG, *SERVER, *KEYS, *SHARE, "survey_runs", "check_freshness"]
+CHECK = [*CONFIG, *SERVER, *KEYS, *SHARE, "survey_runs", "check_freshness", "check_drills"]
 UNMOUNT = ["run_machine", "unmount_share", "release_lock"]
 CHECKED = [*MOUNT, *CREATE, *CHECK, "run_check", *UNMOUNT]
 
@@ -140,7 +141,7 @@ def test_a_failing_key_generation_writes_nothing():
     generator = InMemoryKeyGenerator(error=KeyGenerationError("gpg could not generate a key"))
     world = OnboardingWorld(key_generator=generator)
     results = run(world)
-    assert [r.node for r in results] == [*MOUNT, *CREATE[:2], *UNMOUNT]
+    assert [r.node for r in results] == [*MOUNT, *CREATE[:3], *UNMOUNT]
     assert failed(results) == [("generate_key", "acme gpg could not generate a key")]
     assert world.backup_store.writes == world.restore_store.writes == 0
 
@@ -149,7 +150,7 @@ def test_a_failing_restore_config_write_writes_no_backup_config():
     store = InMemoryConfigStore(write_error=ConfigSourceError("cannot write restore.toml"))
     world = OnboardingWorld(restore_store=store)
     results = run(world)
-    assert [r.node for r in results] == [*MOUNT, *CREATE[:3], *UNMOUNT]
+    assert [r.node for r in results] == [*MOUNT, *CREATE[:4], *UNMOUNT]
     assert failed(results) == [("write_restore_config", "acme cannot write restore.toml")]
     assert world.backup_store.writes == 0
 
@@ -158,7 +159,7 @@ def test_a_failing_backup_config_write_stops_after_the_restore_config():
     store = InMemoryConfigStore(write_error=ConfigSourceError("cannot write acme.toml"))
     world = OnboardingWorld(backup_store=store)
     results = run(world)
-    assert [r.node for r in results] == [*MOUNT, *CREATE[:4], *UNMOUNT]
+    assert [r.node for r in results] == [*MOUNT, *CREATE[:5], *UNMOUNT]
     assert failed(results) == [("write_backup_config", "acme cannot write acme.toml")]
     assert world.restore_store.writes == 1
     assert world.machine.summary(results).endswith("wrote restore config, 1 problem")
@@ -222,3 +223,59 @@ def test_the_new_clients_secrets_are_masked_from_the_start():
     world = OnboardingWorld(client=new_client(storage_key=SecretStr("storage-key-789")))
     run(world)
     assert world.check.redactor.redact(f"x {PG_SECRET} storage-key-789") == "x ***** *****"
+
+
+# ---------------------------------------------------------------- --signing (SPEC 14)
+
+
+def signing_world(path="/etc/lts/signing.asc"):
+    from domain.models.signing import SigningKeyFiles
+
+    return OnboardingWorld(signing_key=SigningKeyFiles(PurePosixPath(path) if path else None))
+
+
+def test_signing_writes_the_operators_signing_key_and_its_public_key_before_anything_else():
+    world = signing_world()
+    results = run(world)
+    assert [r.node for r in results] == CHECKED
+    assert all(r.ok for r in results), failed(results)
+    secret = world.files.files[PurePosixPath("/etc/lts/signing.asc")]
+    assert secret.startswith(b"-----BEGIN PGP PRIVATE KEY BLOCK-----")
+    assert world.files.files[PurePosixPath("/etc/lts/signing.pub.asc")].startswith(
+        b"-----BEGIN PGP PUBLIC KEY BLOCK-----"
+    )
+    assert world.machine.signing_fingerprint == "5" * 40
+    assert [key.fingerprint for key in world.key_generator.generated] == ["5" * 40, "F" * 40]
+    assert "wrote signing key /etc/lts/signing.asc and restore config and backup config" in (
+        world.machine.summary(results)
+    )
+
+
+def test_an_existing_signing_key_is_never_overwritten_and_nothing_is_written():
+    world = signing_world()
+    world.files.files[PurePosixPath("/etc/lts/signing.pub.asc")] = b"an older public key"
+    results = run(world)
+    assert [r.node for r in results] == [*MOUNT, *CREATE[:2], *UNMOUNT]
+    assert failed(results) == [
+        (
+            "generate_signing_key",
+            "acme /etc/lts/signing.pub.asc already exists; refusing to overwrite a signing key "
+            "(leave out --signing to keep it), nothing was written",
+        )
+    ]
+    assert world.backup_store.values == {}
+    assert world.restore_store.values == {}
+    assert world.key_generator.generated == []
+
+
+def test_signing_without_a_key_file_in_the_master_config_writes_nothing():
+    world = signing_world(path=None)
+    results = run(world)
+    assert failed(results) == [
+        (
+            "generate_signing_key",
+            "acme --signing needs [signing] key_file in the master config (where the signing key "
+            "goes); nothing was written",
+        )
+    ]
+    assert world.restore_store.values == {}

@@ -16,6 +16,7 @@ UNMOUNT = ["run_machine", "unmount_share", "release_lock"]
 HAPPY = [
     "check_output",
     "read_restore_config",
+    "check_backup_config_host",
     "load_key",
     "load_private_key",
     "find_run",
@@ -89,14 +90,14 @@ def test_an_invalid_restore_config_stops_before_the_key():
 def test_a_wrong_passphrase_writes_nothing():
     world = RestoreWorld(decryptor=InMemoryDecryptor(passphrase="other"))
     results = run(world)
-    assert [r.node for r in results] == [*MOUNT, *HAPPY[:4], *UNMOUNT]
+    assert [r.node for r in results] == [*MOUNT, *HAPPY[:5], *UNMOUNT]
     assert world.files.files == {}
 
 
 def test_a_missing_database_is_one_failure():
     world = RestoreWorld()
     results = run(world, database="nope")
-    assert [r.node for r in results] == [*MOUNT, *HAPPY[:5], "dispose_key", *UNMOUNT]
+    assert [r.node for r in results] == [*MOUNT, *HAPPY[:6], "dispose_key", *UNMOUNT]
     assert failed(results)[0][0] == "find_run"
 
 

@@ -11,7 +11,7 @@ from adapters.memory.decryptor import InMemoryDecryptor
 from adapters.memory.encryptor import InMemoryEncryptor
 from domain.models.restore_request import RestoreRequest, RunChoice
 from ports.errors import ConfigSourceError, LocalFileError, RestoreError
-from ports.restorer import OPERATOR_AUTH
+from ports.restorer import OPERATOR_AUTH, PropertyKind
 from tests.support.restore_world import (
     FIRST,
     FIRST_RUN,
@@ -26,14 +26,17 @@ MOUNT = ["read_config", "take_lock", "open_share", "mount_share"]
 UNMOUNT = ["run_machine", "unmount_share", "release_lock"]
 HAPPY = [
     "read_restore_config",
+    "check_backup_config_host",
     "load_key",
     "load_private_key",
     "find_run",
     "check_target",
     "decrypt_dump",
     "restore_globals",
+    "read_properties",
     "create_database",
     "restore_database",
+    "apply_properties",
     "count_tables",
     "remove_plaintext",
     "dispose_key",
@@ -75,7 +78,9 @@ def test_a_restore_of_latest_restores_the_newest_dump_and_removes_the_plaintext(
     assert world.restorer.targets[0].server.auth == "password"
     assert world.machine.summary(results) == (
         f"restore acme: sales from run {SECOND} (end-of-month/2026-12) into sales_copy on "
-        "db.acme.test:5432: 3 tables restored in 0.0 s"
+        "db.acme.test:5432: 3 tables restored in 0.0 s, 4 database-level properties applied; "
+        'not brought back: ALTER DATABASE "sales_copy" OWNER TO alice (the owner is kept only '
+        "with --keep-owners)"
     )
 
 
@@ -156,6 +161,7 @@ def test_a_wrong_passphrase_stops_before_anything_is_decrypted():
     assert order(results) == [
         *MOUNT,
         "read_restore_config",
+        "check_backup_config_host",
         "load_key",
         "load_private_key",
         *UNMOUNT,
@@ -188,6 +194,7 @@ def test_a_run_or_database_that_is_not_there_is_one_failure(choice, database, me
     assert order(results) == [
         *MOUNT,
         "read_restore_config",
+        "check_backup_config_host",
         "load_key",
         "load_private_key",
         "find_run",
@@ -222,6 +229,7 @@ def test_a_non_empty_target_without_clean_is_refused_and_nothing_changes():
     assert order(results) == [
         *MOUNT,
         "read_restore_config",
+        "check_backup_config_host",
         "load_key",
         "load_private_key",
         "find_run",
@@ -269,6 +277,7 @@ def test_a_decryption_failure_leaves_no_plaintext():
     assert order(results) == [
         *MOUNT,
         "read_restore_config",
+        "check_backup_config_host",
         "load_key",
         "load_private_key",
         "find_run",
@@ -320,7 +329,7 @@ def test_a_database_that_cannot_be_created_is_one_failure_and_no_plaintext_stays
         restorer_broken={"create_database": RestoreError("permission denied to create database")}
     )
     results = run(world)
-    assert order(results) == [*MOUNT, *HAPPY[:8], "remove_plaintext", "dispose_key", *UNMOUNT]
+    assert order(results) == [*MOUNT, *HAPPY[:10], "remove_plaintext", "dispose_key", *UNMOUNT]
     assert world.files.files == {}
 
 
@@ -329,7 +338,7 @@ def test_a_failing_pg_restore_drops_the_database_it_created_and_removes_the_plai
     results = run(world)
     assert order(results) == [
         *MOUNT,
-        *HAPPY[:9],
+        *HAPPY[:11],
         "drop_failed_target",
         "remove_plaintext",
         "dispose_key",
@@ -425,3 +434,168 @@ def test_a_zstd_stream_that_does_not_decompress_leaves_no_plaintext():
     assert world.files.files == {}
     assert world.restorer.restored == {}
     assert not world.decryptor.loaded
+
+
+def test_the_database_is_created_as_dumped_and_its_properties_applied_after_its_contents():
+    world = RestoreWorld()
+    run(world, keep_owners=True)
+    assert world.restorer.created == {
+        "sales_copy": "CREATE DATABASE \"sales_copy\" WITH TEMPLATE = template0 ENCODING = 'UTF8'"
+    }
+    assert [s.kind for s in world.restorer.applied] == [
+        PropertyKind.OWNER,
+        PropertyKind.COMMENT,
+        PropertyKind.SETTING,
+        PropertyKind.ROLE_SETTING,
+        PropertyKind.PRIVILEGE,
+    ]
+    assert world.machine.not_restored == []
+
+
+def test_keep_owners_brings_back_everything_and_the_summary_says_so():
+    world = RestoreWorld()
+    results = run(world, keep_owners=True)
+    assert all(r.ok for r in results)
+    assert world.machine.summary(results).endswith(
+        "3 tables restored in 0.0 s, 5 database-level properties applied"
+    )
+
+
+def test_without_keep_owners_the_owner_is_listed_as_not_brought_back():
+    world = RestoreWorld()
+    results = run(world)
+    assert all(r.ok for r in results)
+    assert PropertyKind.OWNER not in [s.kind for s in world.restorer.applied]
+    assert [lost.reason for lost in world.machine.not_restored] == [
+        "the owner is kept only with --keep-owners"
+    ]
+
+
+def test_statements_naming_missing_roles_are_listed_not_failed():
+    world = RestoreWorld(restorer_switches={"missing_roles": {"bob"}})
+    results = run(world, keep_owners=True)
+    assert all(r.ok for r in results)
+    summary = world.machine.summary(results)
+    assert summary.endswith(
+        "3 database-level properties applied; not brought back: "
+        "ALTER ROLE bob IN DATABASE \"sales_copy\" SET work_mem TO '1MB' "
+        '(role "bob" does not exist); GRANT CONNECT ON DATABASE "sales_copy" TO bob '
+        '(role "bob" does not exist)'
+    )
+
+
+def test_a_database_level_statement_that_fails_otherwise_is_one_failure_and_listed():
+    world = RestoreWorld(
+        restorer_switches={
+            "failing": {PropertyKind.SETTING: "permission denied to set parameter"},
+        }
+    )
+    results = run(world, keep_owners=True)
+    assert order(results) == [*MOUNT, *HAPPY, *UNMOUNT]
+    assert failed(results) == [
+        (
+            "apply_properties",
+            "acme sales 1 database-level property of source not brought back into sales_copy: "
+            "ALTER DATABASE \"sales_copy\" SET work_mem TO '8MB' (permission denied to set "
+            "parameter)",
+        )
+    ]
+    assert world.machine.summary(results).endswith("; 1 failures")
+
+
+def test_a_database_level_statement_that_is_not_understood_is_a_failure_never_applied():
+    world = RestoreWorld(restorer_switches={"unknown": ("ALTER DATABASE src FROBNICATE",)})
+    results = run(world, keep_owners=True)
+    assert failed(results) == [
+        (
+            "apply_properties",
+            "acme sales 1 database-level property of source not brought back into sales_copy: "
+            "ALTER DATABASE src FROBNICATE (not understood)",
+        )
+    ]
+    assert "sales_copy" in world.restorer.restored
+
+
+def test_a_server_that_cannot_create_the_database_as_dumped_gets_its_defaults_and_says_so():
+    world = RestoreWorld(restorer_switches={"create_fallback": 'invalid locale name: "de_DE"'})
+    results = run(world, keep_owners=True)
+    assert all(r.ok for r in results)
+    assert world.machine.summary(results).endswith(
+        'not brought back: encoding, locale and tablespace (invalid locale name: "de_DE")'
+    )
+
+
+def test_an_existing_target_keeps_its_own_creation_options_but_gets_the_properties():
+    world = RestoreWorld(objects={"sales_copy": 0})
+    results = run(world, keep_owners=True)
+    assert all(r.ok for r in results)
+    assert world.restorer.created == {}
+    assert len(world.restorer.applied) == 5
+
+
+def test_an_archive_whose_properties_cannot_be_read_stops_before_creating_anything():
+    world = RestoreWorld(
+        restorer_broken={"read_properties": RestoreError("pg_restore --list failed")}
+    )
+    results = run(world)
+    assert order(results) == [*MOUNT, *HAPPY[:9], "remove_plaintext", "dispose_key", *UNMOUNT]
+    assert failed(results) == [("read_properties", "acme sales pg_restore --list failed")]
+    assert world.restorer.objects == {}
+    assert world.files.files == {}
+
+
+def test_globals_errors_other_than_already_exists_are_one_failure_and_the_restore_goes_on():
+    world = RestoreWorld(
+        restorer_switches={
+            "globals_errors": (
+                "ERROR: 42501: permission denied to create role",
+                "invalid command \\restrict",
+            )
+        }
+    )
+    results = run(world, globals=True)
+    assert order(results) == [*MOUNT, *HAPPY, *UNMOUNT]
+    assert failed(results) == [
+        (
+            "restore_globals",
+            'acme sales 2 statements of globals.sql.gpg failed (only "already exists" is '
+            "expected): ERROR: 42501: permission denied to create role; invalid command \\restrict",
+        )
+    ]
+    assert "sales_copy" in world.restorer.restored
+
+
+def test_a_restore_config_of_another_client_is_refused_before_anything_is_decrypted():
+    world = RestoreWorld(restore=restore_values(**{"backup-config-host": "file:///srv/other.toml"}))
+    results = run(world)
+    assert order(results) == [
+        *MOUNT,
+        "read_restore_config",
+        "check_backup_config_host",
+        "load_private_key",
+        *UNMOUNT,
+    ]
+    assert failed(results) == [
+        (
+            "check_backup_config_host",
+            "acme sales the restore config belongs to the backup config file:///srv/other.toml, "
+            "not to KEY_VAULT file:///srv/acme.toml; nothing was decrypted",
+        )
+    ]
+    assert world.decryptor.loads == 0
+    assert world.restorer.targets == []
+
+
+def test_the_same_store_written_differently_is_accepted():
+    world = RestoreWorld(
+        restore=restore_values(**{"backup-config-host": "FILE:///srv/./x/../acme.toml/"})
+    )
+    results = run(world)
+    assert all(r.ok for r in results)
+
+
+def test_an_old_restore_config_without_backup_config_host_is_accepted_with_a_warning(caplog):
+    world = RestoreWorld(restore=restore_values(**{"backup-config-host": None}))
+    results = run(world)
+    assert all(r.ok for r in results)
+    assert "the restore config has no backup-config-host" in caplog.text

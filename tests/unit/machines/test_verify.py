@@ -1,5 +1,8 @@
 """VerifyRunsMachine, VerifyRunMachine and VerifyFileMachine with in-memory adapters."""
 
+import json
+from pathlib import PurePosixPath
+
 from adapters.memory.decompressor import InMemoryDecompressor
 from adapters.memory.decryptor import InMemoryDecryptor
 from domain.models.restore_request import RunChoice, VerifyRequest
@@ -8,10 +11,17 @@ from tests.support.restore_world import FIRST, PASSPHRASE, SECOND_RUN, RestoreWo
 
 MOUNT = ["read_config", "take_lock", "open_share", "mount_share"]
 UNMOUNT = ["run_machine", "unmount_share", "release_lock"]
-START = ["read_restore_config", "load_key", "load_private_key", "find_runs"]
+START = [
+    "read_restore_config",
+    "check_backup_config_host",
+    "load_key",
+    "load_private_key",
+    "load_trusted_keys",
+    "find_runs",
+]
 FILE = ["check_file", "decrypt_file"]
-RUN = ["read_manifest", *FILE * 4, "check_files"]
-END = ["verify_runs", "dispose_key"]
+RUN = ["read_manifest", "check_signature", *FILE * 4, "check_files"]
+END = ["verify_runs", "verify_logs", "dispose_key"]
 
 
 def run(world, choice="latest", **kwargs):
@@ -107,7 +117,9 @@ def test_a_dump_that_does_not_decrypt_is_one_failure_per_file():
 
 
 def test_a_dump_pg_restore_cannot_list_is_one_failure():
-    world = RestoreWorld(archives_broken={"list_archive": ArchiveError("pg_restore --list failed")})
+    world = RestoreWorld(
+        archives_broken={"check_archive": ArchiveError("pg_restore --list failed")}
+    )
     results = run(world)
     assert [m for _, m in failed(results)] == [
         f"acme {SECOND_RUN}/{name}.dump.gpg pg_restore --list failed"
@@ -122,6 +134,7 @@ def test_an_invalid_restore_config_still_checks_sizes():
         *MOUNT,
         "read_restore_config",
         "load_private_key",
+        "load_trusted_keys",
         "find_runs",
         *RUN,
         *END,
@@ -143,7 +156,7 @@ def test_a_wrong_passphrase_still_checks_sizes():
 def test_no_runs_is_one_failure():
     world = RestoreWorld(runs=0)
     results = run(world)
-    assert [r.node for r in results] == [*MOUNT, *START, "dispose_key", *UNMOUNT]
+    assert [r.node for r in results] == [*MOUNT, *START, "verify_logs", "dispose_key", *UNMOUNT]
     assert failed(results) == [("find_runs", "acme there is no published run on the share")]
 
 
@@ -205,3 +218,35 @@ def test_a_zstd_file_that_does_not_decompress_is_one_failure_per_file():
         f"acme {SECOND_RUN}/{name} zstd failed to decompress (exit 1): corrupted block detected"
         for name in names
     ]
+
+
+def test_an_archive_that_lost_entries_since_it_was_made_is_one_failure():
+    world = RestoreWorld(runs=1)
+    path = PurePosixPath("end-of-month/2026-11/20261128T220000Z/manifest.json")
+    document = json.loads(world.share.files[path])
+    document["databases"][0]["toc_entries"] = 9
+    world.share.files[path] = json.dumps(document).encode()
+    results = run(world)
+    [(node, message)] = failed(results)
+    assert node == "decrypt_file"
+    assert message.endswith(
+        "holds 3 TOC entries, 3 of them TABLE DATA; when it was made it held 9, 3 of them "
+        "TABLE DATA: entries are missing or it is another archive"
+    )
+
+
+def test_archives_of_an_old_manifest_are_checked_for_readability_and_the_summary_says_so():
+    world = RestoreWorld(runs=1)
+    path = PurePosixPath("end-of-month/2026-11/20261128T220000Z/manifest.json")
+    document = json.loads(world.share.files[path])
+    for entry in document["databases"]:
+        for key in ("toc_entries", "table_data_entries", "large_objects", "tables"):
+            del entry[key]
+    world.share.files[path] = json.dumps(document).encode()
+    machine = world.verify_machine(VerifyRequest())
+    results = machine.execute()
+    assert all(r.ok for r in results)
+    assert world.machine.summary(results).endswith(
+        "4 decrypted (3 of them only for readability: their manifests recorded no counts), "
+        "0 problems"
+    )

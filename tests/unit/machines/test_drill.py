@@ -1,0 +1,272 @@
+"""DrillRunMachine and DrillDatabaseMachine with in-memory adapters: every edge, exact order."""
+
+import json
+from pathlib import PurePosixPath
+from typing import Any
+
+from domain.models.restore_request import DrillRequest, RunChoice
+from domain.rules.audit_chain import first_break
+from ports.errors import RestoreError, ShareUnavailableError
+from tests.support.restore_world import FIRST, SECOND, SECOND_RUN, RestoreWorld, restore_values
+
+MOUNT = ["read_config", "take_lock", "open_share", "mount_share"]
+UNMOUNT = ["run_machine", "unmount_share", "release_lock"]
+KEY = ["read_restore_config", "check_backup_config_host", "load_key", "load_private_key"]
+COMPARE = ["compare_rows"] * 3
+DRILL = [
+    "decrypt_dump",
+    "create_scratch",
+    "restore_dump",
+    "count_rows",
+    *COMPARE,
+    "compare_counts",
+    "drop_scratch",
+    "remove_plaintext",
+]
+DRILLS = PurePosixPath("drills.jsonl")
+
+
+def run(world, **overrides):
+    values: dict[str, Any] = {"target_host": "drill.test"}
+    values.update(overrides)
+    return world.drill_machine(DrillRequest(**values)).execute()
+
+
+def order(results):
+    return [r.node for r in results]
+
+
+def failed(results):
+    return [(r.node, r.message) for r in results if not r.ok]
+
+
+def entries(world):
+    return [json.loads(line) for line in world.share.files[DRILLS].decode().splitlines()]
+
+
+def test_a_clean_drill_restores_every_database_compares_drops_and_records_itself():
+    world = RestoreWorld()
+    results = run(world)
+    assert order(results) == [
+        *MOUNT,
+        *KEY,
+        "find_run",
+        "inspect_target",
+        *DRILL * 3,
+        "drill_databases",
+        "dispose_key",
+        *UNMOUNT,
+    ]
+    assert all(r.ok for r in results)
+    scratch = ["lts_drill_20261229220000_1", "lts_drill_20261229220000_2"]
+    assert world.restorer.dropped == [*scratch, "lts_drill_20261229220000_3"]
+    assert world.restorer.objects == {}
+    assert world.files.files == {}
+    assert world.decryptor.disposals == 1
+    assert {t.server.host for t in world.restorer.targets} == {"drill.test"}
+    lines = entries(world)
+    assert [(e["run"], e["database"], e["result"]) for e in lines] == [
+        (SECOND, "sales", "ok"),
+        (SECOND, "crm", "ok"),
+        (SECOND, "hr", "ok"),
+    ]
+    first = lines[0]
+    assert first["tables_compared"] == 3
+    assert first["mismatches"] == 0
+    assert first["counts_recorded"] is True
+    assert first["target"] == "drill.test:5432"
+    assert first["scratch_database"] == scratch[0]
+    assert first["pg_restore_version"] == "15.4"
+    assert first["server_version"] == "15.4"
+    assert first["pg_dump_version"] == "15.0"
+    assert first["lts_version"] == "test"
+    assert first["problems"] == []
+    assert first["duration_seconds"] == 0
+    assert first_break(world.share.files[DRILLS].decode().splitlines()) is None
+    assert world.machine.summary(results) == (
+        f"drill acme: run {SECOND} (end-of-month/2026-12) on drill.test:5432: 3 of 3 databases "
+        "restored and matched, 9 tables compared, 0 mismatches, 0 failures"
+    )
+
+
+def test_the_end_point_exits_zero_with_only_the_summary():
+    world = RestoreWorld()
+    world.end_point(world.drill_machine(DrillRequest(target_host="drill.test")))
+    assert world.code == 0
+    assert len(world.lines) == 1
+    assert world.lines[0].startswith("drill acme: run ")
+
+
+def test_a_named_run_and_databases_drill_only_those():
+    world = RestoreWorld()
+    results = run(world, run=RunChoice.parse(FIRST), databases=("hr",))
+    assert all(r.ok for r in results)
+    assert [(e["run"], e["database"]) for e in entries(world)] == [(FIRST, "hr")]
+
+
+def test_each_table_whose_rows_differ_is_one_failure_and_the_drill_is_recorded_failed():
+    world = RestoreWorld()
+    world.restorer.source_rows["sales"] = {"public.t1": 10, "public.t2": 19, "public.t4": 1}
+    world.end_point(world.drill_machine(DrillRequest(target_host="drill.test")))
+    assert world.code == 3
+    assert world.lines[:3] == [
+        "Failure: compare_rows acme sales public.t2 has 19 rows after the restore; the dump "
+        "held 20 when it was made",
+        "Failure: compare_rows acme sales public.t3 is missing after the restore; the dump held "
+        "30 rows",
+        "Failure: compare_rows acme sales public.t4 holds 1 rows after the restore; the dump "
+        "held no such table",
+    ]
+    sales = entries(world)[0]
+    assert (sales["result"], sales["tables_compared"], sales["mismatches"]) == ("failed", 4, 3)
+    assert len(sales["problems"]) == 3
+    assert "lts_drill_20261229220000_1" in world.restorer.dropped
+
+
+def test_a_dump_replaced_by_another_databases_dump_fails_on_the_row_counts():
+    world = RestoreWorld()
+    manifest_path = SECOND_RUN / "manifest.json"
+    manifest = json.loads(world.share.files[manifest_path])
+    by_name = {d["name"]: d for d in manifest["databases"]}
+    world.share.files[SECOND_RUN / "sales.dump.gpg"] = world.share.files[
+        SECOND_RUN / "crm.dump.gpg"
+    ]
+    # The attacker made size and sha256 agree: only the rows can tell.
+    for key in ("bytes", "sha256"):
+        by_name["sales"][key] = by_name["crm"][key]
+    world.share.files[manifest_path] = json.dumps(manifest).encode()
+    world.restorer.source_rows["crm"] = {"public.contacts": 7}
+    results = run(world, databases=("sales",))
+    assert [node for node, _ in failed(results)] == ["compare_rows"] * 4
+    assert entries(world)[0]["result"] == "failed"
+
+
+def test_an_old_manifest_without_row_counts_is_drilled_without_comparing_and_says_so(caplog):
+    world = RestoreWorld()
+    manifest_path = SECOND_RUN / "manifest.json"
+    manifest = json.loads(world.share.files[manifest_path])
+    for entry in manifest["databases"]:
+        entry.pop("tables")
+    world.share.files[manifest_path] = json.dumps(manifest).encode()
+    results = run(world, databases=("hr",))
+    assert all(r.ok for r in results)
+    assert "compare_rows" not in order(results)
+    [entry] = entries(world)
+    assert (entry["result"], entry["counts_recorded"], entry["tables_compared"]) == (
+        "ok",
+        False,
+        0,
+    )
+    assert "the manifest recorded no row counts" in caplog.text
+
+
+def test_a_failing_restore_still_drops_the_scratch_database_and_removes_the_plaintext():
+    world = RestoreWorld(restorer_broken={"restore": RestoreError("pg_restore exited with 1")})
+    results = run(world, databases=("hr",))
+    assert order(results) == [
+        *MOUNT,
+        *KEY,
+        "find_run",
+        "inspect_target",
+        "decrypt_dump",
+        "create_scratch",
+        "restore_dump",
+        "drop_scratch",
+        "remove_plaintext",
+        "drill_databases",
+        "dispose_key",
+        *UNMOUNT,
+    ]
+    assert failed(results) == [("restore_dump", "acme hr pg_restore exited with 1")]
+    assert world.restorer.dropped == ["lts_drill_20261229220000_1"]
+    assert world.files.files == {}
+    assert entries(world)[0]["result"] == "failed"
+    assert entries(world)[0]["problems"] == ["acme hr pg_restore exited with 1"]
+
+
+def test_a_scratch_database_that_cannot_be_dropped_is_a_failure_and_a_failed_drill():
+    world = RestoreWorld(restorer_broken={"drop_database": RestoreError("database is in use")})
+    results = run(world, databases=("hr",))
+    assert failed(results) == [("drop_scratch", "acme hr database is in use")]
+    assert entries(world)[0]["result"] == "failed"
+    assert world.files.files == {}
+
+
+def test_an_existing_database_of_the_scratch_name_is_never_touched():
+    world = RestoreWorld(objects={"lts_drill_20261229220000_1": 4})
+    results = run(world, databases=("hr",))
+    assert failed(results) == [
+        (
+            "create_scratch",
+            "acme hr the scratch database lts_drill_20261229220000_1 on drill.test:5432 exists "
+            "already; it was not touched",
+        )
+    ]
+    assert world.restorer.dropped == []
+    assert world.restorer.objects == {"lts_drill_20261229220000_1": 4}
+
+
+def test_a_dump_that_differs_from_its_manifest_is_not_restored():
+    world = RestoreWorld()
+    path = SECOND_RUN / "hr.dump.gpg"
+    world.share.files[path] += b"ENC:more"
+    results = run(world, databases=("hr",))
+    assert order(results)[len(MOUNT) + len(KEY) + 2 :][:2] == ["decrypt_dump", "remove_plaintext"]
+    assert "the manifest says" in failed(results)[0][1]
+    assert world.restorer.targets[1:] == []
+
+
+def test_databases_that_are_not_in_the_run_are_one_failure_and_the_others_drilled():
+    world = RestoreWorld()
+    results = run(world, databases=("hr", "nope"))
+    assert failed(results) == [
+        ("find_run", f"acme run {SECOND} cannot drill nope (not in the run)")
+    ]
+    assert [e["database"] for e in entries(world)] == ["hr"]
+
+
+def test_a_run_with_nothing_to_drill_stops_before_the_target_is_asked():
+    world = RestoreWorld()
+    results = run(world, databases=("nope",))
+    assert order(results) == [*MOUNT, *KEY, "find_run", "dispose_key", *UNMOUNT]
+    assert DRILLS not in world.share.files
+
+
+def test_an_unreachable_target_is_one_failure_and_nothing_is_decrypted():
+    world = RestoreWorld(restorer_broken={"versions": RestoreError("cannot connect to drill.test")})
+    results = run(world)
+    assert order(results) == [*MOUNT, *KEY, "find_run", "inspect_target", "dispose_key", *UNMOUNT]
+    assert failed(results) == [("inspect_target", "acme cannot connect to drill.test")]
+    assert world.files.removed == []
+
+
+def test_a_drill_log_that_cannot_be_appended_to_is_one_failure():
+    world = RestoreWorld()
+    world.share.broken["append_line"] = ShareUnavailableError("share is read-only")
+    results = run(world, databases=("hr",))
+    assert failed(results) == [
+        ("drill_databases", "acme drills not recorded in drills.jsonl: hr: share is read-only")
+    ]
+
+
+def test_a_restore_config_of_another_client_is_refused():
+    world = RestoreWorld(restore=restore_values(**{"backup-config-host": "https://kv-other"}))
+    results = run(world)
+    assert order(results) == [*MOUNT, *KEY[:2], "load_private_key", *UNMOUNT]
+    assert world.restorer.targets == []
+
+
+def test_no_run_at_all_is_one_failure():
+    world = RestoreWorld(runs=0)
+    results = run(world)
+    assert failed(results) == [("find_run", "acme there is no published run on the share")]
+
+
+def test_the_drill_restores_the_stored_dump_without_owners_or_privileges():
+    world = RestoreWorld()
+    run(world, databases=("crm",))
+    assert [(o.jobs, o.clean, o.keep_owners) for o in world.restorer.options] == [(1, False, False)]
+    assert world.restorer.created == {
+        "lts_drill_20261229220000_1": 'CREATE DATABASE "lts_drill_20261229220000_1" WITH '
+        "TEMPLATE = template0 ENCODING = 'UTF8'"
+    }
