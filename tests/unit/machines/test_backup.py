@@ -621,3 +621,22 @@ def test_a_failed_dump_closes_its_snapshot():
     world = World(dumper=InMemoryDumper(broken={"sales": "connection reset"}))
     run(world)
     assert world.dumper.open_dumps == []
+
+
+def test_a_zstd_backup_records_what_each_archive_held_beside_its_compression():
+    world = World(dumper=InMemoryDumper(compression="zstd:1", tables={"hr": {"public.staff": 4}}))
+    results = run(world)
+    assert all(r.ok for r in results)
+    hr = next(d for d in manifest(world)["databases"] if d["name"] == "hr")
+    assert (hr["file"], hr["compression"]) == ("hr.dump.zst.gpg", "zstd:1")
+    assert (hr["toc_entries"], hr["table_data_entries"]) == (3, 1)
+    assert hr["tables"] == [{"schema": "public", "table": "staff", "rows": 4}]
+    assert world.dumper.open_dumps == []
+
+
+def test_a_failed_zstd_snapshot_is_recorded_under_its_zst_name_with_its_compression():
+    world = World(dumper=InMemoryDumper(compression="zstd:1", snapshot_errors={"hr": "x"}))
+    results = run(world)
+    assert [r.node for r in results if not r.ok] == ["dump_database"]
+    hr = next(d for d in manifest(world)["databases"] if d["name"] == "hr")
+    assert (hr["file"], hr["status"], hr["compression"]) == ("hr.dump.zst.gpg", "failed", "zstd:1")

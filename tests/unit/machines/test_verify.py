@@ -250,3 +250,19 @@ def test_archives_of_an_old_manifest_are_checked_for_readability_and_the_summary
         "4 decrypted (3 of them only for readability: their manifests recorded no counts), "
         "0 problems"
     )
+
+
+def test_a_zstd_archive_is_decompressed_then_held_to_the_counts_recorded_when_it_was_made():
+    world = RestoreWorld(runs=1, compressions=["zstd:3"])
+    path = PurePosixPath("end-of-month/2026-11/20261128T220000Z/manifest.json")
+    document = json.loads(world.share.files[path])
+    document["databases"][0]["table_data_entries"] = 5
+    world.share.files[path] = json.dumps(document).encode()
+    results = run(world)
+    [(node, message)] = failed(results)
+    assert node == "decrypt_file"
+    assert "/sales.dump.zst.gpg holds 3 TOC entries, 3 of them TABLE DATA" in message
+    assert message.endswith(
+        "it held 3, 5 of them TABLE DATA: entries are missing or it is another archive"
+    )
+    assert world.decompressor.decompressed == 4
