@@ -21,6 +21,7 @@ from adapters.process import (
     Completed,
     ProcessStream,
     Stage,
+    Tap,
     collect,
     kill_all,
     run_command,
@@ -719,3 +720,133 @@ def test_a_downstream_child_that_dies_ends_the_relay_and_the_upstream_child() ->
 
     with pytest.raises(ToolError, match=r"^gpg exited with 2: gpg: out of keys$"):
         b"".join(stream)
+
+
+# ---------------------------------------------------------------------- a tapped stage piped on
+# pg_dump | tee >(pg_restore --list) | relay | zstd | gpg: the backup's pipeline, with stand-ins.
+
+
+def tapped(script: str, reader: Stage, outputs: list[bytes], **options: Any) -> Stage:
+    """Return a pg_dump stand-in whose output `reader` gets a copy of (tee), as the TOC tap."""
+    return shell(script, tool="pg_dump", tap=Tap(reader, outputs.append), **options)
+
+
+def test_a_tapped_checked_stage_piped_on_is_read_from_a_copy_and_relayed_whole(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    outputs: list[bytes] = []
+    stream = ProcessStream(
+        [
+            tapped(
+                f"printf PGDMP; head -c {3 * MIB} /dev/zero",
+                stage("wc", "-c", tool="pg_restore --list"),
+                outputs,
+                magic=b"PGDMP",
+                require_output=True,
+            ),
+            stage("cat", tool="zstd"),
+            stage("cat", tool="gpg"),
+        ]
+    )
+
+    with caplog.at_level("WARNING", logger="lts.process"):
+        data, _ = read_all(stream)
+
+    assert data == b"PGDMP" + bytes(3 * MIB)
+    assert outputs == [f"{3 * MIB + 5}\n".encode()]
+    assert caplog.records == []
+
+
+def test_a_tap_reader_that_stops_early_does_not_cut_the_relayed_stream() -> None:
+    # pg_restore --list reads only the table of contents; the dump goes on to zstd whole.
+    outputs: list[bytes] = []
+    stream = ProcessStream(
+        [
+            tapped(
+                f"printf PGDMP; head -c {4 * MIB} /dev/zero",
+                stage("head", "-c", "5", tool="pg_restore --list"),
+                outputs,
+                magic=b"PGDMP",
+            ),
+            stage("cat", tool="zstd"),
+        ]
+    )
+
+    assert b"".join(stream) == b"PGDMP" + bytes(4 * MIB)
+    assert outputs == [b"PGDMP"]
+
+
+def test_a_wrong_start_of_a_tapped_stage_is_refused_before_its_reader_is_judged() -> None:
+    outputs: list[bytes] = []
+    stream = ProcessStream(
+        [
+            tapped(
+                "echo 'not a dump'; exec sleep 30",
+                shell("cat >/dev/null; exit 1", tool="pg_restore --list"),
+                outputs,
+                magic=b"PGDMP",
+            ),
+            stage("cat", tool="zstd"),
+        ]
+    )
+
+    with pytest.raises(ToolError, match=r"^pg_dump output does not start with PGDMP"):
+        b"".join(stream)
+    assert outputs == []
+
+
+def test_no_output_of_a_tapped_stage_is_the_refusal_not_its_readers_complaint() -> None:
+    # pg_restore --list fails on an empty input too; that nothing was dumped explains more.
+    outputs: list[bytes] = []
+    stream = ProcessStream(
+        [
+            tapped(
+                "exit 0",
+                shell('test -n "$(head -c 1)" || exit 1', tool="pg_restore --list"),
+                outputs,
+                require_output=True,
+            ),
+            stage("cat", tool="zstd"),
+        ]
+    )
+
+    with pytest.raises(ToolError, match=r"^pg_dump produced no output$"):
+        read_all(stream)
+    assert outputs == []
+
+
+def test_a_tapped_stages_own_failure_explains_more_than_its_reader() -> None:
+    outputs: list[bytes] = []
+    stream = ProcessStream(
+        [
+            tapped(
+                "printf PGDMP; echo 'connection lost' >&2; exit 1",
+                shell("cat >/dev/null; exit 1", tool="pg_restore --list"),
+                outputs,
+                magic=b"PGDMP",
+            ),
+            stage("cat", tool="zstd"),
+        ]
+    )
+
+    with pytest.raises(ToolError, match=r"^pg_dump exited with 1: connection lost$"):
+        b"".join(stream)
+
+
+def test_the_tap_readers_failure_is_raised_after_a_good_output() -> None:
+    outputs: list[bytes] = []
+    stream = ProcessStream(
+        [
+            tapped(
+                "printf PGDMP; printf rest",
+                shell("cat >/dev/null; echo 'bad toc' >&2; exit 3", tool="pg_restore --list"),
+                outputs,
+                magic=b"PGDMP",
+            ),
+            stage("cat", tool="zstd"),
+        ]
+    )
+
+    with pytest.raises(ToolError, match=r"^pg_restore --list exited with 3: bad toc$"):
+        b"".join(stream)
+    assert outputs == []
