@@ -35,6 +35,7 @@ from adapters.html.writer import HtmlReportWriter
 from adapters.memory.config_source import InMemoryConfigSource
 from adapters.os.clock import SystemClock
 from adapters.os.console import StdoutConsole
+from adapters.os.cpus import usable_cpus
 from adapters.os.exit import ProcessExit
 from adapters.os.local_files import PrivateLocalFiles
 from adapters.os.lock import FlockLock
@@ -52,7 +53,7 @@ from adapters.postgres.credentials import (
 from adapters.postgres.database import PostgresDatabase
 from adapters.postgres.dumper import PgDumper
 from adapters.postgres.restorer import PgRestorer
-from adapters.smb.share import SmbFileShare
+from adapters.process.zstd import ZstdDecompressor
 from domain.framework.endpoints import DynamicMountingEndPoint, EndPoint
 from domain.machines.archive import ArchiveFileMachine
 from domain.machines.backup import BackupClientMachine, BackupPorts
@@ -76,6 +77,7 @@ from domain.models.policy import BackupPolicy
 from domain.models.redaction import Redactor
 from domain.models.report import ReportPolicy
 from domain.models.signing import SigningKeyFiles, SigningPolicy
+from domain.rules.parallelism import plan_parallelism
 from domain.services.job_metrics import JobMetricsRecorder
 from entrypoints.azure import azure_options
 from entrypoints.diagram import MACHINES
@@ -103,6 +105,17 @@ def kernel_cifs_share(target: ShareTarget, **mount_options: object) -> FileShare
     """Return a `//host/share` mounted by the kernel: a local directory once mounted."""
     mount = CifsMount(target, **mount_options)  # type: ignore[arg-type]
     return LocalDirFileShare(mount.mount_point, mounter=mount)
+
+
+def userspace_smb_share(target: ShareTarget, redactor: Redactor) -> FileShare:
+    """Return a `//host/share` reached by userspace SMB (smbprotocol).
+
+    Imported here, not at the top: smbprotocol and its SPNEGO stack take about a fifth of a
+    second to import, which every job would pay on every start for shares that never use it.
+    """
+    from adapters.smb.share import SmbFileShare
+
+    return SmbFileShare(target, redactor=redactor)
 
 
 def one_each(factory: Callable[[T], R], items: Iterable[T]) -> list[R]:
@@ -156,9 +169,13 @@ class Container(containers.DeclarativeContainer):
     local_files = providers.Singleton(
         PrivateLocalFiles, work_root=settings.provided.paths.work_root
     )
-    backup_runner = providers.Singleton(
-        ThreadPoolTaskRunner, workers=settings.provided.backup.worker_pool_size
+    # The pool and zstd's threads are sized together from the CPUs (domain/rules/parallelism.py).
+    parallelism = providers.Singleton(
+        plan_parallelism,
+        cpus=providers.Callable(usable_cpus),
+        pool=settings.provided.backup.worker_pool_size,
     )
+    backup_runner = providers.Singleton(ThreadPoolTaskRunner, workers=parallelism.provided.pool)
     retention_runner = providers.Singleton(
         ThreadPoolTaskRunner, workers=settings.provided.retention.worker_pool_size
     )
@@ -213,7 +230,7 @@ class Container(containers.DeclarativeContainer):
                     extra_options=settings.provided.share.mount_options,
                     redactor=redactor,
                 ).provider,
-                smb=providers.Factory(SmbFileShare, redactor=redactor).provider,
+                smb=providers.Factory(userspace_smb_share, redactor=redactor).provider,
             ),
         ),
     )
@@ -240,6 +257,7 @@ class Container(containers.DeclarativeContainer):
         redactor=redactor,
         pg_bin_dir=pg_bin_dir,
         compression=settings.provided.backup.compression,
+        compressor_threads=parallelism.provided.compressor_threads,
         count_rows=settings.provided.backup.count_rows,
     )
     restorer = providers.Singleton(
@@ -250,6 +268,7 @@ class Container(containers.DeclarativeContainer):
     encryptor = providers.Singleton(GpgEncryptor, work_root=work_root, redactor=redactor)
     decryptor = providers.Singleton(GpgDecryptor, work_root=work_root, redactor=redactor)
     key_generator = providers.Singleton(GpgKeyGenerator, work_root=work_root, redactor=redactor)
+    decompressor = providers.Singleton(ZstdDecompressor, redactor=redactor)
     # Runs are signed when [signing] key_file is set, and checked when trusted_keys is (SPEC 14).
     signer = providers.Selector(
         settings.provided.signing.signer,
@@ -379,6 +398,7 @@ class Container(containers.DeclarativeContainer):
         archives=archives,
         files=local_files,
         clock=clock,
+        decompressor=decompressor,
     )
     restore_machine = providers.Factory(
         RestoreDatabaseMachine,
@@ -424,6 +444,7 @@ class Container(containers.DeclarativeContainer):
             encryptor=encryptor,
             decryptor=decryptor,
             clock=clock,
+            decompressor=decompressor,
             signer=signer,
             checker=signature_checker,
         ),
@@ -434,6 +455,7 @@ class Container(containers.DeclarativeContainer):
             ),
             timezone=settings.provided.backup.timezone,
             period_offset_months=settings.provided.backup.period_offset_months,
+            compression=settings.provided.backup.compression,
             drill_max_age=settings.provided.check.drill_max_age,
         ),
         redactor=redactor,

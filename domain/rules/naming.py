@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, unquote
 
+from domain.models.compression import ZSTD_FILE_SUFFIX, is_zstd
+
 _SAFE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}$")
 DUMP_SUFFIX = ".dump.gpg"
 GLOBALS_FILE = "globals.sql.gpg"
@@ -30,6 +32,20 @@ def database_of(stem: str) -> str:
 def dump_file(database: str) -> str:
     """Return the name of a database's encrypted dump file."""
     return file_stem(database) + DUMP_SUFFIX
+
+
+ENCRYPTED_SUFFIX = ".gpg"
+
+
+def compressed_file(name: str, compression: str) -> str:
+    """Return the stored name of `name` (`sales.dump.gpg`, `globals.sql.gpg`) for `compression`.
+
+    A stream a zstd process compressed (`zstd:N`) gets `.zst` before `.gpg`
+    (`sales.dump.zst.gpg`), so the file name alone tells which stock tools read it back.
+    """
+    if not is_zstd(compression):
+        return name
+    return name.removesuffix(ENCRYPTED_SUFFIX) + ZSTD_FILE_SUFFIX
 
 
 _UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f\\/:*?"<>|]')

@@ -270,3 +270,29 @@ def test_the_drill_restores_the_stored_dump_without_owners_or_privileges():
         "lts_drill_20261229220000_1": 'CREATE DATABASE "lts_drill_20261229220000_1" WITH '
         "TEMPLATE = template0 ENCODING = 'UTF8'"
     }
+
+
+def test_a_zstd_run_is_decompressed_through_the_one_read_path_and_drills_clean():
+    world = RestoreWorld(compressions=["gzip:6", "zstd:3"])
+    results = run(world)
+    assert all(r.ok for r in results)
+    assert world.decompressor.decompressed == 3
+    assert [e["result"] for e in entries(world)] == ["ok"] * 3
+    assert world.files.files == {}
+    assert world.restorer.objects == {}
+
+
+def test_a_zstd_dump_that_does_not_decompress_is_not_restored_and_leaves_nothing():
+    from adapters.memory.decompressor import InMemoryDecompressor
+
+    world = RestoreWorld(
+        compressions=["zstd:3", "zstd:3"], decompressor=InMemoryDecompressor(fail=True)
+    )
+    results = run(world, databases=("sales",))
+    assert failed(results)[0] == (
+        "decrypt_dump",
+        "acme sales zstd failed to decompress (exit 1): corrupted block detected",
+    )
+    assert entries(world)[0]["result"] == "failed"
+    assert world.files.files == {}
+    assert world.restorer.objects == {}
