@@ -30,15 +30,20 @@ def measure(lab: Lab, args: argparse.Namespace) -> list[str]:
     pools = args.pools
     times: dict[int, list[float]] = {pool: [] for pool in pools}
     cpus: dict[int, list[float]] = {pool: [] for pool in pools}
+    servers: dict[int, list[float]] = {pool: [] for pool in pools}
     for _ in range(args.repeat):
         for pool in pools:
             site = lab.site(f"{FIGURE}-{pool}", {"worker_pool_size": pool})
             timing = lab.run_job(site, names).timing
             times[pool].append(timing.wall)
             cpus[pool].append(timing.cpu)
+            servers[pool].append(timing.server)
             print(f"  pool {pool}: {timing}", flush=True)
     base = min(times[pools[0]])
     nproc = len(os.sched_getaffinity(0))
+    # The work itself (job, children and server backends) spread evenly over every CPU: no pool
+    # size can finish sooner, so it bounds the speed-up the pool can give on this machine.
+    floors = {pool: (min(cpus[pool]) + min(servers[pool])) / nproc for pool in pools}
     rows = [
         [
             str(pool) + (" (baseline)" if pool == pools[0] else ""),
@@ -46,6 +51,8 @@ def measure(lab: Lab, args: argparse.Namespace) -> list[str]:
             seconds(min(times[pool])),
             ", ".join(seconds(t) for t in times[pool]),
             seconds(min(cpus[pool])),
+            seconds(min(servers[pool])),
+            seconds(floors[pool]),
             f"{base / min(times[pool]):.2f}x",
         ]
         for pool in pools
@@ -65,6 +72,8 @@ def measure(lab: Lab, args: argparse.Namespace) -> list[str]:
                 f"best of {args.repeat} (s)",
                 "all runs (s)",
                 "least CPU (s)",
+                "server CPU (s)",
+                f"CPU floor on {nproc} CPUs (s)",
                 "speed-up vs 1",
             ],
             rows,
@@ -73,7 +82,18 @@ def measure(lab: Lab, args: argparse.Namespace) -> list[str]:
     if 1 in times and 2 in times:
         speedup = min(times[1]) / min(times[2])
         met = "met" if speedup >= TARGET else "MISSED"
-        lines += ["", f"**pool 2 / pool 1: {speedup:.2f}x**, {met} (target >= {TARGET}x)."]
+        bound = min(times[1]) / floors[2]
+        busy = (min(cpus[1]) + min(servers[1])) / min(times[1])
+        lines += [
+            "",
+            f"**pool 2 / pool 1: {speedup:.2f}x**, {met} (target >= {TARGET}x).",
+            "",
+            "CPU floor: the least CPU time of the job, its children and the server's backends,",
+            f"divided by the {nproc} CPUs; no pool finishes sooner. With one worker the",
+            f"database's pipeline already keeps {busy:.2f} CPUs busy (pg_dump, zstd -T{nproc},",
+            "gpg, the server backend and the job each run at once), so the most any pool",
+            f"could give here is pool 1's time / pool 2's floor = {bound:.2f}x.",
+        ]
     return lines
 
 
