@@ -18,6 +18,7 @@ FIGURES = {
     "retention": "bench.retention_planning",  # h
     "rekey": "bench.rekey",  # i
     "row-counts": "bench.row_counts",  # j
+    "hot-path": "bench.hot_path",  # k
     "all": "bench.run_all",
 }
 

@@ -1,16 +1,20 @@
 """Build the benchmark databases with `generate_series`: deterministic, realistic to compress.
 
-Rows look like an order table: ids, timestamps, amounts, a status word and a free-text note made
-of words, numbers and md5 hex, so gzip gets roughly the 3x a real business table gives (pure
-random bytes would not compress at all, `repeat('x')` would compress 100x). Every value is a
-function of the row number, so two builds hold the same data.
+Two kinds of data. Text-heavy (`orders`, the default): rows look like an order table, ids,
+timestamps, amounts, a status word and a free-text note made of words, numbers and md5 hex, so
+gzip gets roughly the 3x a real business table gives (pure random bytes would not compress at
+all, `repeat('x')` would compress 100x). Numeric (`readings`): a sensor table of integers,
+timestamps, floats and numerics, no text, as measurement and ledger tables are. Words
+(`messages`): short rows of text made of English words drawn with a skewed (Zipf-like)
+frequency, as comments, log lines and descriptions are; no hex, so it compresses as prose does.
+Every value is a function of the row number, so two builds hold the same data.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from psycopg import sql
 
@@ -18,6 +22,23 @@ from tests.support.postgres import PostgresServer
 
 ROWS_PER_MIB = 5_600
 """Rows of the order table per MiB of database (heap and primary key), measured on PostgreSQL 15."""
+READINGS_PER_MIB = 11_000
+"""Rows of the readings table per MiB of database (heap and primary key), measured likewise."""
+MESSAGES_PER_MIB = 8_300
+"""Rows of the messages table per MiB of database (heap and primary key), measured likewise."""
+ORDERS = "orders"
+READINGS = "readings"
+MESSAGES = "messages"
+WORDS = (  # noqa: SIM905 - a sentence reads better than 145 quoted words
+    "the of and to in a is that for it as was with be by on not he this are or his from at which "
+    "but have an they you were her she there would their we him been has when who will more no "
+    "if out so said what up its about into than them can only other new some could time these "
+    "two may then do first any my now such like our over man me even most made after also did "
+    "many before must through back years where much your way well down should because each just "
+    "those people how too little state good very make world still own see men work long get "
+    "here between both life being under never day same another know while last might us great "
+    "old year off come since against go came right used take three"
+).split()
 LOAD_WORKERS = 2
 BATCH_ROWS = 500_000
 MANY_TABLES_BATCH = 500
@@ -44,6 +65,55 @@ SELECT g,
            || md5(g::text) || ' ' || substr(md5((g * 31)::text), 1, (8 + g % 24)::integer)
 FROM generate_series({first}::bigint, {last}::bigint) AS g
 """
+READINGS_TABLE = """
+CREATE TABLE {table} (
+    id bigint NOT NULL,
+    taken timestamptz NOT NULL,
+    sensor integer NOT NULL,
+    reading double precision NOT NULL,
+    amount numeric(14, 4) NOT NULL,
+    counter integer NOT NULL,
+    flags smallint NOT NULL
+)
+"""
+READINGS_ROWS = """
+INSERT INTO {table}
+SELECT g,
+       timestamptz '2020-01-01 00:00:00+00' + g * interval '3 seconds',
+       ((g * 7919) % 5000)::integer,
+       sin(g / 1000.0) * 100 + ((g * 37) % 1000) / 100.0,
+       ((g * 104729) % 10000000) / 10000.0,
+       ((g * 31) % 100000)::integer,
+       (g % 7)::smallint
+FROM generate_series({first}::bigint, {last}::bigint) AS g
+"""
+MESSAGES_TABLE = """
+CREATE TABLE {table} (
+    id bigint NOT NULL,
+    at timestamptz NOT NULL,
+    level text NOT NULL,
+    customer text NOT NULL,
+    message text NOT NULL
+)
+"""
+_WORD = "(v)[1 + floor({n} * power((hashtext(g::text || ':{k}') & 1048575) / 1048576.0, 3))::int]"
+"""Word k of row g: u^3 for a uniform u makes the first words of the list the most frequent."""
+MESSAGES_ROWS = (
+    """
+INSERT INTO {table}
+SELECT g,
+       timestamptz '2020-01-01 00:00:00+00' + g * interval '7 seconds',
+       (ARRAY['INFO', 'INFO', 'INFO', 'WARN', 'ERROR'])[1 + g % 5],
+       'customer-' || (g * 7919) % 50000,
+       """
+    + " || ' ' || ".join(_WORD.format(n=len(WORDS), k=k) for k in range(10))
+    + """
+FROM generate_series({first}::bigint, {last}::bigint) AS g,
+     (SELECT ARRAY["""
+    + ", ".join(f"'{word}'" for word in WORDS)
+    + """] AS v) AS vocabulary
+"""
+)
 MANY_TABLES = """
 DO $$
 BEGIN
@@ -67,14 +137,29 @@ class DatabaseSpec:
     mebibytes: int = 0
     tables: int = 1
     many_tables: int = 0
+    kind: str = ORDERS
+
+    @property
+    def rows(self) -> int:
+        """Return the rows of all its tables."""
+        per_mib = {READINGS: READINGS_PER_MIB, MESSAGES: MESSAGES_PER_MIB}.get(
+            self.kind, ROWS_PER_MIB
+        )
+        return self.mebibytes * per_mib
+
+    def sized(self, mebibytes: int) -> DatabaseSpec:
+        """Return this database, or one like it of another size (to check a figure quickly)."""
+        if mebibytes == self.mebibytes:
+            return self
+        return replace(self, name=f"{self.name}_{mebibytes}", mebibytes=mebibytes)
 
     def describe(self) -> str:
         """Return what the database holds, for RESULTS.md."""
         if self.many_tables:
             return f"{self.many_tables:,} tables of 5 rows with primary keys"
-        rows = self.mebibytes * ROWS_PER_MIB
-        tables = "1 order table" if self.tables == 1 else f"{self.tables} order tables"
-        return f"{tables}, {rows:,} rows"
+        what = {ORDERS: "order", READINGS: "numeric readings", MESSAGES: "word messages"}[self.kind]
+        tables = f"1 {what} table" if self.tables == 1 else f"{self.tables} {what} tables"
+        return f"{tables}, {self.rows:,} rows"
 
 
 def build(server: PostgresServer, spec: DatabaseSpec) -> None:
@@ -90,15 +175,20 @@ def build(server: PostgresServer, spec: DatabaseSpec) -> None:
 
 
 def _orders(server: PostgresServer, spec: DatabaseSpec) -> None:
-    rows_per_table = spec.mebibytes * ROWS_PER_MIB // spec.tables
-    tables = [sql.Identifier(f"orders_{number}") for number in range(1, spec.tables + 1)]
+    rows_per_table = spec.rows // spec.tables
+    create, insert = {
+        ORDERS: (ORDERS_TABLE, ORDERS_ROWS),
+        READINGS: (READINGS_TABLE, READINGS_ROWS),
+        MESSAGES: (MESSAGES_TABLE, MESSAGES_ROWS),
+    }[spec.kind]
+    tables = [sql.Identifier(f"{spec.kind}_{number}") for number in range(1, spec.tables + 1)]
     loads: list[sql.Composed] = []
     for table in tables:
-        server.execute(sql.SQL(ORDERS_TABLE).format(table=table), dbname=spec.name)
+        server.execute(sql.SQL(create).format(table=table), dbname=spec.name)
         for first in range(1, rows_per_table + 1, BATCH_ROWS):
             last = min(first + BATCH_ROWS - 1, rows_per_table)
             loads.append(
-                sql.SQL(ORDERS_ROWS).format(
+                sql.SQL(insert).format(
                     table=table, first=sql.Literal(first), last=sql.Literal(last)
                 )
             )

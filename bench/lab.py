@@ -27,13 +27,20 @@ from types import TracebackType
 
 from psycopg import sql
 
-from bench.data import DatabaseSpec, build
+from bench.data import MESSAGES, READINGS, DatabaseSpec, build
 from tests.support.gpg import KeyPair, generate_key_pair, stop_agent
 from tests.support.jobs import REPO, JobResult, Site, b64
 from tests.support.postgres import PostgresServer, start_postgres_server
+from tests.support.processes import child_processes
 
 BIG = DatabaseSpec("bench_big", mebibytes=1040, tables=4)
 """At least 1 GiB by pg_database_size: 4 tables so that pg_restore --jobs has work to share."""
+MEDIUM = DatabaseSpec("bench_medium", mebibytes=565, tables=4)
+"""The size of issue 14's measurements (565 MiB), text-heavy."""
+NUMERIC = DatabaseSpec("bench_numeric", mebibytes=565, tables=4, kind=READINGS)
+"""The same size, numeric data only (figure d's second kind)."""
+PROSE = DatabaseSpec("bench_words", mebibytes=565, tables=4, kind=MESSAGES)
+"""The same size, short rows of words (figure d's third kind, shown beside the rule)."""
 SMALL = DatabaseSpec("bench_small", mebibytes=100, tables=1)
 POOL = [DatabaseSpec(f"bench_pool_{n}", mebibytes=64, tables=2) for n in range(1, 9)]
 MANY = DatabaseSpec("bench_many", many_tables=10_000)
@@ -46,6 +53,7 @@ SERVER_SETTINGS = {
 CLIENT = "acme"
 EOY_MONTH = "6"
 JOB_TIMEOUT_SECONDS = 1800
+SETTLE_SECONDS = 3.0
 
 
 class BenchError(RuntimeError):
@@ -54,18 +62,20 @@ class BenchError(RuntimeError):
 
 @dataclass(frozen=True)
 class Timing:
-    """Wall time, and CPU time (user + system) of the finished child processes, in seconds.
+    """Wall time, CPU time (user + system) of the finished child processes, and the server's.
 
-    CPU time counts the job or the baseline pipeline and everything they started (pg_dump, gpg,
-    bash), not the PostgreSQL server; it barely moves when other work shares the machine.
+    `cpu` counts the job or the baseline pipeline and everything they started (pg_dump, zstd,
+    gpg, bash), not the PostgreSQL server, whose CPU time (its backends, reaped by the
+    postmaster) is `server`; both barely move when other work shares the machine.
     """
 
     wall: float
     cpu: float
+    server: float = 0.0
 
     def __str__(self) -> str:
-        """Return both times, for progress lines."""
-        return f"{self.wall:.1f} s ({self.cpu:.1f} s CPU)"
+        """Return the times, for progress lines."""
+        return f"{self.wall:.1f} s ({self.cpu:.1f} s CPU, server {self.server:.1f} s)"
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,28 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def process_cpu(pid: int) -> float:
+    """Return the CPU seconds of `pid` and of its children it has reaped (0 when it is gone)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = text[text.rindex(")") + 2 :].split()
+    # utime, stime, cutime, cstime are fields 14-17 of stat(5); `fields` starts at field 3.
+    ticks = sum(int(value) for value in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def children_of(pid: int) -> list[int]:
+    """Return the pids of the processes whose parent is `pid`."""
+    return [child for child, _, _ in child_processes(pid)]
+
+
+def dump_bytes(stored: Mapping[str, int], database: str) -> int:
+    """Return the stored bytes of `database`'s dump, whatever its compression suffix."""
+    return next(size for name, size in stored.items() if name.startswith(f"{database}.dump."))
+
+
 class Lab:
     """The server, key pair, databases and sites shared by the figures of one run."""
 
@@ -96,6 +128,7 @@ class Lab:
         self._server: PostgresServer | None = None
         self._key_pair: KeyPair | None = None
         self._built: dict[str, int] = {}
+        self._idle_children = 0
         self.role = "bench_backup"
         self.password = "pw-" + secrets.token_urlsafe(20)
 
@@ -147,7 +180,28 @@ class Lab:
                 server.stop()
                 raise
             self._server = server
+            time.sleep(1)  # the restarted server's background workers settle
+            self._idle_children = len(children_of(self.postmaster))
         return self._server
+
+    @property
+    def postmaster(self) -> int:
+        """Return the pid of the server's postmaster."""
+        return int((self.server.data_dir / "postmaster.pid").read_text().split()[0])
+
+    def server_cpu(self) -> float:
+        """Return the CPU seconds the server's postmaster and its reaped backends used so far.
+
+        A backend's time reaches the postmaster when it reaps it, shortly after the client
+        disconnected: this waits (up to SETTLE_SECONDS) until no more backends run than
+        `self._idle_children`, so a run's backends are counted in that run.
+        """
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while len(children_of(self.postmaster)) > self._idle_children:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        return process_cpu(self.postmaster)
 
     def database(self, spec: DatabaseSpec) -> int:
         """Build `spec` unless this lab already did; return its pg_database_size in bytes."""
@@ -275,9 +329,10 @@ class Lab:
     def run_job(self, site: Site, databases: Sequence[str]) -> JobRun:
         """Run the backup job over `databases`, check it stored all of them, clear the share."""
         url = self.client_url(site, databases)
-        cpu, began = children_cpu(), time.perf_counter()
+        cpu, server, began = children_cpu(), self.server_cpu(), time.perf_counter()
         result = site.run("backup", CLIENT, EOY_MONTH, url, "-", "-", timeout=JOB_TIMEOUT_SECONDS)
-        timing = Timing(time.perf_counter() - began, children_cpu() - cpu)
+        wall = time.perf_counter() - began
+        timing = Timing(wall, children_cpu() - cpu, self.server_cpu() - server)
         return JobRun(timing, result, self.check_run(site, result, databases))
 
     def check_run(self, site: Site, result: JobResult, databases: Sequence[str]) -> dict[str, int]:
@@ -290,7 +345,7 @@ class Lab:
         stored = {
             path.name: path.stat().st_size for path in site.share.rglob("*.gpg") if path.is_file()
         }
-        dumps = [name for name in stored if name.endswith(".dump.gpg")]
+        dumps = [name for name in stored if name.endswith((".dump.gpg", ".dump.zst.gpg"))]
         if len(dumps) != len(databases):
             raise BenchError(f"the job stored {sorted(stored)}, expected {list(databases)}")
         for child in site.share.iterdir():
@@ -304,7 +359,7 @@ class Lab:
 
     def shell(self, script: str, env: Mapping[str, str], cwd: Path | None = None) -> Timing:
         """Run `script` with bash (pipefail); return its timing; raise BenchError on failure."""
-        cpu, began = children_cpu(), time.perf_counter()
+        cpu, server, began = children_cpu(), self.server_cpu(), time.perf_counter()
         result = subprocess.run(
             ["bash", "-o", "pipefail", "-c", script],
             env=dict(env),
@@ -313,7 +368,8 @@ class Lab:
             text=True,
             check=False,
         )
-        timing = Timing(time.perf_counter() - began, children_cpu() - cpu)
+        wall = time.perf_counter() - began
+        timing = Timing(wall, children_cpu() - cpu, self.server_cpu() - server)
         if result.returncode != 0:
             raise BenchError(f"baseline failed ({result.returncode}): {result.stderr[-2000:]}")
         return timing

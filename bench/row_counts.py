@@ -1,4 +1,4 @@
-"""Figure i: what counting every table's rows in the dump's snapshot costs a backup.
+"""Figure j: what counting every table's rows in the dump's snapshot costs a backup.
 
 The backup job runs as the scheduler runs it over the >= 1 GiB database, once with row counting
 (the default, `[backup] count_rows = true`: a REPEATABLE READ transaction exports its snapshot to
@@ -85,7 +85,7 @@ def measure(lab: Lab, args: argparse.Namespace) -> list[str]:
 
 
 def main(argv: Sequence[str], lab: Lab | None = None) -> int:
-    """Run figure i; write its section of RESULTS.md unless `--no-write`."""
+    """Run figure j; write its section of RESULTS.md unless `--no-write`."""
     options = parser(FIGURE, __doc__)
     options.add_argument("--repeat", type=int, default=3, help="rounds of each (default 3)")
     return run_figure(FIGURE, argv, options, measure, lab)

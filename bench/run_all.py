@@ -26,6 +26,7 @@ ORDER = (
     ("row-counts", "bench.row_counts"),
 )
 RETENTION = "bench.retention_planning"
+HOT_PATH = "bench.hot_path"
 
 
 def main(argv: Sequence[str]) -> int:
@@ -45,5 +46,7 @@ def main(argv: Sequence[str]) -> int:
             print(f"({name}: {time.perf_counter() - figure_began:.0f} s)", flush=True)
     print("\n=== retention ===", flush=True)
     importlib.import_module(RETENTION).main(shared)
+    print("\n=== hot-path ===", flush=True)
+    importlib.import_module(HOT_PATH).main(shared)
     print(f"\nall figures in {time.perf_counter() - began:.0f} s; failed: {failed or 'none'}")
     return len(failed)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bench.data import DatabaseSpec
 from bench.figure import parser, run_figure, table, verdict
-from bench.job_vs_raw import raw_script
+from bench.job_vs_raw import default_level, pipelines
 from bench.lab import MANY, SMALL, BenchError, Lab, quote
 from bench.results import mib, seconds
 from tests.support.jobs import REPO
@@ -102,7 +102,8 @@ def measure(lab: Lab, args: argparse.Namespace) -> list[str]:
     for name, (first, whole) in firsts.items():
         print(f"  {name}: first pg_dump after {first:.2f} s, job {whole:.1f} s", flush=True)
     output = lab.scratch(f"{FIGURE}-raw") / "raw.dump.gpg"
-    raw = lab.shell(raw_script(lab, MANY.name, str(output)), lab.client_env()).wall
+    raw_zstd = pipelines(lab, MANY.name, str(output), default_level())["zstd"]
+    raw = lab.shell(raw_zstd, lab.client_env()).wall
     many_job = firsts[MANY.name][1]
     return [
         "## g. Entry-point start-up, time to the first pg_dump, many objects",
@@ -127,7 +128,7 @@ def measure(lab: Lab, args: argparse.Namespace) -> list[str]:
             ],
         ),
         "",
-        f"Many objects, `{MANY.name}`: raw `pg_dump -Fc -Z6 | gpg --encrypt > file`",
+        f"Many objects, `{MANY.name}`: raw `pg_dump -Fc -Z0 | zstd -{default_level()} -T0 | gpg`",
         f"{seconds(raw)} s, the job {seconds(many_job)} s: **ratio job / raw",
         f"{many_job / raw:.2f}** (one run each; the job's fixed cost is the time to its first",
         "pg_dump above).",

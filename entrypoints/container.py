@@ -36,6 +36,7 @@ from adapters.html.writer import HtmlReportWriter
 from adapters.memory.config_source import InMemoryConfigSource
 from adapters.os.clock import SystemClock
 from adapters.os.console import StdoutConsole
+from adapters.os.cpus import usable_cpus
 from adapters.os.exit import ProcessExit
 from adapters.os.job_guard import guard_job
 from adapters.os.local_files import PrivateLocalFiles
@@ -56,7 +57,7 @@ from adapters.postgres.database import PostgresDatabase
 from adapters.postgres.dumper import PgDumper
 from adapters.postgres.restorer import PgRestorer
 from adapters.process.leftovers import KEYRING, Leftovers
-from adapters.smb.share import SmbFileShare
+from adapters.process.zstd import ZstdDecompressor
 from domain.framework.endpoints import DynamicMountingEndPoint, EndPoint
 from domain.machines.archive import ArchiveFileMachine
 from domain.machines.backup import BackupClientMachine, BackupPorts
@@ -81,6 +82,7 @@ from domain.models.redaction import Redactor
 from domain.models.report import ReportPolicy
 from domain.models.signing import SigningKeyFiles, SigningPolicy
 from domain.models.text import one_line
+from domain.rules.parallelism import plan_parallelism
 from domain.services.job_metrics import JobMetricsRecorder
 from entrypoints.azure import azure_options
 from entrypoints.diagram import MACHINES
@@ -108,6 +110,17 @@ def kernel_cifs_share(target: ShareTarget, **mount_options: object) -> FileShare
     """Return a `//host/share` mounted by the kernel: a local directory once mounted."""
     mount = CifsMount(target, **mount_options)  # type: ignore[arg-type]
     return LocalDirFileShare(mount.mount_point, mounter=mount)
+
+
+def userspace_smb_share(target: ShareTarget, redactor: Redactor) -> FileShare:
+    """Return a `//host/share` reached by userspace SMB (smbprotocol).
+
+    Imported here, not at the top: smbprotocol and its SPNEGO stack take about a fifth of a
+    second to import, which every job would pay on every start for shares that never use it.
+    """
+    from adapters.smb.share import SmbFileShare
+
+    return SmbFileShare(target, redactor=redactor)
 
 
 def one_each(factory: Callable[[T], R], items: Iterable[T]) -> list[R]:
@@ -166,9 +179,13 @@ class Container(containers.DeclarativeContainer):
     local_files = providers.Singleton(
         PrivateLocalFiles, work_root=settings.provided.paths.work_root, leftovers=leftovers
     )
-    backup_runner = providers.Singleton(
-        ThreadPoolTaskRunner, workers=settings.provided.backup.worker_pool_size
+    # The pool and zstd's threads are sized together from the CPUs (domain/rules/parallelism.py).
+    parallelism = providers.Singleton(
+        plan_parallelism,
+        cpus=providers.Callable(usable_cpus),
+        pool=settings.provided.backup.worker_pool_size,
     )
+    backup_runner = providers.Singleton(ThreadPoolTaskRunner, workers=parallelism.provided.pool)
     retention_runner = providers.Singleton(
         ThreadPoolTaskRunner, workers=settings.provided.retention.worker_pool_size
     )
@@ -231,7 +248,7 @@ class Container(containers.DeclarativeContainer):
                     extra_options=settings.provided.share.mount_options,
                     redactor=redactor,
                 ).provider,
-                smb=providers.Factory(SmbFileShare, redactor=redactor).provider,
+                smb=providers.Factory(userspace_smb_share, redactor=redactor).provider,
             ),
         ),
     )
@@ -258,6 +275,7 @@ class Container(containers.DeclarativeContainer):
         redactor=redactor,
         pg_bin_dir=pg_bin_dir,
         compression=settings.provided.backup.compression,
+        compressor_threads=parallelism.provided.compressor_threads,
         count_rows=settings.provided.backup.count_rows,
     )
     restorer = providers.Singleton(
@@ -274,6 +292,7 @@ class Container(containers.DeclarativeContainer):
     key_generator = providers.Singleton(
         GpgKeyGenerator, work_root=work_root, redactor=redactor, leftovers=leftovers
     )
+    decompressor = providers.Singleton(ZstdDecompressor, redactor=redactor)
     # Runs are signed when [signing] key_file is set, and checked when trusted_keys is (SPEC 14).
     signer = providers.Selector(
         settings.provided.signing.signer,
@@ -407,6 +426,7 @@ class Container(containers.DeclarativeContainer):
         archives=archives,
         files=local_files,
         clock=clock,
+        decompressor=decompressor,
     )
     restore_machine = providers.Factory(
         RestoreDatabaseMachine,
@@ -452,6 +472,7 @@ class Container(containers.DeclarativeContainer):
             encryptor=encryptor,
             decryptor=decryptor,
             clock=clock,
+            decompressor=decompressor,
             signer=signer,
             checker=signature_checker,
         ),
@@ -462,6 +483,7 @@ class Container(containers.DeclarativeContainer):
             ),
             timezone=settings.provided.backup.timezone,
             period_offset_months=settings.provided.backup.period_offset_months,
+            compression=settings.provided.backup.compression,
             drill_max_age=settings.provided.check.drill_max_age,
         ),
         redactor=redactor,

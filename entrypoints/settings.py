@@ -39,14 +39,17 @@ from pydantic_settings import (
 )
 from pydantic_settings import SettingsError as PydanticSettingsError
 
+from domain.models.compression import DEFAULT_COMPRESSION, zstd_choice
+
 CONFIG_ENV = "LTS_CONFIG"
 DEFAULT_CONFIG_FILE = Path("/etc/long-term-storage/config.toml")
 ENV_PREFIX = "LTS_"
 MAX_AGE_HOURS = 100 * 365 * 24
 """Ages in hours stop at a century: a bigger one is surely a typo, and overflows a timedelta."""
 
-_COMPRESSION = r"^(none|gzip(:[0-9])?|lz4(:[0-9]+)?|zstd(:[0-9]+)?|[0-9])$"
+_COMPRESSION = r"^(none|gzip(:[0-9])?|lz4(:[0-9]+)?|zstd(:(level=)?[0-9]+)?|[0-9])$"
 _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_POOL_SIZE = 64
 
 _environ: ContextVar[Mapping[str, str] | None] = ContextVar("lts_settings_environ", default=None)
 """The environment `load_settings` was given; None means the process environment."""
@@ -116,13 +119,14 @@ class AzureSettings(_Section):
 class BackupSettings(_Section):
     """`[backup]`: the worker pool, what is never dumped, the dump tools and the periods."""
 
-    worker_pool_size: int = Field(default=2, ge=1, le=64)
+    # `auto`: one database per usable CPU, zstd threads sized with it (domain/rules/parallelism.py).
+    worker_pool_size: int | Literal["auto"] = "auto"
     # Only Azure's own internal databases: a client's data in `postgres` must not be lost.
     exclude_everywhere: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["azure_maintenance", "azure_sys"]
     )
     pg_bin_dir: Path | None = None
-    compression: str = Field(default="gzip:6", pattern=_COMPRESSION)
+    compression: str = Field(default=DEFAULT_COMPRESSION, pattern=_COMPRESSION)
     period_offset_months: int = Field(default=0, ge=0, le=11)
     timezone: str = "UTC"
     min_dump_bytes: int = Field(default=64, ge=0)
@@ -145,6 +149,28 @@ class BackupSettings(_Section):
         if value.lstrip().startswith("["):
             return json.loads(value)
         return [name.strip() for name in value.split(",") if name.strip()]
+
+    @field_validator("worker_pool_size", mode="before")
+    @classmethod
+    def _auto_or_pool_size(cls, value: object) -> object:
+        """Accept `auto` or a whole number of workers from 1 to 64 (also as a string).
+
+        Only ASCII digits: `str.isdigit` and `int` would take `٦` for 6 (issue 12).
+        """
+        text = str(value).strip().lower()
+        if text == "auto":
+            return "auto"
+        digits = text.isascii() and text.isdigit()
+        if isinstance(value, bool) or not digits or not 1 <= int(text) <= MAX_POOL_SIZE:
+            raise ValueError(f'must be "auto" or a whole number from 1 to {MAX_POOL_SIZE}')
+        return int(text)
+
+    @field_validator("compression")
+    @classmethod
+    def _zstd_level_in_range(cls, value: str) -> str:
+        """Refuse a zstd level that a stock `zstd -d` could not decompress."""
+        zstd_choice(value)
+        return value
 
     @field_validator("timezone")
     @classmethod

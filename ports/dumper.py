@@ -49,7 +49,7 @@ class DatabaseDump(Protocol):
     @property
     @abstractmethod
     def stream(self) -> ByteStream:
-        """Return the custom-format dump as a stream."""
+        """Return the custom-format dump as a stream (inside zstd's for `zstd:N`)."""
 
     @abstractmethod
     def facts(self) -> DumpFacts:
@@ -77,11 +77,15 @@ class DumpTool(Protocol):
 
     @abstractmethod
     def dump(self, target: ServerTarget, database: str) -> DatabaseDump:
-        """Start a custom-format dump of `database` in a snapshot its row counts share."""
+        """Start a custom-format dump of `database` in a snapshot its row counts share.
+
+        The stream is compressed as `info.compression` says: for `zstd:N` a zstd stream around
+        the archive (SPEC 7), otherwise the archive itself. The facts are the archive's own.
+        """
 
     @abstractmethod
     def dump_globals(self, target: ServerTarget) -> ByteStream:
-        """Stream roles and tablespaces as SQL, without role passwords."""
+        """Stream roles and tablespaces as SQL, without role passwords (zstd's for `zstd:N`)."""
 
     @abstractmethod
     def probe(self, target: ServerTarget, database: str) -> None:

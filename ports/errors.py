@@ -78,6 +78,10 @@ class KeyGenerationError(LtsError):
     """The key pair cannot be generated or exported."""
 
 
+class CompressionError(LtsError):
+    """The zstd binary is missing or cannot run, or a stored stream does not decompress."""
+
+
 class MetricsError(LtsError):
     """A job's metrics cannot be stored (the textfile directory is missing or not writable)."""
 

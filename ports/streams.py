@@ -2,7 +2,7 @@
 
 from abc import abstractmethod
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class ByteStream(Protocol):
@@ -21,3 +21,17 @@ class ByteStream(Protocol):
     @abstractmethod
     def close(self) -> None:
         """Stop the stream and release what it holds."""
+
+
+@runtime_checkable
+class ReadableStream(ByteStream, Protocol):
+    """A ByteStream that can also be read into a caller's buffer (a child's output pipe).
+
+    A consumer that stores the bytes (FileShare.write_stream) reads with one reusable buffer
+    instead of taking a new `bytes` per chunk. The stream is read one way or the other, never
+    both; the end (0) and the producer's failure are signalled as when iterating.
+    """
+
+    @abstractmethod
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        """Read the next bytes into `buffer`; return their count, 0 at the end."""

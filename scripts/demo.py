@@ -4,8 +4,9 @@
 starts an embedded PostgreSQL (pgserver) with sample databases and a password-only backup role,
 generates a Fernet key and an OpenPGP key pair, writes a master config and a file:// client
 config, runs `python -m entrypoints.backup` exactly as the scheduler would, prints the stored
-run, then decrypts one dump with plain gpg, restores it with pg_restore into a new database and
-compares the data with the source. Exits 0 only when the backup succeeded and the data matches.
+run, then decrypts one dump with plain gpg (and `zstd -d`, for the default zstd compression),
+restores it with pg_restore into a new database and compares the data with the source. Exits 0
+only when the backup succeeded and the data matches.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import base64
 import json
 import os
 import secrets
+import shlex
 import shutil
 import subprocess
 import sys
@@ -186,7 +188,9 @@ def restore_and_compare(server: EmbeddedServer, run_dir: Path, home: Path, passp
     """Decrypt shop's dump with plain gpg, restore it with pg_restore, compare with the source."""
     pg_bin = Path(sys.modules["pgserver"].__file__ or "").parent / "pginstall" / "bin"
     plain = run_dir.parent.parent.parent.parent / "shop.dump"
-    run(
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    stored = next(entry["file"] for entry in manifest["databases"] if entry["name"] == "shop")
+    gpg = shlex.join(
         [
             "gpg",
             "--homedir",
@@ -196,11 +200,14 @@ def restore_and_compare(server: EmbeddedServer, run_dir: Path, home: Path, passp
             "loopback",
             "--passphrase-fd",
             "0",
-            "--output",
-            str(plain),
             "--decrypt",
-            str(run_dir / "shop.dump.gpg"),
-        ],
+            str(run_dir / stored),
+        ]
+    )
+    # A `.zst.gpg` file holds a zstd stream around the archive (RESTORE.txt says the same).
+    unzstd = " | zstd -d -q" if stored.endswith(".zst.gpg") else ""
+    run(
+        ["bash", "-o", "pipefail", "-c", f"{gpg}{unzstd} > {shlex.quote(str(plain))}"],
         input=passphrase,
     )
     with psycopg.connect(server.get_uri(), autocommit=True) as conn:
@@ -261,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     say(f"the share {work / 'share'}")
     run_dir = show_run(work / "share")
 
-    say("decrypt shop.dump.gpg with plain gpg and restore it with pg_restore --jobs 2")
+    say("decrypt shop's dump with plain gpg and zstd, restore it with pg_restore --jobs 2")
     try:
         same = restore_and_compare(server, run_dir, work / "operator-gnupg", passphrase)
     finally:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Generator, Mapping, Sequence
 
+from adapters.memory.decompressor import zstd_frame
+from domain.models.compression import is_zstd
 from domain.models.manifest import TableRows
 from ports.database import Database, DatabaseInfo, ServerInfo, ServerTarget
 from ports.dumper import DatabaseDump, Dumper, DumperInfo, DumpFacts, DumpTool
@@ -86,7 +88,10 @@ class InMemoryDumper(Dumper):
     `broken` maps a database to the error text its dump raises after its first chunk;
     `empty` names databases whose dump writes nothing (a DumpError, as pg_dump's would be);
     `tiny` names databases whose dump is only the archive's magic bytes; `globals_error` breaks
-    the globals dump; `too_old` makes `select` refuse. `dumped` records the order databases were
+    the globals dump; `too_old` makes `select` refuse, `select_error` fail with that error
+    (a compression pg_dump or zstd cannot do). `compression` is what the tool reports; a `zstd:N`
+    one frames every dump and the globals as InMemoryDecompressor expects (the facts are the
+    archive's, as pg_dump's tap reads it before zstd). `dumped` records the order databases were
     dumped in. A dump holds `chunks` TOC entries and the tables of `tables` (default
     DEFAULT_TABLES), counted unless `count_errors` names the database; `snapshot_errors` makes
     starting a database's dump fail; `probe_errors` makes `probe` of a database fail.
@@ -106,6 +111,8 @@ class InMemoryDumper(Dumper):
         count_errors: Mapping[str, str] | None = None,
         snapshot_errors: Mapping[str, str] | None = None,
         probe_errors: Mapping[str, str] | None = None,
+        compression: str = "none",
+        select_error: DumpError | None = None,
     ) -> None:
         self.broken = dict(broken or {})
         self.empty = set(empty)
@@ -117,6 +124,8 @@ class InMemoryDumper(Dumper):
         self.count_errors = dict(count_errors or {})
         self.snapshot_errors = dict(snapshot_errors or {})
         self.probe_errors = dict(probe_errors or {})
+        self.compression = compression
+        self.select_error = select_error
         self.dumped: list[str] = []
         self.probed: list[str] = []
         self.open_dumps: list[InMemoryDatabaseDump] = []
@@ -129,7 +138,11 @@ class InMemoryDumper(Dumper):
         """Accept the server unless `too_old`."""
         if self.too_old:
             raise DumperTooOldError(f"pg_dump 9.6 is older than the server {server.version}")
-        info = DumperInfo(version=f"{server.major}.0", archive_format="custom", compression="none")
+        if self.select_error is not None:
+            raise self.select_error
+        info = DumperInfo(
+            version=f"{server.major}.0", archive_format="custom", compression=self.compression
+        )
         return InMemoryDumpTool(self, info)
 
 
@@ -150,7 +163,7 @@ class InMemoryDumpTool(DumpTool):
         dumper = self._dumper
         if database in dumper.snapshot_errors:
             raise DumpError(f"cannot export a snapshot of {database}: ")
-        dump = InMemoryDatabaseDump(dumper, database)
+        dump = InMemoryDatabaseDump(dumper, database, zstd=is_zstd(self._info.compression))
         dumper.open_dumps.append(dump)
         return dump
 
@@ -161,25 +174,30 @@ class InMemoryDumpTool(DumpTool):
             raise DumpError(f"pg_dump exited with 1: {self._dumper.probe_errors[database]}")
 
     def dump_globals(self, target: ServerTarget) -> Generator[bytes, None, None]:
-        """Yield fake globals SQL."""
+        """Yield fake globals SQL (framed when the compression is zstd's)."""
+        globals_sql = self._globals()
+        return zstd_frame(globals_sql) if is_zstd(self._info.compression) else globals_sql
+
+    def _globals(self) -> Generator[bytes, None, None]:
         yield b"CREATE ROLE app;\n"
         if self._dumper.globals_error is not None:
             raise DumpError(f"pg_dumpall failed: {self._dumper.globals_error}")
 
 
 class InMemoryDatabaseDump(DatabaseDump):
-    """One fake dump: `PGDMP<name>:<i>;` per chunk, then its facts."""
+    """One fake dump: `PGDMP<name>:<i>;` per chunk (framed for zstd), then its facts."""
 
-    def __init__(self, dumper: InMemoryDumper, database: str) -> None:
+    def __init__(self, dumper: InMemoryDumper, database: str, *, zstd: bool = False) -> None:
         self._dumper = dumper
         self._database = database
+        self._zstd = zstd
         self._ended = False
         self.closed = False
 
     @property
     def stream(self) -> Generator[bytes, None, None]:
         """Return the dump's chunks (fails as the dumper's switches say)."""
-        return self._chunks()
+        return zstd_frame(self._chunks()) if self._zstd else self._chunks()
 
     def _chunks(self) -> Generator[bytes, None, None]:
         dumper, database = self._dumper, self._database

@@ -1,9 +1,13 @@
 """Translate `[backup] compression` into the `--compress` value a given pg_dump accepts.
 
-pg_dump 16 takes `METHOD[:DETAIL]` (`gzip:6`, `lz4`, `zstd:level=3`, `none`); pg_dump 15 and
-older take only a gzip level 0-9. Whether this build of pg_dump supports the method (lz4 and zstd
-are build options) is asked of pg_dump itself, before any connection is made. Tested with the
-Debian PostgreSQL 15 and the pgserver 16 binaries.
+`zstd:N` is never pg_dump's: pg_dump writes an uncompressed archive (`--compress=0`) into a
+separate `zstd -N` process (SPEC 7), which works with every pg_dump (Debian's 15 and pgserver's
+16 are built without zstd) and compresses on cores of its own; the zstd binary is asked for its
+version before any dump. Every other setting is pg_dump's own: pg_dump 16 takes
+`METHOD[:DETAIL]` (`gzip:6`, `lz4`, `none`); pg_dump 15 and older take only a gzip level 0-9.
+Whether this build of pg_dump supports the method (lz4 is a build option) is asked of pg_dump
+itself, before any connection is made. Tested with the Debian PostgreSQL 15 and the pgserver 16
+binaries.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ from dataclasses import dataclass
 
 from adapters.postgres.tools import ClientTools
 from adapters.process import ChildError, run_command
-from ports.errors import DumpError
+from adapters.process.zstd import zstd_version
+from domain.models.compression import ZstdCompression, zstd_choice
+from ports.errors import CompressionError, DumpError
 
-DEFAULT_COMPRESSION = "gzip:6"
 METHOD_SPEC_SINCE = 160000
 PROBE_TIMEOUT_SECONDS = 10
 # No server listens on a socket in a directory that does not exist, so pg_dump fails at once,
@@ -27,10 +32,15 @@ _GZIP_LEVEL = re.compile(r"(?:gzip(?::(?:level=)?(\d))?|(\d))")
 
 @dataclass(frozen=True, slots=True)
 class CompressionChoice:
-    """The `--compress` argument for one pg_dump, and how the manifest names it."""
+    """What one pg_dump is given, and what compresses its output.
+
+    `argument` is pg_dump's `--compress`, `description` how the manifest names the compression,
+    `zstd` the zstd process that compresses pg_dump's output instead (None: pg_dump does).
+    """
 
     argument: str
     description: str
+    zstd: ZstdCompression | None = None
 
 
 def choose_compression(
@@ -38,13 +48,31 @@ def choose_compression(
 ) -> CompressionChoice:
     """Return the `--compress` value for `tools`' pg_dump; raise DumpError when it cannot."""
     spec = compression.strip().lower()
-    if tools.major_num >= METHOD_SPEC_SINCE:
+    external = _external_choice(spec, env)
+    if external is not None:
+        choice = external
+    elif tools.major_num >= METHOD_SPEC_SINCE:
         description = ("none" if spec == "0" else f"gzip:{spec}") if spec.isdigit() else spec
         choice = CompressionChoice(argument=spec, description=description)
     else:
         choice = _legacy_choice(spec, tools)
     _probe(tools, choice.argument, env)
     return choice
+
+
+def _external_choice(spec: str, env: Mapping[str, str]) -> CompressionChoice | None:
+    """Return the choice for `zstd:N` (pg_dump uncompressed into zstd), None for other specs."""
+    try:
+        zstd = zstd_choice(spec)
+    except ValueError as exc:
+        raise DumpError(f"compression {spec!r}: {exc}") from None
+    if zstd is None:
+        return None
+    try:
+        zstd_version(env)
+    except CompressionError as exc:
+        raise DumpError(f"compression {zstd} needs zstd: {exc}") from None
+    return CompressionChoice(argument="0", description=str(zstd), zstd=zstd)
 
 
 def _legacy_choice(spec: str, tools: ClientTools) -> CompressionChoice:

@@ -2,7 +2,8 @@
 
 `TocTap` is the tap on pg_dump's output (`tee` into `pg_restore --list`, see
 adapters/process/tap.py): pg_dump writes the archive's table of contents first, even to a pipe,
-so pg_restore lists it from the copy while the dump streams on to gpg. `open_snapshot` starts the
+so pg_restore lists it from the copy while the dump streams on (to zstd for `zstd:N`, then gpg):
+the counts are the archive's own, whatever compresses it afterwards. `open_snapshot` starts the
 transaction whose exported snapshot pg_dump uses and in which the rows are counted
 (snapshot.py). `PgDatabaseDump` holds the three and answers `facts()` once the stream ended.
 Tested by tests/integration/test_postgres_dumper.py against a real server.
@@ -85,7 +86,7 @@ class PgDatabaseDump(DatabaseDump):
 
     @property
     def stream(self) -> ProcessStream:
-        """Return pg_dump's stream (gpg is appended to it by the encryptor)."""
+        """Return the dump's stream: pg_dump's, through zstd for `zstd:N` (gpg is appended next)."""
         return self._stream
 
     @property

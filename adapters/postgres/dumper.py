@@ -4,10 +4,13 @@ The tools come from `client_tools` (the one rule every job uses). The password (
 is fetched fresh for every dump, registered with the Redactor and given to the child as
 PGPASSWORD in an environment built from scratch: it is never on the command line and never in
 the job's own os.environ. Each dump is a lazy ProcessStream, so the encryptor can append gpg to
-it and pg_dump writes straight into gpg. A database dump also records what it held (SPEC 13,
+it and pg_dump writes straight into gpg. With `zstd:N` a zstd stage sits between them
+(`pg_dump --compress=0 | zstd -N -T<threads>`), connected by OS pipes too, with an environment
+that holds no password (`compressor_stages`). A database dump also records what it held (SPEC 13,
 dump_facts.py): pg_dump runs in a snapshot exported by a transaction that counts every table's
 rows in it, and a tap (`tee` into `pg_restore --list`) reads the table of contents as pg_dump
-writes it, without a byte of the dump passing through Python. Tested by
+writes it (before zstd: the archive itself), without a byte of the dump passing through Python.
+Tested by
 tests/integration/test_postgres_dumper.py against a real server, and by
 tests/contract/test_dumper.py.
 """
@@ -18,7 +21,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from adapters.postgres.compression import DEFAULT_COMPRESSION, CompressionChoice, choose_compression
+from adapters.postgres.compression import CompressionChoice, choose_compression
 from adapters.postgres.connection import (
     DEFAULT_CONNECT_TIMEOUT,
     libpq_child_env,
@@ -36,6 +39,8 @@ from adapters.process import (
     collect,
     inherited_env,
 )
+from adapters.process.zstd import compress_stage
+from domain.models.compression import DEFAULT_COMPRESSION
 from domain.models.redaction import Redactor
 from ports.database import ServerInfo, ServerTarget
 from ports.dumper import Dumper, DumperInfo, DumpTool
@@ -67,6 +72,7 @@ class PgDumpTool(DumpTool):
         base_env: Mapping[str, str],
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         connect_timeout: int = DEFAULT_CONNECT_TIMEOUT,
+        compressor_threads: int = 1,
         count_rows: bool = True,
     ) -> None:
         self.tools = tools
@@ -76,6 +82,7 @@ class PgDumpTool(DumpTool):
         self._base_env = dict(base_env)
         self._chunk_size = chunk_size
         self._connect_timeout = connect_timeout
+        self._compressor_threads = compressor_threads
         self._count_rows = count_rows
 
     @property
@@ -131,7 +138,7 @@ class PgDumpTool(DumpTool):
             require_output=True,
             tap=toc.tap(),
         )
-        return ProcessStream([stage], chunk_size=self._chunk_size)
+        return ProcessStream([stage, *self.compressor_stages()], chunk_size=self._chunk_size)
 
     def probe(self, target: ServerTarget, database: str) -> None:
         """Run `pg_dump --schema-only` of `database` into /dev/null; raise DumpError if it fails."""
@@ -169,7 +176,21 @@ class PgDumpTool(DumpTool):
             self._redactor,
             require_output=True,
         )
-        return ProcessStream([stage], chunk_size=self._chunk_size)
+        return ProcessStream([stage, *self.compressor_stages()], chunk_size=self._chunk_size)
+
+    def compressor_stages(self) -> list[Stage]:
+        """Return the stages that compress pg_dump's output: `zstd` for `zstd:N`, else none.
+
+        zstd starts from the children's base environment: it never sees the password.
+        """
+        zstd = self.compression.zstd
+        if zstd is None:
+            return []
+        return [
+            compress_stage(
+                zstd.level, self._compressor_threads, self._base_env, dump_error, self._redactor
+            )
+        ]
 
     def _child_env(self, target: ServerTarget) -> dict[str, str]:
         # Fetched for every dump: an Entra token expires within the hour a long run may take.
@@ -190,10 +211,12 @@ class PgDumper(Dumper):
         credentials: where the password for each dump comes from.
         redactor: learns every password, and masks the children's stderr.
         pg_bin_dir: `[backup] pg_bin_dir`; None searches the usual places and PATH.
-        compression: `[backup] compression`, for example `gzip:6` (see compression.py).
+        compression: `[backup] compression`, for example `zstd:3` (see compression.py).
         chunk_size: the most bytes per chunk of a dump stream.
         connect_timeout: seconds libpq waits for the server.
         base_env: the environment the children start from (default: `inherited_env()`).
+        compressor_threads: zstd's `-T` for `zstd:N`, sized with the worker pool
+            (domain/rules/parallelism.py).
         count_rows: count every table's rows in the dump's snapshot (`[backup] count_rows`).
     """
 
@@ -207,6 +230,7 @@ class PgDumper(Dumper):
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         connect_timeout: int = DEFAULT_CONNECT_TIMEOUT,
         base_env: Mapping[str, str] | None = None,
+        compressor_threads: int = 1,
         count_rows: bool = True,
     ) -> None:
         self.credentials = credentials
@@ -216,6 +240,7 @@ class PgDumper(Dumper):
         self.chunk_size = chunk_size
         self.connect_timeout = connect_timeout
         self.base_env = dict(inherited_env() if base_env is None else base_env)
+        self.compressor_threads = compressor_threads
         self.count_rows = count_rows
 
     def select(self, server: ServerInfo) -> PgDumpTool:
@@ -242,5 +267,6 @@ class PgDumper(Dumper):
             base_env=self.base_env,
             chunk_size=self.chunk_size,
             connect_timeout=self.connect_timeout,
+            compressor_threads=self.compressor_threads,
             count_rows=self.count_rows,
         )

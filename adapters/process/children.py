@@ -2,11 +2,14 @@
 
 `Running` is the machinery under `ProcessStream` and `collect`; it is not used directly by
 adapters. The children are connected stdout to stdin by OS pipes, so the bytes between them never
-pass through Python. Who owns what: the feeder thread owns the first child's stdin (and the input
-it iterates), each tail thread owns one stderr pipe, the consumer owns the last stdout. So no
-descriptor is ever closed while another thread may still use it (its number could be reused).
+pass through Python; a child whose output is checked (pg_dump's archive) hands it on through a
+relay thread (relay.py) that reads only its first bytes and splices the rest from pipe to pipe.
 A stage with a tap is followed by a `tee` child feeding the tap's reader (see tap.py); the reader
-is reaped and judged with the others.
+is reaped and judged with the others, and a checked stage's relay comes after its tee, so the
+check sees what goes on down the pipeline. Who owns what: the feeder thread owns the first
+child's stdin (and the input it iterates), each relay the two pipe ends it joins, each tail
+thread owns one stderr pipe, the consumer owns the last stdout. So no descriptor is ever closed
+while another thread may still use it (its number could be reused).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from adapters.process.registry import CHILDREN
+from adapters.process.relay import Relay
 from adapters.process.stage import ChildFailure, Stage
 from adapters.process.tap import RunningTap
 from adapters.process.threads import Feeder, StderrTail, close_source
@@ -59,6 +63,8 @@ class Running:
         self._taps: list[RunningTap] = []
         self._tap_failures: list[tuple[Stage, ChildFailure]] = []
         self._tails: list[StderrTail] = []
+        self._relays: list[Relay] = []
+        self._ended_before_stop: list[int | None] | None = None
         self._feeder: Feeder | None = None
         self._stdout: IO[bytes] | None = None
         self._done = False
@@ -86,7 +92,8 @@ class Running:
         upstream: IO[bytes] | int = (
             subprocess.PIPE if self._source is not None else subprocess.DEVNULL
         )
-        for stage in self._stages:
+        last = len(self._stages) - 1
+        for index, stage in enumerate(self._stages):
             upstream = self._start_child(stage, upstream)
             if stage.tap is not None:
                 tap = RunningTap(stage.tap)
@@ -97,6 +104,9 @@ class Running:
                 finally:
                     # tee holds its own copy: the reader sees the end when tee exits.
                     tap.close_write_end()
+            if index < last and (stage.magic or stage.require_output):
+                upstream = self._relay(stage, upstream)
+                self._stdout = upstream
 
     def _start_child(self, stage: Stage, upstream: IO[bytes] | int) -> IO[bytes]:
         """Start one child reading `upstream`; return its stdout, the next child's input."""
@@ -126,10 +136,26 @@ class Running:
         self._tails.append(tail)
         return stdout
 
+    def _relay(self, stage: Stage, output: IO[bytes]) -> IO[bytes]:
+        """Check `stage`'s output on its way to the next child (relay.py); return its new end."""
+        read_end, write_end = os.pipe()
+        relayed = os.fdopen(read_end, "rb", buffering=0)
+        for fd in (read_end, write_end):
+            _enlarge_fd(fd)
+        relay = Relay(stage, output, write_end, self.stop_refused)
+        self._relays.append(relay)
+        relay.start()
+        return relayed
+
     def read(self, size: int) -> bytes:
         """Return the next bytes of the last child's output, b"" at its end."""
         assert self._stdout is not None  # noqa: S101 - start() has run
         return os.read(self._stdout.fileno(), size)
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        """Read the next bytes of the last child's output into `buffer`; 0 at its end."""
+        assert self._stdout is not None  # noqa: S101 - start() has run
+        return os.readv(self._stdout.fileno(), [buffer])
 
     def kill(self) -> None:
         """Kill every child now; safe from any thread (the consumer then sees the end)."""
@@ -138,17 +164,28 @@ class Running:
         for tap in self._taps:
             tap.kill()
 
+    def stop_refused(self) -> None:
+        """Kill every child because a relay refused an output; remember who had ended before.
+
+        A child that had already failed on its own explains more than the refusal does.
+        """
+        if self._ended_before_stop is None:
+            self._ended_before_stop = [process.poll() for process in self._processes]
+        self.kill()
+
     def finish(self) -> list[ChildResult]:
         """Reap every child after the output ended; raise the error that explains a failure.
 
-        The input's own error wins (it caused the rest); then the most upstream child's failure,
-        unless it only died writing to a child that had failed before it (a broken pipe). Tap
-        readers are judged after that, by `judge_taps`, once the caller has judged the output.
+        The input's own error wins (it caused the rest); then an output a relay refused, unless
+        a child failed on its own; then the most upstream child's failure, unless it only died
+        writing to a child that had failed before it (a broken pipe). Tap readers are judged
+        after that, by `judge_taps`, once the caller has judged the output.
         """
         results = self._reap(wait_feeder=True)
         feeder = self._feeder
         if feeder is not None and feeder.error is not None:
             raise feeder.error
+        self._raise_refused_output(results)
         failures = [
             (stage, stage.failure(result.returncode, result.stderr))
             for stage, result in zip(self._started, results, strict=True)
@@ -182,9 +219,27 @@ class Running:
         feeder = self._feeder
         if feeder is not None and feeder.error is not None:
             raise feeder.error
+        self._raise_refused_output(results)
         for stage, returncode, result in zip(self._started, ended, results, strict=True):
             if returncode is not None and returncode != 0:
                 raise stage.error(stage.failure(returncode, result.stderr))
+
+    def _raise_refused_output(self, results: list[ChildResult]) -> None:
+        """Raise what explains an output a relay refused: a child's own failure, else the refusal.
+
+        Without a kill (no output at all) every status is the child's own; after one, only those
+        of the children that had ended before it. A broken pipe is a consequence, not a cause.
+        """
+        refused = next((relay for relay in self._relays if relay.failure is not None), None)
+        if refused is None or refused.failure is None:
+            return
+        ended = self._ended_before_stop or [result.returncode for result in results]
+        for stage, returncode, result in zip(self._started, ended, results, strict=False):
+            if returncode is not None and returncode != 0:
+                failure = stage.failure(returncode, result.stderr)
+                if not failure.broken_pipe:
+                    raise stage.error(failure)
+        raise refused.stage.error(refused.failure)
 
     def abort(self) -> None:
         """Kill and reap every child, stop the feeder and close the input; safe to call twice."""
@@ -207,6 +262,8 @@ class Running:
             CHILDREN.unregister(process)
         if self._stdout is not None:
             self._stdout.close()
+        for relay in self._relays:
+            _join(relay)
         for tail in self._tails:
             _join(tail)
         for tap in self._taps:
@@ -250,8 +307,12 @@ def _join(thread: threading.Thread, timeout: float | None = JOIN_SECONDS) -> Non
 
 
 def _enlarge(pipe: IO[bytes]) -> None:
+    _enlarge_fd(pipe.fileno())
+
+
+def _enlarge_fd(fd: int) -> None:
     set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
     if set_size is not None:
         # Best effort: an older kernel, another platform or a lower limit keeps the default.
         with contextlib.suppress(OSError):
-            fcntl.fcntl(pipe.fileno(), set_size, PIPE_SIZE)
+            fcntl.fcntl(fd, set_size, PIPE_SIZE)

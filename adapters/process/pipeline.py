@@ -62,6 +62,8 @@ class ProcessStream(ByteStream, Iterator[bytes]):
         self._state = _State.NEW
         self._chunks: Generator[bytes, None, None] | None = None
         self._running: Running | None = None
+        self._check: _OutputCheck | None = None
+        self._read_into = False
 
     @property
     def stages(self) -> tuple[Stage, ...]:
@@ -106,6 +108,8 @@ class ProcessStream(ByteStream, Iterator[bytes]):
         """Kill and reap the children, join the threads, close the input; safe to call twice."""
         if self._chunks is not None:
             self._chunks.close()
+        elif self._running is not None:
+            self._stop_reading(self._running)
         elif self._state is _State.NEW and self._source is not None:
             close_source(self._source)
         if self._state is not _State.HANDED_OVER:
@@ -116,6 +120,50 @@ class ProcessStream(ByteStream, Iterator[bytes]):
         running = self._running
         if running is not None:
             running.kill()
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        """Read the next bytes into `buffer` and return how many; 0 at the end.
+
+        The fast path for a consumer that stores the output (FileShare.write_stream): one
+        reusable buffer instead of a new `bytes` per chunk. Starts the children on the first
+        call; at the end every child is checked as when iterating, and any failure kills and
+        reaps them all. A stream is read either by iteration or by `readinto`, not both.
+
+        Raises:
+            RuntimeError: the stream is being iterated, or was closed or handed over unread.
+        """
+        if self._chunks is not None:
+            raise RuntimeError("readinto() on a ProcessStream that is being iterated")
+        running = self._running
+        if running is None:
+            if self._read_into:
+                # Ended, failed or closed since: nothing more to read.
+                return 0
+            self._expect_new("readinto()")
+            self._state = _State.STARTED
+            self._read_into = True
+            running = Running(self._stages, self._source, drain=self._drain_source)
+            running.start()
+            self._running = running
+            self._check = _OutputCheck(self._stages[-1], running)
+        check = self._check
+        assert check is not None  # noqa: S101 - set with the running children
+        try:
+            count = running.readinto(buffer)
+            if count:
+                check.admit(memoryview(buffer)[:count])
+                return count
+            check.end()
+        except BaseException:
+            self._stop_reading(running)
+            raise
+        self._stop_reading(running)
+        return 0
+
+    def _stop_reading(self, running: Running) -> None:
+        running.abort()
+        self._running = None
+        self._check = None
 
     def _expect_new(self, what: str) -> None:
         if self._state is not _State.NEW:
@@ -132,30 +180,48 @@ class ProcessStream(ByteStream, Iterator[bytes]):
             self._running = None
 
     def _read(self, running: Running) -> Generator[bytes, None, None]:
-        stage = self._stages[-1]
-        magic = stage.magic or b""
-        head = b""
-        checked = not magic
-        total = 0
+        check = _OutputCheck(self._stages[-1], running)
         while chunk := running.read(self._chunk_size):
-            if not checked:
-                # A read may return fewer bytes than the magic: gather them first.
-                head += chunk
-                if len(head) < len(magic):
-                    continue
-                if not head.startswith(magic):
-                    running.stop_early()
-                    raise stage.error(stage.wrong_start())
-                chunk, head, checked = head, b"", True
-            total += len(chunk)
+            check.admit(chunk)
             yield chunk
+        check.end()
+
+
+class _OutputCheck:
+    """Judge the last child's output as it passes: its first bytes, its size, every exit status.
+
+    The magic bytes are compared as they arrive (a read may return fewer bytes than the magic),
+    so nothing is held back: output that turns out wrong raises before the stream ends, and a
+    consumer never takes a stream that raised for a whole one.
+    """
+
+    def __init__(self, stage: Stage, running: Running) -> None:
+        self._stage = stage
+        self._running = running
+        self._magic = stage.magic or b""
+        self.total = 0
+
+    def admit(self, data: bytes | memoryview) -> None:
+        """Check the bytes just read; raise the stage's error when the output starts wrong."""
+        seen = self.total
+        self.total += len(data)
+        if seen >= len(self._magic):
+            return
+        expected = self._magic[seen : seen + len(data)]
+        if data[: len(expected)] != expected:
+            # A child that failed on its own explains more than its output does.
+            self._running.stop_early()
+            raise self._stage.error(self._stage.wrong_start())
+
+    def end(self) -> None:
+        """Reap the children after the output ended; raise what explains a failure."""
         # A failed child explains more than its output does.
-        running.finish()
-        if head:
-            raise stage.error(stage.wrong_start())
-        if total == 0 and stage.require_output:
-            raise stage.error(stage.no_output())
-        running.judge_taps()
+        self._running.finish()
+        if 0 < self.total < len(self._magic):
+            raise self._stage.error(self._stage.wrong_start())
+        if self.total == 0 and self._stage.require_output:
+            raise self._stage.error(self._stage.no_output())
+        self._running.judge_taps()
 
 
 def stream_through(

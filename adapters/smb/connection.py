@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno
 from contextlib import AbstractContextManager
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import smbclient
 
@@ -30,15 +30,27 @@ _FORBIDDEN_IN_NAMES = frozenset("\\:\0")
 """A backslash would split a name on the server and a colon would name an alternate stream."""
 
 
+class SmbOptions(TypedDict, total=False):
+    """How to reach the server, each with its default.
+
+    port: the server's SMB port (445; tests use a Samba server on a free port).
+    encrypt: require SMB 3 encryption (Azure Files refuses unencrypted sessions from outside its
+        region); True by default.
+    connection_timeout: seconds to wait for the TCP connection.
+    """
+
+    port: int
+    encrypt: bool
+    connection_timeout: float
+
+
 class SmbConnection:
     """The session, the keywords every smbclient call takes, and the mapping of share paths.
 
     Args:
         target: the share (`//host/share[/path]`), user (`storage-name`), key (`storage-key`).
         redactor: learns the storage key; masks every error text with it.
-        port: the server's SMB port.
-        encrypt: require SMB 3 encryption.
-        connection_timeout: seconds to wait for the TCP connection.
+        options: SmbOptions.
 
     Raises:
         ConfigError: The target has no storage name or key.
@@ -46,24 +58,20 @@ class SmbConnection:
     """
 
     def __init__(
-        self,
-        target: ShareTarget,
-        *,
-        redactor: Redactor,
-        port: int = DEFAULT_SMB_PORT,
-        encrypt: bool = True,
-        connection_timeout: float = DEFAULT_CONNECTION_TIMEOUT_SECONDS,
+        self, target: ShareTarget, *, redactor: Redactor, **options: Unpack[SmbOptions]
     ) -> None:
         if not target.user or target.key is None:
             raise ConfigError("storage-name and storage-key are required for a //host/share")
         redactor.add(target.key)
         self.unc: UncPath = _parse(target.unc)
-        self.port = port
+        self.port = options.get("port", DEFAULT_SMB_PORT)
         self.redactor = redactor
         self._user = target.user
         self._key = target.key
-        self._encrypt = encrypt
-        self._connection_timeout = connection_timeout
+        self._encrypt = options.get("encrypt", True)
+        self._connection_timeout = options.get(
+            "connection_timeout", DEFAULT_CONNECTION_TIMEOUT_SECONDS
+        )
         # smbclient's pool is global by default; one of our own keeps shares independent.
         self._connections: dict[str, Any] = {}
 

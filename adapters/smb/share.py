@@ -15,14 +15,11 @@ from __future__ import annotations
 import errno
 from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
+from typing import Unpack
 
 import smbclient
 
-from adapters.smb.connection import (
-    DEFAULT_CONNECTION_TIMEOUT_SECONDS,
-    DEFAULT_SMB_PORT,
-    SmbConnection,
-)
+from adapters.smb.connection import SmbConnection, SmbOptions
 from adapters.smb.links import is_plain_directory, is_reparse_point
 from adapters.smb.transfer import (
     append,
@@ -44,10 +41,7 @@ class SmbFileShare(FileShare):
     Args:
         target: the share (`//host/share[/path]`), user (`storage-name`), key (`storage-key`).
         redactor: learns the storage key; masks every error text with it.
-        port: the server's SMB port (445; tests use a Samba server on a free port).
-        encrypt: require SMB 3 encryption (Azure Files refuses unencrypted sessions from outside
-            its region).
-        connection_timeout: seconds to wait for the TCP connection.
+        options: how to reach the server (port, encryption, timeout): SmbOptions.
 
     Raises:
         ConfigError: The target has no storage name or key.
@@ -55,21 +49,9 @@ class SmbFileShare(FileShare):
     """
 
     def __init__(
-        self,
-        target: ShareTarget,
-        *,
-        redactor: Redactor,
-        port: int = DEFAULT_SMB_PORT,
-        encrypt: bool = True,
-        connection_timeout: float = DEFAULT_CONNECTION_TIMEOUT_SECONDS,
+        self, target: ShareTarget, *, redactor: Redactor, **options: Unpack[SmbOptions]
     ) -> None:
-        self._smb = SmbConnection(
-            target,
-            redactor=redactor,
-            port=port,
-            encrypt=encrypt,
-            connection_timeout=connection_timeout,
-        )
+        self._smb = SmbConnection(target, redactor=redactor, **options)
 
     @property
     def unc(self) -> UncPath:

@@ -25,6 +25,7 @@ from domain.machines.backup_database import BackupDatabaseMachine, PreviousDump
 from domain.machines.mount import ClientContext, not_started
 from domain.machines.pruning import PruneAndUnlockMachine, Pruning
 from domain.machines.retention import RetentionOptions, RetentionPorts
+from domain.models.compression import globals_compression
 from domain.models.manifest import (
     MANIFEST_FILE,
     RESTORE_FILE,
@@ -37,7 +38,8 @@ from domain.models.manifest import (
 from domain.models.metrics import JobMeasurements
 from domain.models.policy import BackupPolicy
 from domain.models.run import RunId, RunPlace
-from domain.rules.naming import GLOBALS_FILE
+from domain.rules.naming import GLOBALS_FILE, compressed_file
+from domain.rules.restore_text import restore_text
 from domain.rules.tiering import classify
 from domain.services.catalog import RunCatalog
 from domain.services.configs import server_target
@@ -212,14 +214,16 @@ class BackupClientMachine(PruneAndUnlockMachine):
 
     @node(happy=("dump_databases",), unhappy=("dump_databases",), on_exception="dump_databases")
     def dump_globals(self) -> Step:
-        """Store roles and tablespaces (without role passwords), encrypted."""
+        """Store roles and tablespaces (no role passwords), compressed as the dumps, encrypted."""
+        compression = globals_compression(self.tool.info.compression)
         self._globals = store_dump(
             name="globals",
-            path=self.place.partial_dir / GLOBALS_FILE,
+            path=self.place.partial_dir / compressed_file(GLOBALS_FILE, compression),
             source=self.tool.dump_globals(self._target),
             recipients=self.recipients,
             share=self._share,
             clock=self._ports.clock,
+            compression=compression,
         )
         if self._globals.status is DumpStatus.FAILED:
             return self.failure(self.dump_databases, f"globals: {self._globals.error}")
@@ -240,7 +244,7 @@ class BackupClientMachine(PruneAndUnlockMachine):
         self.manifest_bytes = manifest.to_json()
         for name, content in (
             (SUMS_FILE, manifest.sha256sums()),
-            (RESTORE_FILE, manifest.restore_text()),
+            (RESTORE_FILE, restore_text(manifest)),
             (MANIFEST_FILE, self.manifest_bytes),
         ):
             self._share.write_stream(self.place.partial_dir / name, [content])

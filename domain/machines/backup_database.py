@@ -1,4 +1,4 @@
-"""Back up one database: pg_dump | gpg | share, then judge the dump (SPEC sections 3, 7).
+"""Back up one database: pg_dump [| zstd] | gpg | share, then judge the dump (SPEC sections 3, 7).
 
 The dump is streamed from the Dumper through the Encryptor straight into the run's partial
 directory on the share; nothing plaintext touches a disk. A failure at any point leaves no file
@@ -20,7 +20,7 @@ from domain.framework.machine import Machine, Step
 from domain.framework.slot import Slot
 from domain.models.manifest import DumpRecord, DumpStatus
 from domain.models.policy import BackupPolicy
-from domain.rules.naming import dump_file
+from domain.rules.naming import compressed_file, dump_file
 from domain.services.storing import failed_record, store_dump
 from ports.clock import Clock
 from ports.database import DatabaseInfo, ServerTarget
@@ -90,15 +90,21 @@ class BackupDatabaseMachine(Machine):
         on_exception="report_results",
     )
     def dump_database(self) -> Step:
-        """Stream pg_dump through gpg onto the share."""
+        """Stream pg_dump (through zstd when it compresses) through gpg onto the share."""
         name = self._database.name
-        path = self._run_dir / dump_file(name)
+        compression = self._tool.info.compression
+        path = self._run_dir / compressed_file(dump_file(name), compression)
         started = self._clock.now()
         try:
             self.dump = self._tool.dump(self._target, name)
         except LtsError as exc:
             self.record = failed_record(
-                name=name, path=path, error=exc, started=started, clock=self._clock
+                name=name,
+                path=path,
+                error=exc,
+                started=started,
+                clock=self._clock,
+                compression=compression,
             )
             return self.failure(self.report_results, self.record.error)
         try:
@@ -109,6 +115,7 @@ class BackupDatabaseMachine(Machine):
                 recipients=self._recipients,
                 share=self._share,
                 clock=self._clock,
+                compression=compression,
             )
         except BaseException:
             self.dump.close()

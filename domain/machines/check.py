@@ -2,17 +2,18 @@
 
 Runs inside MountShareMachine like every job on a client's share: the config was read and
 validated and the share mounted before this machine starts. One result per finding, each a node
-(or a child machine's node): the retention days are sane; PostgreSQL answers with the configured
-auth; the backup role can read every table, sequence and large object of every database to back
-up, one result line per object it cannot (CheckReadableMachine); a pg_dump new enough for the
-server exists, and it dumps the schema of every such database without complaint
-(ProbeDumpMachine, the ground truth for anything else pg_dump would refuse); the keys are usable
-(CheckKeysMachine); the operator's signing key loads, signs and does not expire within the
-warning time, and the trusted keys load (SPEC 14); a probe file can be written, renamed, read
-back and deleted at the share root; every month since the client's first run has a complete run
-(CheckFreshnessMachine); with `[check] drill_max_age_days`, the newest complete run was proven
-restorable by a drill within that many days of being made (drills.jsonl). A finding that cannot
-be checked because an earlier one failed (no server) is skipped, not reported again.
+(or a child machine's node): the retention days are sane; zstd (a runtime dependency) runs;
+PostgreSQL answers with the configured auth; the backup role can read every table, sequence and
+large object of every database to back up, one result line per object it cannot
+(CheckReadableMachine); a pg_dump new enough for the server exists, and it dumps the schema of
+every such database without complaint (ProbeDumpMachine, the ground truth for anything else
+pg_dump would refuse); the keys are usable (CheckKeysMachine); the operator's signing key loads,
+signs and does not expire within the warning time, and the trusted keys load (SPEC 14); a probe
+file can be written, renamed, read back and deleted at the share root; every month since the
+client's first run has a complete run (CheckFreshnessMachine); with `[check]
+drill_max_age_days`, the newest complete run was proven restorable by a drill within that many
+days of being made (drills.jsonl). A finding that cannot be checked because an earlier one
+failed (no server; no zstd for a `zstd:N` pg_dump) is skipped, not reported again.
 
 No lock is taken: the check writes only its probe file at the share root and may run beside a
 backup. Failure prefix: `<client>`.
@@ -32,6 +33,7 @@ from domain.machines.check_dumpable import CheckReadableMachine, ProbeDumpMachin
 from domain.machines.check_keys import CheckKeysMachine, KeyPorts
 from domain.machines.freshness import CheckFreshnessMachine
 from domain.machines.mount import ClientContext
+from domain.models.compression import is_zstd
 from domain.models.metrics import JobMeasurements
 from domain.models.operations import CheckPolicy
 from domain.models.redaction import Redactor
@@ -45,10 +47,11 @@ from domain.services.job_metrics import key_expiries
 from ports.clock import Clock
 from ports.config_source import ConfigSource
 from ports.database import Database, ServerInfo
+from ports.decompressor import Decompressor
 from ports.decryptor import Decryptor
 from ports.dumper import Dumper, DumpTool
 from ports.encryptor import Encryptor
-from ports.errors import InvalidManifestError
+from ports.errors import CompressionError, InvalidManifestError
 from ports.signature_checker import SignatureChecker
 from ports.signer import Signer
 
@@ -64,6 +67,7 @@ class CheckPorts:
     encryptor: Encryptor
     decryptor: Decryptor
     clock: Clock
+    decompressor: Decompressor
     signer: Signer | None = None
     """The operator's signing key ([signing] key_file); None when runs are not signed."""
     checker: SignatureChecker | None = None
@@ -98,6 +102,7 @@ class CheckClientMachine(Machine):
         self._probe = PurePosixPath(probe_name)
         self._restore_source = restore_source
         self._probe_left: PurePosixPath | None = None
+        self._zstd_missing = False
         self.freshness: CheckFreshnessMachine | None = None
         self.keys: CheckKeysMachine | None = None
 
@@ -108,18 +113,27 @@ class CheckClientMachine(Machine):
 
     @node(
         entry=True,
-        happy=("connect_server",),
-        unhappy=("connect_server",),
-        on_exception="connect_server",
+        happy=("check_zstd",),
+        unhappy=("check_zstd",),
+        on_exception="check_zstd",
     )
     def check_retention(self) -> Step:
         """Check that both tiers keep runs at least a day, and year-ends at least as long."""
         config = self._config
         problems = retention_problems(config.end_of_month_retention, config.end_of_year_retention)
         if problems:
-            return self.failure(
-                self.connect_server, f"retention is not sane: {'; '.join(problems)}"
-            )
+            return self.failure(self.check_zstd, f"retention is not sane: {'; '.join(problems)}")
+        return self.success(self.check_zstd)
+
+    @node(happy=("connect_server",), unhappy=("connect_server",), on_exception="connect_server")
+    def check_zstd(self) -> Step:
+        """Check that zstd runs: it compresses `zstd:N` dumps and reads every `*.zst.gpg` back."""
+        try:
+            version = self._ports.decompressor.version()
+        except CompressionError as exc:
+            self._zstd_missing = True
+            return self.failure(self.connect_server, str(exc))
+        logger.info("zstd %s", version)
         return self.success(self.connect_server)
 
     @node(happy=("check_privileges",), unhappy=("check_keys",), on_exception="check_keys")
@@ -152,9 +166,14 @@ class CheckClientMachine(Machine):
         logger.info("privileges checked in %d databases", len(databases))
         return self.success(self.check_pg_dump)
 
-    @node(happy=("probe_dumps",), unhappy=("check_keys",), on_exception="check_keys")
+    @node(happy=("probe_dumps", "check_keys"), unhappy=("check_keys",), on_exception="check_keys")
     def check_pg_dump(self) -> Step:
         """Check that a pg_dump at least as new as the server is installed."""
+        if self._zstd_missing and is_zstd(self._policy.compression):
+            # The dump tool is pg_dump and zstd together: its one missing part is reported once
+            # (check_zstd), and without the tool there is nothing to probe with.
+            logger.info("pg_dump not checked: compression %s needs zstd", self._policy.compression)
+            return self.success(self.check_keys)
         self.tool = self._ports.dumper.select(self.server)
         logger.info("pg_dump %s for server %s", self.tool.info.version, self.server.version)
         return self.success(self.probe_dumps)

@@ -1,7 +1,8 @@
 """Decrypt one database's stored dump into a local file for manual use (SPEC section 5, `decrypt`).
 
 The output is a new file of mode 0600, written atomically (an existing file is never
-overwritten, a failed run leaves no partial output): the custom-format dump, or with `--sql`
+overwritten, a failed run leaves no partial output): the custom-format dump (decompressed when a
+zstd process compressed it, so pg_restore reads it as it is), or with `--sql`
 plain SQL made by `pg_restore -f -` from the decrypted stream, so the custom-format dump never
 touches the disk then. The private key lives in a throw-away keyring disposed at the end.
 Failure prefix: `<client> <database>`. No lock is taken: the share is only read.
@@ -22,8 +23,8 @@ from domain.machines.restore_ports import RestorePorts
 from domain.models.redaction import Redactor
 from domain.models.restore_request import DecryptRequest
 from domain.services.catalog import RunCatalog
+from domain.services.reading import open_plain
 from domain.services.run_choice import ChosenDump, choose_dump
-from domain.services.streams import HashingReader
 from ports.config_source import ConfigSource
 from ports.decryptor import DecryptionKeys
 from ports.local_files import LocalFile
@@ -103,16 +104,21 @@ class DecryptDumpMachine(Machine):
 
     @node(happy=("dispose_key",), unhappy=("dispose_key",), on_exception="dispose_key")
     def decrypt_dump(self) -> Step:
-        """Stream share -> gpg (-> pg_restore -f -) -> the output file, checked on the way."""
+        """Stream share -> gpg (-> zstd -d) (-> pg_restore -f -) -> the file, checked."""
         dump, output, files = self.dump, self._request.output, self._ports.files
-        reader = HashingReader(self._share.read_stream(dump.run.path / dump.record.file))
-        with closing(self.keys.decrypt(reader)) as plain:
+        opened = open_plain(
+            self._share,
+            dump.run.path / dump.record.file,
+            dump.record,
+            self._ports.plain_reader(self.keys),
+        )
+        with closing(opened.plain) as plain:
             if self._request.sql:
                 with closing(self._ports.archives.to_sql(plain)) as sql:
                     written = files.write_private(output, sql)
             else:
                 written = files.write_private(output, plain)
-        problem = reader.mismatch(dump.record)
+        problem = opened.stored.mismatch(dump.record)
         if problem is not None:
             files.remove(output)
             return self.failure(self.dispose_key, f"{dump.record.file} {problem}")

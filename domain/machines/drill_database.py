@@ -1,6 +1,7 @@
 """Drill one database of a run: restore it into a scratch database, compare, drop (SPEC 13).
 
-`DrillDatabaseMachine` decrypts the dump into a 0600 scratch file, creates a fresh scratch
+`DrillDatabaseMachine` decrypts (and for a zstd run decompresses, through the one read path of
+domain/services/reading.py) the dump into a 0600 scratch file, creates a fresh scratch
 database (with the archive's creation options; an existing database of that name is never
 touched), restores into it with pg_restore (no owners, no privileges: rows are what is compared),
 counts every table's rows the way the backup counted them in the dump's snapshot, and compares
@@ -126,12 +127,12 @@ class DrillDatabaseMachine(Machine):
         on_exception="remove_plaintext",
     )
     def decrypt_dump(self) -> Step:
-        """Decrypt the stored dump into a 0600 scratch file, checking it against the manifest."""
+        """Decrypt (and decompress) the dump into a 0600 scratch file, checked on the way."""
         self.scratch, problem = decrypt_to_scratch(
             share=self._share,
             run_dir=self.run.path,
             record=self.record,
-            keys=self._keys,
+            reader=self._ports.plain_reader(self._keys),
             files=self._ports.files,
         )
         if problem is not None:

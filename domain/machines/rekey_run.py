@@ -58,6 +58,7 @@ from domain.rules.rekeying import (
     rekeyed_manifest,
     rekeyed_name,
 )
+from domain.rules.restore_text import restore_text
 from domain.services.audit_log import AuditLog
 from domain.services.catalog import RunCatalog
 from domain.services.rekey_state import REKEY_LOG, stored_records, sums_differ, unrecorded
@@ -221,7 +222,7 @@ class RekeyRunMachine(Machine):
         manifest = Manifest.model_validate_json(self.new_manifest)
         pending = [
             (f"{SUMS_FILE}{PENDING_SUFFIX}", manifest.sha256sums()),
-            (f"{RESTORE_FILE}{PENDING_SUFFIX}", manifest.restore_text()),
+            (f"{RESTORE_FILE}{PENDING_SUFFIX}", restore_text(manifest)),
         ]
         if signing is not None:
             pending.append(
@@ -284,7 +285,7 @@ class RekeyRunMachine(Machine):
             manifest = self.manifest
             for name, content in (
                 (SUMS_FILE, manifest.sha256sums()),
-                (RESTORE_FILE, manifest.restore_text()),
+                (RESTORE_FILE, restore_text(manifest)),
             ):
                 self._share.write_stream(self._dir / f"{name}{PENDING_SUFFIX}", [content])
                 self._share.replace(self._dir / f"{name}{PENDING_SUFFIX}", self._dir / name)

@@ -1,10 +1,11 @@
 """Restore one database of a run into a target database (SPEC section 5, `restore`).
 
-The dump is decrypted into a 0600 scratch file under the work root (pg_restore --jobs needs a
-seekable file), restored with pg_restore, and the scratch file is removed after success and
-failure alike; the private key lives in a throw-away keyring closed at the end. A non-empty
-target is refused without `--clean`, before anything is decrypted or changed. A target database
-this run created is dropped again when pg_restore fails, so a re-run is never blocked.
+The dump is decrypted (and, for a zstd run's file, decompressed: domain/services/reading.py)
+into a 0600 scratch file under the work root (pg_restore --jobs needs a seekable file), restored
+with pg_restore, and the scratch file is removed after success and failure alike; the private key
+lives in a throw-away keyring closed at the end. A non-empty target is refused without `--clean`,
+before anything is decrypted or changed. A target database this run created is dropped again
+when pg_restore fails, so a re-run is never blocked.
 
 The database itself comes back as dumped, under the target name (SPEC 13): it is created with the
 archive's CREATE DATABASE options, and after its contents the archive's database-level entries
@@ -36,9 +37,9 @@ from domain.models.manifest import DumpStatus
 from domain.models.redaction import Redactor
 from domain.models.restore_request import RestoreRequest
 from domain.services.catalog import RunCatalog
+from domain.services.reading import PlainReader, open_plain
 from domain.services.run_choice import ChosenDump, choose_dump
 from domain.services.scratch import decrypt_to_scratch
-from domain.services.streams import HashingReader
 from ports.config_source import ConfigSource
 from ports.decryptor import DecryptionKeys
 from ports.local_files import LocalFile
@@ -95,6 +96,10 @@ class RestoreDatabaseMachine(Machine):
         """Return `<client> <database>`."""
         return f"{self._config.client_name} {self._request.database}"
 
+    @property
+    def _reader(self) -> PlainReader:
+        return self._ports.plain_reader(self.keys)
+
     @node(
         entry=True,
         happy=("find_run", "report_results"),
@@ -140,12 +145,12 @@ class RestoreDatabaseMachine(Machine):
         happy=("restore_globals",), unhappy=("remove_plaintext",), on_exception="remove_plaintext"
     )
     def decrypt_dump(self) -> Step:
-        """Decrypt the stored dump into a 0600 scratch file, checking it against the manifest."""
+        """Decrypt (and decompress) the dump into a 0600 scratch file, checked on the way."""
         self.scratch, problem = decrypt_to_scratch(
             share=self._share,
             run_dir=self.dump.run.path,
             record=self.dump.record,
-            keys=self.keys,
+            reader=self._reader,
             files=self._ports.files,
         )
         if problem is not None:
@@ -168,10 +173,10 @@ class RestoreDatabaseMachine(Machine):
                 self.read_properties, f"run {dump.run.run_id} has no usable globals"
             )
         # The manifest names the file: a rekeyed run's globals carry the new key's id.
-        reader = HashingReader(self._share.read_stream(dump.run.path / record.file))
-        with closing(self.keys.decrypt(reader)) as stream:
+        opened = open_plain(self._share, dump.run.path / record.file, record, self._reader)
+        with closing(opened.plain) as stream:
             outcome = self._ports.restorer.apply_globals(self._target.server, stream)
-        problem = reader.mismatch(record)
+        problem = opened.stored.mismatch(record)
         if problem is not None:
             return self.failure(self.read_properties, f"{record.file} {problem}")
         logger.info("globals applied; %d roles or tablespaces existed already", outcome.existing)

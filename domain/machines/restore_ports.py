@@ -9,10 +9,12 @@ from pydantic import SecretStr
 from domain.models.client_config import ClientConfig
 from domain.models.restore_request import RestoreRequest
 from domain.services.configs import server_target
+from domain.services.reading import PlainReader
 from ports.archive_reader import ArchiveReader
 from ports.clock import Clock
 from ports.database import ServerTarget
-from ports.decryptor import Decryptor
+from ports.decompressor import Decompressor
+from ports.decryptor import DecryptionKeys, Decryptor
 from ports.local_files import LocalFiles
 from ports.restorer import OPERATOR_AUTH, Restorer, RestoreTarget
 
@@ -28,6 +30,11 @@ class RestorePorts:
     archives: ArchiveReader
     files: LocalFiles
     clock: Clock
+    decompressor: Decompressor
+
+    def plain_reader(self, keys: DecryptionKeys) -> PlainReader:
+        """Return what reads stored files back to plaintext with `keys` (reading.py)."""
+        return PlainReader(keys, self.decompressor)
 
 
 def restore_target(config: ClientConfig, request: RestoreRequest) -> RestoreTarget:

@@ -1,7 +1,8 @@
 """Check stored runs against their manifests (SPEC section 5, `verify`).
 
 Every stored file's size and sha256 are computed from a stream and compared with the manifest.
-With the restore config, every file is also decrypted as a stream, and each database dump read
+With the restore config, every file is also decrypted (and a zstd run's file decompressed,
+through the one read path of domain/services/reading.py) as a stream, and each database dump read
 whole by pg_restore (every data block, as a restore reads it) with its table of contents listed:
 nothing is written to disk. The archive's number of TOC entries and of TABLE DATA entries must be
 what the manifest recorded when the dump was made (SPEC 13), so an archive that reads but lost
@@ -37,9 +38,9 @@ from domain.models.redaction import Redactor
 from domain.models.restore_request import VerifyRequest
 from domain.models.run import StoredRun
 from domain.models.signing import UNREQUIRED, SigningPolicy
-from domain.rules.naming import GLOBALS_FILE
 from domain.services.audit_log import find_audit_logs
 from domain.services.catalog import RunCatalog
+from domain.services.reading import open_plain
 from domain.services.run_choice import find_runs
 from domain.services.run_signature import SignatureState, check_run_signature
 from domain.services.streams import HashingReader
@@ -68,9 +69,9 @@ class VerifyFileMachine(Machine):
     ) -> None:
         super().__init__()
         self._client = client
-        self._globals = globals_dump or record.file == GLOBALS_FILE
         self._path = run_dir / record.file
         self._record = record
+        self._globals = globals_dump
         self._share = share
         self._ports = ports
         self._keys = keys
@@ -102,10 +103,12 @@ class VerifyFileMachine(Machine):
 
     @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
     def decrypt_file(self) -> Step:
-        """Decrypt the file as a stream; read a dump whole and hold it against its counts."""
+        """Decrypt (and decompress) the file as a stream; read a dump whole, hold it to counts."""
         if self._keys is None:
             return self.success(self.report_results)
-        with closing(self._keys.decrypt(self._share.read_stream(self._path))) as plain:
+        reader = self._ports.plain_reader(self._keys)
+        opened = open_plain(self._share, self._path, self._record, reader)
+        with closing(opened.plain) as plain:
             if self._globals:
                 size = sum(len(chunk) for chunk in plain)
                 if size == 0:
@@ -204,9 +207,8 @@ class VerifyRunMachine(Machine):
     def check_files(self) -> Step:
         """Check every stored (ok) file of the run; their results land before this one."""
         manifest = self.manifest
-        records = (
-            [manifest.globals, *manifest.databases] if manifest.globals else manifest.databases
-        )
+        records = [(manifest.globals, True)] if manifest.globals else []
+        records += [(record, False) for record in manifest.databases]
         self.files = [
             VerifyFileMachine(
                 client=self._client,
@@ -215,9 +217,9 @@ class VerifyRunMachine(Machine):
                 share=self._share,
                 ports=self._ports,
                 keys=self._keys,
-                globals_dump=record is manifest.globals,
+                globals_dump=is_globals,
             )
-            for record in records
+            for record, is_globals in records
             if record.status is DumpStatus.OK
         ]
         self.add_results(fan_out(self._runner, self.files))

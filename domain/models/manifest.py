@@ -1,4 +1,4 @@
-"""The run manifest (SPEC section 7), its SHA256SUMS companion and the RESTORE.txt text."""
+"""The run manifest (SPEC section 7) and its SHA256SUMS companion."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.models.compression import is_zstd, is_zstd_file
 from domain.models.run import Tier
-from domain.models.text import printable
 
 MANIFEST_FILE = "manifest.json"
 SUMS_FILE = "SHA256SUMS"
@@ -60,10 +60,21 @@ class DumpRecord(BaseModel):
     error: str = ""
     started: datetime
     finished: datetime
+    compression: str = ""
+    """How the file's plaintext is compressed: `gzip:6` inside the archive (pg_dump's own),
+    `zstd:3` around it (a zstd process; the file ends `.zst.gpg`), `none`. Empty in manifests
+    written before it was recorded: then the file name tells (see `zstd`)."""
     toc_entries: int | None = None
     table_data_entries: int | None = None
     large_objects: int | None = None
     tables: list[TableRows] | None = None
+
+    @property
+    def zstd(self) -> bool:
+        """Tell whether the plaintext must go through `zstd -d` after gpg."""
+        if self.compression:
+            return is_zstd(self.compression)
+        return is_zstd_file(self.file)
 
     @property
     def counted(self) -> bool:
@@ -157,94 +168,3 @@ class Manifest(BaseModel):
             f"{r.sha256}  {r.file}\n" for r in records if r.status is DumpStatus.OK and r.sha256
         ]
         return "".join(lines).encode()
-
-    def restore_text(self) -> bytes:
-        """Return RESTORE.txt: how to restore this run with plain gpg and pg_restore."""
-        # Every value on one line, whatever a name holds (a database named "x\ny", say).
-        names = (
-            "\n".join(
-                f"  {printable(r.file):<40} {printable(r.name)}  ({r.status})"
-                for r in self.databases
-            )
-            or "  (no databases)"
-        )
-        values = {
-            "client": self.client,
-            "run_id": self.run_id,
-            "tier": self.tier,
-            "period": self.period,
-            "fingerprint": self.key_fingerprint,
-            "key_name": self.key_name,
-            "pg_dump": self.pg_dump_version,
-            "server": self.server_version,
-        }
-        shown = {key: printable(str(value)) for key, value in values.items()}
-        text = _RESTORE.format(**shown, names=names, list_database_entries=LIST_DATABASE_ENTRIES)
-        if self.signing_fingerprint:
-            signer = printable(self.signing_fingerprint)
-            text += _SIGNED.format(signer=signer, file=SIGNATURE_FILE)
-        return text.encode()
-
-
-LIST_DATABASE_ENTRIES = (
-    "pg_restore --list --create db.dump | grep -E '^[0-9]+; [0-9]+ [0-9]+ "
-    "(DATABASE|COMMENT - DATABASE|ACL - DATABASE|SECURITY LABEL - DATABASE) ' > db.list"
-)
-"""The stock command that lists a dump's database-level entries (one line in RESTORE.txt)."""
-
-_RESTORE = """\
-Restoring this backup run
-=========================
-
-Client {client}, run {run_id} ({tier} {period}).
-Made with pg_dump {pg_dump} from PostgreSQL server {server}.
-Every file is OpenPGP-encrypted to key {key_name} (fingerprint {fingerprint}).
-
-Files (file name, database, status):
-{names}
-
-1. Check the files:            sha256sum -c SHA256SUMS
-2. Import the private key:     gpg --import private-key.asc
-3. Decrypt one database dump:  gpg --output db.dump --decrypt <file>.dump.gpg
-   Check it is whole:          pg_restore --list db.dump | head   ("TOC Entries: N", as
-                               toc_entries in manifest.json)
-4. Roles and tablespaces (a dump holds none of them; optional, as a superuser; errors saying a
-   role "already exists" are expected, any other error is not):
-                               gpg --decrypt globals.sql.gpg | psql -d postgres
-
-5. Restore under the database's own name, with everything of the database itself (its comment,
-   settings, per-role settings, privileges, owner, encoding and locale), then its contents:
-                               pg_restore --create --dbname=postgres --jobs=4 db.dump
-
-   Or under another name: create it, restore the contents ...
-                               createdb --template=template0 <name>
-                               pg_restore --dbname=<name> --jobs=4 --no-owner db.dump
-   ... then the database's own properties, which pg_restore applies only with --create
-   (one command a line):
-{list_database_entries}
-pg_restore --create --use-list=db.list --file=db.sql db.dump
-   In db.sql delete the CREATE DATABASE statement and the lines starting with a backslash, and
-   write <name> where the source name stands right after DATABASE in ALTER DATABASE, COMMENT ON
-   DATABASE, GRANT/REVOKE ... ON DATABASE and ALTER ROLE ... IN DATABASE (only there: a
-   comment's text may hold the name too); then: psql -d <name> -f db.sql
-   (Plain SQL of the whole dump: pg_restore --file=db.sql db.dump)
-
-6. Compare: manifest.json records each table's exact row count ("tables"), counted in the
-   dump's own snapshot: SELECT count(*) FROM ONLY <schema>.<table> must match.
-
-manifest.json lists every database with its file, size, sha256 and status. A file name keeps
-the lower-case letters, digits, '_' and '-' of its database's name and percent-encodes every
-other byte (upper case too, so no two names meet on a case-insensitive share): see "name" in the
-manifest. A name above shown with backslash escapes holds characters that are not printable.
-Use pg_restore and psql of the same major version as the server you restore to (not older than
-pg_dump above).
-"""
-
-_SIGNED = """
-The manifest is signed by key {signer}. Check it before anything else, with that
-public key imported (gpg --import signing-key.pub.asc):
-  gpg --verify {file} manifest.json
-"Good signature" means manifest.json (every file's name, size and sha256 in it) is as the
-backup wrote it. When that fails right after a re-encryption (rekey) was interrupted, the new
-signature waits as {file}.<first 16 hex digits of sha256 of manifest.json>; check that one.
-"""

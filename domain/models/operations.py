@@ -10,6 +10,8 @@ from pathlib import PurePath
 
 from pydantic import SecretStr
 
+from domain.models.compression import DEFAULT_COMPRESSION
+
 ARCHIVE_FOLDER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 """`--folder`: one safe path component; no dot first, so never `.`, `..` or a hidden name."""
 
@@ -28,6 +30,8 @@ class CheckPolicy:
     timezone: str = "UTC"
     period_offset_months: int = 0
     key_warning: timedelta = timedelta(days=90)
+    compression: str = DEFAULT_COMPRESSION
+    """`[backup] compression`: with `zstd:N`, pg_dump's check needs zstd."""
     drill_max_age: timedelta | None = None
     """`[check] drill_max_age_days`: the newest complete run must be drilled within it."""
 

@@ -10,15 +10,20 @@ other byte of the name's UTF-8 (upper-case letters and dots included) with upper
 still differ, since the kept characters are lower-case and the escapes decode the same in either
 case; so two databases never share a stored name. A name that would still be a device name gets
 its first letter encoded (`con` is `%63on`). The longest database name (63 bytes) becomes 189
-characters, well inside 255 with any suffix. The mapping is deterministic and reversible
-(`database_of`); runs written by the earlier rule (which kept `[A-Za-z0-9_.-]`) are read through
-their manifests, which map every database to its file, so nothing recomputes their names.
+characters, well inside 255 with any suffix (the longest, a zstd dump rekeyed with an escrow
+key, `.dump.zst.<KEYID>-<ESCROWID>.gpg`, makes 236). The rule makes the stem; the suffixes
+(`compressed_file`, domain/rules/rekeying.py) are the same for every database. The mapping is
+deterministic and reversible (`database_of`); runs written by the earlier rule (which kept
+`[A-Za-z0-9_.-]`) are read through their manifests, which map every database to its file, so
+nothing recomputes their names.
 """
 
 from __future__ import annotations
 
 import re
 from urllib.parse import unquote
+
+from domain.models.compression import ZSTD_FILE_SUFFIX, is_zstd
 
 DUMP_SUFFIX = ".dump.gpg"
 GLOBALS_FILE = "globals.sql.gpg"
@@ -65,6 +70,20 @@ def is_device_name(name: str) -> bool:
     any case).
     """
     return bool(_DEVICE.match(name.split(".", 1)[0].rstrip(" ")))
+
+
+ENCRYPTED_SUFFIX = ".gpg"
+
+
+def compressed_file(name: str, compression: str) -> str:
+    """Return the stored name of `name` (`sales.dump.gpg`, `globals.sql.gpg`) for `compression`.
+
+    A stream a zstd process compressed (`zstd:N`) gets `.zst` before `.gpg`
+    (`sales.dump.zst.gpg`), so the file name alone tells which stock tools read it back.
+    """
+    if not is_zstd(compression):
+        return name
+    return name.removesuffix(ENCRYPTED_SUFFIX) + ZSTD_FILE_SUFFIX
 
 
 _UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f\\/:*?"<>|]')

@@ -26,11 +26,13 @@ def store_dump(
     recipients: Recipients,
     share: FileShare,
     clock: Clock,
+    compression: str,
 ) -> DumpRecord:
     """Stream `source` through the recipients' encryption into `path` (atomic on the share).
 
     Returns the manifest record: `ok` with the stored size and sha256, or `failed` with the one
     line explaining why (a failed dump, gpg, or the share); nothing is left under `path` then.
+    `compression` says how `source` was compressed (`zstd:3`, `gzip:6`, `none`), for the record.
     """
     started = clock.now()
     try:
@@ -38,7 +40,9 @@ def store_dump(
         with closing(stream):
             receipt = share.write_stream(path, stream)
     except LtsError as exc:
-        return failed_record(name=name, path=path, error=exc, started=started, clock=clock)
+        return failed_record(
+            name=name, path=path, error=exc, started=started, clock=clock, compression=compression
+        )
     logger.info("stored %s: %d bytes", receipt.path, receipt.bytes)
     return DumpRecord(
         name=name,
@@ -48,11 +52,18 @@ def store_dump(
         status=DumpStatus.OK,
         started=started,
         finished=clock.now(),
+        compression=compression,
     )
 
 
 def failed_record(
-    *, name: str, path: PurePosixPath, error: Exception, started: datetime, clock: Clock
+    *,
+    name: str,
+    path: PurePosixPath,
+    error: Exception,
+    started: datetime,
+    clock: Clock,
+    compression: str,
 ) -> DumpRecord:
     """Return the manifest record of a dump that failed with `error`: nothing was stored."""
     return DumpRecord(
@@ -62,4 +73,5 @@ def failed_record(
         error=describe(error),
         started=started,
         finished=clock.now(),
+        compression=compression,
     )

@@ -64,6 +64,8 @@ def real_archive(postgres_server: PostgresServer) -> bytes:
         credentials=CredentialsByAuth({"password": PasswordCredentials()}),
         redactor=Redactor(),
         pg_bin_dir=postgres_server.bin_dir,
+        # pg_restore reads the archive itself: pg_dump's own compression, no zstd around it.
+        compression="gzip:6",
     )
     tool = dumper.select(ServerInfo(150018, "15.18"))
     with closing(tool.dump(postgres_server.target(), name)) as dump:

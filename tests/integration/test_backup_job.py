@@ -20,6 +20,7 @@ from psycopg import sql
 from tests.support.gpg import KeyPair, decrypt, generate_key_pair
 from tests.support.jobs import Site, b64
 from tests.support.postgres import PostgresServer
+from tests.support.zstd import unzstd
 
 pytestmark = pytest.mark.integration
 
@@ -182,7 +183,8 @@ def test_plain_gpg_and_pg_restore_get_identical_data_back(
         if entry["status"] != "ok":
             continue
         dump = tmp_path / "db.dump"
-        dump.write_bytes(decrypt(key_pair, run / entry["file"]))
+        assert entry["file"].endswith(".dump.zst.gpg")
+        dump.write_bytes(unzstd(decrypt(key_pair, run / entry["file"])))
         target = f"restored_{secrets.token_hex(4)}"
         postgres_server.create_database(target)
         env = {**os.environ, "PGPASSWORD": postgres_server.password}
@@ -216,7 +218,7 @@ def test_plain_gpg_and_pg_restore_get_identical_data_back(
 def test_globals_are_stored_without_role_passwords(backup_run, cluster, key_pair):
     site, _ = backup_run
     run = published_run(site.share, period_now(6))
-    globals_sql = decrypt(key_pair, run / "globals.sql.gpg").decode()
+    globals_sql = unzstd(decrypt(key_pair, run / "globals.sql.zst.gpg")).decode()
     assert f"CREATE ROLE {cluster['role']}" in globals_sql
     assert "SCRAM-SHA-256" not in globals_sql
 
@@ -305,7 +307,7 @@ def test_a_pg_dump_killed_mid_stream_leaves_no_published_file(
     assert sorted(p.name for p in run.iterdir()) == [
         "RESTORE.txt",
         "SHA256SUMS",
-        "globals.sql.gpg",
+        "globals.sql.zst.gpg",
         "manifest.json",
     ]
     assert not list(site.share.rglob("*.partial"))

@@ -26,6 +26,7 @@ from tests.support.gpg import KeyPair, decrypt, generate_key_pair
 from tests.support.jobs import Site, b64
 from tests.support.postgres import PostgresServer
 from tests.support.samba import SambaServer, samba_server
+from tests.support.zstd import unzstd
 
 __all__ = ["samba_server"]
 
@@ -107,13 +108,14 @@ def test_two_databases_differing_only_in_case_are_both_stored_on_samba(
     manifest = json.loads(manifest_path.read_text())
     files = {entry["name"]: entry["file"] for entry in manifest["databases"]}
     assert {entry["status"] for entry in manifest["databases"]} == {"ok"}
+    # The default compression (zstd:1) adds `.zst`; the stems follow the file-name rule.
     assert files == {
-        f"Sales_{tag}": f"%53ales_{tag}.dump.gpg",
-        f"sales_{tag}": f"sales_{tag}.dump.gpg",
+        f"Sales_{tag}": f"%53ales_{tag}.dump.zst.gpg",
+        f"sales_{tag}": f"sales_{tag}.dump.zst.gpg",
     }
     for file in files.values():
-        dump = decrypt(key_pair, manifest_path.parent / file)
+        dump = unzstd(decrypt(key_pair, manifest_path.parent / file))
         assert dump.startswith(b"PGDMP")
     assert sorted(p.name for p in manifest_path.parent.iterdir()) == sorted(
-        [*files.values(), "globals.sql.gpg", "manifest.json", "SHA256SUMS", "RESTORE.txt"]
+        [*files.values(), "globals.sql.zst.gpg", "manifest.json", "SHA256SUMS", "RESTORE.txt"]
     )

@@ -7,6 +7,7 @@ otherwise.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import shutil
 import stat
@@ -21,12 +22,52 @@ from adapters.files.local_share import LocalDirFileShare
 from adapters.files.mounter import Mounter
 from adapters.files.opener import SchemeShareOpener, local_share_from_target
 from adapters.memory.file_share import InMemoryFileShare
+from adapters.process import ChildFailure, ProcessStream, Stage
 from ports.errors import ShareFullError, ShareUnavailableError
 from ports.file_share import Entry, MountOutcome, ShareTarget
+from ports.streams import ReadableStream
 
 pytestmark = pytest.mark.integration
 
 MiB = 1024 * 1024
+CHILD_ENV = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
+
+
+class ToolError(Exception):
+    """What the test children raise when they fail."""
+
+    def __init__(self, failure: ChildFailure) -> None:
+        super().__init__(failure.message)
+
+
+class OddReads(ReadableStream):
+    """A readable stream whose reads return the given sizes of fresh random bytes."""
+
+    def __init__(self, sizes: list[int]) -> None:
+        self._sizes = list(sizes)
+        self.produced = bytearray()
+        self._seen: set[int] = set()
+
+    @property
+    def buffers(self) -> int:
+        """Return how many distinct buffers the consumer read into."""
+        return len(self._seen)
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        self._seen.add(id(buffer))
+        if not self._sizes:
+            return 0
+        size = min(self._sizes.pop(0), len(buffer))
+        data = os.urandom(size)
+        memoryview(buffer)[:size] = data
+        self.produced += data
+        return size
+
+    def __iter__(self) -> Iterator[bytes]:
+        raise AssertionError("a readable stream is stored through readinto, not iterated")
+
+    def close(self) -> None:
+        self._sizes = []
 
 
 @pytest.fixture
@@ -246,6 +287,57 @@ class TestLocalDirFileShareWrites:
 
         assert receipt.bytes == 300 * MiB
         assert peak - baseline < 50 * MiB
+
+    def test_a_childs_output_is_stored_exactly_as_hashed(
+        self, share: LocalDirFileShare, root: Path, tmp_path: Path
+    ) -> None:
+        source = tmp_path / "source.bin"
+        source.write_bytes(os.urandom(5 * MiB + 12345))
+        stream = ProcessStream([Stage(("cat", str(source)), CHILD_ENV, "gpg", ToolError)])
+
+        receipt = share.write_stream(P("db.dump.zst.gpg"), stream)
+
+        stored = (root / "db.dump.zst.gpg").read_bytes()
+        assert stored == source.read_bytes()
+        assert receipt.bytes == len(stored)
+        assert receipt.sha256 == hashlib.sha256(stored).hexdigest()
+
+    def test_a_readable_stream_goes_through_one_buffer_and_every_byte_is_hashed(
+        self, share: LocalDirFileShare, root: Path
+    ) -> None:
+        # Reads of odd sizes, each into the same buffer with new bytes: a hash of anything but
+        # exactly what was written (a stale buffer, a wrong slice) would not match the file.
+        stream = OddReads([1, 7, 65536, 3, 1024 * 1024, 999_999, 5])
+
+        receipt = share.write_stream(P("db.dump.gpg"), stream)
+
+        stored = (root / "db.dump.gpg").read_bytes()
+        assert stored == stream.produced
+        assert receipt.sha256 == hashlib.sha256(stored).hexdigest()
+        assert receipt.bytes == sum([1, 7, 65536, 3, 1024 * 1024, 999_999, 5])
+        assert stream.buffers == 1
+
+    def test_a_child_failing_mid_stream_leaves_no_file(self, share: LocalDirFileShare) -> None:
+        script = "head -c 3000000 /dev/urandom; echo 'server closed the connection' >&2; exit 3"
+        stream = ProcessStream([Stage(("sh", "-c", script), CHILD_ENV, "pg_dump", ToolError)])
+
+        with pytest.raises(ToolError, match="pg_dump exited with 3: server closed the connection"):
+            share.write_stream(P("db.dump.gpg"), stream)
+
+        assert share.list_dir(P(".")) == []
+
+    def test_a_childs_300_mb_output_is_stored_with_flat_memory(
+        self, share: LocalDirFileShare
+    ) -> None:
+        baseline = resident_bytes()
+        stream = ProcessStream(
+            [Stage(("head", "-c", str(300 * MiB), "/dev/zero"), CHILD_ENV, "gpg", ToolError)]
+        )
+
+        receipt = share.write_stream(P("big.dump.gpg"), stream)
+
+        assert receipt.bytes == 300 * MiB
+        assert resident_bytes() - baseline < 20 * MiB
 
     def test_reads_come_in_one_mebibyte_chunks(self, share: LocalDirFileShare) -> None:
         share.write_stream(P("file"), [b"a" * (2 * MiB + 10)])

@@ -8,7 +8,7 @@ import secrets
 import signal
 import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,7 @@ from domain.models.redaction import Redactor
 from ports.database import ServerInfo, ServerTarget
 from ports.errors import DumpError, DumperTooOldError
 from tests.support.postgres import PostgresServer
+from tests.support.zstd import ZSTD_MAGIC, unzstd
 
 pytestmark = pytest.mark.integration
 
@@ -124,6 +125,14 @@ def restore_list(dump: bytes, bin_dir: Path) -> str:
     return result.stdout.decode()
 
 
+def pgserver_bin_dir() -> Path:
+    """Return the pgserver package's PostgreSQL 16 binaries."""
+    spec = importlib.util.find_spec("pgserver")
+    assert spec is not None
+    assert spec.origin is not None
+    return Path(spec.origin).parent / "pginstall" / "bin"
+
+
 def write_fake_pg_dump(bin_dir: Path, version: str, body: str) -> None:
     bin_dir.mkdir(exist_ok=True)
     # The real pg_restore reads the table of contents of whatever the fake writes.
@@ -212,10 +221,7 @@ def test_dump_streams_a_custom_format_archive_that_pg_restore_lists(
 
 
 def test_dump_with_pg_dump_16_and_its_method_compression_syntax_restores(postgres_server):
-    spec = importlib.util.find_spec("pgserver")
-    assert spec is not None
-    assert spec.origin is not None
-    bin_dir = Path(spec.origin).parent / "pginstall" / "bin"
+    bin_dir = pgserver_bin_dir()
     name = unique("pg16")
     postgres_server.create_database(name)
     postgres_server.execute("CREATE TABLE t (id int)", dbname=name)
@@ -507,3 +513,121 @@ def test_many_tables_are_counted_in_batches_each_with_its_own_rows(postgres_serv
     counts = {table.table: table.rows for table in facts.tables}
     assert len(counts) == facts.table_data_entries == 450
     assert all(counts[f"t{i}"] == i % 7 for i in range(1, 451))
+
+
+# ---------------------------------------------------------------------- zstd
+
+
+def test_zstd_runs_pg_dump_uncompressed_into_a_zstd_child(postgres_server, backup_target):
+    tool = make_dumper(postgres_server.bin_dir, compression="zstd:3").select(SERVER_15)
+    tool_threads = make_dumper(postgres_server.bin_dir, compression="zstd:1")
+    tool_threads.compressor_threads = 3
+    name = unique("zstd")
+    postgres_server.create_database(name)
+    postgres_server.execute(
+        "CREATE TABLE orders AS SELECT g AS id, md5(g::text) AS note "
+        "FROM generate_series(1, 5000) g",
+        dbname=name,
+    )
+
+    with closing(tool.dump(backup_target, name)) as dump:
+        stream = dump.stream
+        stages = stream.stages
+        data = b"".join(stream)
+        facts = dump.facts()
+
+    assert tool.info.compression == "zstd:3"
+    assert "--compress=0" in stages[0].argv
+    assert list(stages[1].argv) == ["zstd", "-3", "-T1", "-q", "-c", "--no-progress"]
+    with closing(tool_threads.select(SERVER_15).dump(backup_target, name)) as threaded:
+        assert "-T3" in threaded.stream.stages[1].argv
+    assert data.startswith(ZSTD_MAGIC)
+    archive = unzstd(data)
+    assert archive.startswith(b"PGDMP")
+    assert "TABLE DATA public orders" in restore_list(archive, postgres_server.bin_dir)
+    # The tap read the archive pg_dump wrote, before zstd: its counts are the archive's own.
+    assert facts.table_data_entries == 1
+    assert facts.tables is not None
+    assert [(t.qualified, t.rows) for t in facts.tables] == [("public.orders", 5000)]
+
+
+def test_zstd_never_sees_the_password(postgres_server, backup_target, big_database):
+    tool = make_dumper(postgres_server.bin_dir, compression="zstd:3").select(SERVER_15)
+    password = backup_target.secret.get_secret_value()
+    dump = tool.dump(backup_target, big_database)
+    next(iter(dump.stream))
+    pid = only_child("zstd")
+
+    environ = Path(f"/proc/{pid}/environ").read_bytes().decode()
+    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode()
+    dump.close()
+
+    assert password not in environ
+    assert "PGPASSWORD" not in environ
+    assert password not in cmdline
+    assert child_pids("zstd") == child_pids("pg_dump") == []
+
+
+def test_zstd_compresses_the_globals_too(postgres_server, backup_target):
+    tool = make_dumper(postgres_server.bin_dir, compression="zstd:3").select(SERVER_15)
+
+    data = b"".join(tool.dump_globals(backup_target))
+
+    assert data.startswith(ZSTD_MAGIC)
+    assert b"CREATE ROLE" in unzstd(data)
+
+
+def test_a_failing_pg_dump_before_zstd_is_the_error_raised(postgres_server, dumper, backup_target):
+    # Without row counting: the snapshot's connection would fail first, before pg_dump runs.
+    tool = make_dumper(postgres_server.bin_dir, compression="zstd:3", count_rows=False).select(
+        SERVER_15
+    )
+
+    with (
+        closing(tool.dump(backup_target, unique("missing"))) as dump,
+        pytest.raises(DumpError, match=r"^pg_dump exited with 1: .*does not exist"),
+    ):
+        list(dump.stream)
+    assert child_pids("zstd") == []
+
+
+def test_zstd_works_with_pg_dump_16_which_cannot_compress_with_zstd_itself(postgres_server):
+    bin_dir = pgserver_bin_dir()
+    name = unique("pg16zstd")
+    postgres_server.create_database(name)
+    postgres_server.execute("CREATE TABLE t (id int)", dbname=name)
+
+    tool = make_dumper(bin_dir, compression="zstd:5").select(SERVER_15)
+    with closing(tool.dump(postgres_server.target(), name)) as dump:
+        archive = unzstd(b"".join(dump.stream))
+        facts = dump.facts()
+
+    assert tool.info.version.startswith("16.")
+    assert tool.info.compression == "zstd:5"
+    assert "TABLE public t" in restore_list(archive, bin_dir)
+    assert facts.table_data_entries == 1
+
+
+def test_a_zstd_level_out_of_range_is_refused_before_any_dump(postgres_server):
+    with pytest.raises(
+        DumpError, match=r"^compression 'zstd:20': zstd level 20 is outside 1\.\.19"
+    ):
+        make_dumper(postgres_server.bin_dir, compression="zstd:20").select(SERVER_15)
+
+
+def test_zstd_missing_from_the_host_is_refused_before_any_dump(postgres_server, tmp_path):
+    dumper = PgDumper(
+        credentials=CredentialsByAuth({"password": PasswordCredentials()}),
+        redactor=Redactor(),
+        pg_bin_dir=postgres_server.bin_dir,
+        compression="zstd:3",
+        base_env={"PATH": str(tmp_path)},
+    )
+
+    with pytest.raises(DumpError) as caught:
+        dumper.select(SERVER_15)
+
+    assert str(caught.value) == (
+        "compression zstd:3 needs zstd: cannot run zstd: No such file or directory; zstd "
+        "compresses and decompresses dumps: install it (Debian package zstd)"
+    )

@@ -21,6 +21,7 @@ from adapters.process import (
     Completed,
     ProcessStream,
     Stage,
+    Tap,
     collect,
     kill_all,
     run_command,
@@ -29,6 +30,7 @@ from adapters.process import (
 from adapters.process.registry import ChildRegistry
 from adapters.process.threads import STDERR_TAIL_BYTES
 from domain.models.redaction import MASK, Redactor
+from tests.support.processes import child_processes
 
 pytestmark = pytest.mark.integration
 
@@ -62,17 +64,7 @@ def children() -> list[tuple[int, str, str]]:
 
 
 def _all_children() -> list[tuple[int, str, str]]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        command = text[text.index("(") + 1 : text.rindex(")")]
-        state, ppid = text[text.rindex(")") + 2 :].split()[:2]
-        if int(ppid) == os.getpid():
-            found.append((int(stat.parent.name), command, state))
-    return found
+    return child_processes(os.getpid())
 
 
 def our_threads() -> list[str]:
@@ -545,3 +537,316 @@ def test_run_command_to_a_file_collects_both_streams() -> None:
 
     assert (completed.returncode, completed.stdout) == (1, b"")
     assert completed.stderr == b"out\nerr\n"
+
+
+def test_magic_bytes_that_go_wrong_in_a_later_read_are_refused() -> None:
+    stream = ProcessStream(
+        [
+            shell(
+                "printf PG; sleep 0.2; printf XXrest; exec sleep 30", tool="pg_dump", magic=b"PGDMP"
+            )
+        ]
+    )
+
+    with pytest.raises(ToolError, match=r"^pg_dump output does not start with PGDMP"):
+        list(stream)
+
+
+# ---------------------------------------------------------------------- readinto
+
+
+def read_all(stream: ProcessStream, size: int = 64 * 1024) -> tuple[bytes, list[int]]:
+    """Read `stream` to its end through one reusable buffer; return the bytes and read sizes."""
+    buffer = bytearray(size)
+    data = bytearray()
+    counts = []
+    while count := stream.readinto(buffer):
+        counts.append(count)
+        data += buffer[:count]
+    return bytes(data), counts
+
+
+def test_readinto_reads_the_whole_output_into_one_buffer() -> None:
+    stream = ProcessStream(
+        [stage("head", "-c", str(3 * MIB), "/dev/zero"), stage("tr", "\\0", "y")]
+    )
+    data, counts = read_all(stream)
+
+    assert data == b"y" * (3 * MIB)
+    assert all(0 < count <= 64 * 1024 for count in counts)
+    assert stream.readinto(bytearray(10)) == 0
+
+
+def test_readinto_raises_the_failure_at_the_end_and_reaps_every_child() -> None:
+    stream = ProcessStream(
+        [
+            shell("echo partial; echo 'server closed the connection' >&2; exit 3", tool="pg_dump"),
+            stage("cat", tool="gpg"),
+        ]
+    )
+
+    with pytest.raises(ToolError, match=r"^pg_dump exited with 3: server closed the connection$"):
+        read_all(stream)
+    assert_nothing_left()
+    assert stream.readinto(bytearray(10)) == 0
+
+
+def test_readinto_checks_the_magic_bytes_and_the_required_output() -> None:
+    wrong = ProcessStream(
+        [shell("echo 'not a dump'; exec sleep 30", tool="pg_dump", magic=b"PGDMP")]
+    )
+    with pytest.raises(ToolError, match=r"^pg_dump output does not start with PGDMP"):
+        read_all(wrong)
+    assert_nothing_left()
+
+    short = ProcessStream([shell("printf PG", tool="pg_dump", magic=b"PGDMP")])
+    with pytest.raises(ToolError, match=r"^pg_dump output does not start with PGDMP"):
+        read_all(short)
+
+    split = ProcessStream([shell("printf PG; sleep 0.2; printf DMPrest", magic=b"PGDMP")])
+    assert read_all(split, size=3)[0] == b"PGDMPrest"
+
+    with pytest.raises(ToolError, match=r"^pg_dump produced no output$"):
+        read_all(ProcessStream([stage("true", tool="pg_dump", require_output=True)]))
+
+
+def test_readinto_re_raises_the_inputs_own_error() -> None:
+    def source() -> Iterator[bytes]:
+        yield b"x" * 1000
+        raise ValueError("the share went away")
+
+    stream = ProcessStream([stage("cat")], source=source())
+
+    with pytest.raises(ValueError, match="the share went away"):
+        read_all(stream)
+
+
+def test_closing_during_readinto_kills_and_reaps_every_child() -> None:
+    stream = ProcessStream([stage("yes"), stage("cat")])
+    assert stream.readinto(bytearray(4096)) > 0
+
+    stream.close()
+
+    assert_nothing_left()
+    assert stream.readinto(bytearray(10)) == 0
+
+
+def test_a_stream_is_read_by_iteration_or_by_readinto_never_both() -> None:
+    iterated = ProcessStream([stage("yes")])
+    next(iterated)
+    with pytest.raises(RuntimeError, match="being iterated"):
+        iterated.readinto(bytearray(10))
+    iterated.close()
+
+    closed = ProcessStream([stage("yes")])
+    closed.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        closed.readinto(bytearray(10))
+
+
+# ---------------------------------------------------------------------- checked output piped on
+
+
+def test_a_checked_output_piped_into_another_child_is_passed_on_whole(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stream = ProcessStream(
+        [
+            shell(f"printf PGDMP; head -c {3 * MIB} /dev/zero", tool="pg_dump", magic=b"PGDMP"),
+            stage("cat", tool="zstd"),
+            stage("cat", tool="gpg"),
+        ]
+    )
+
+    with caplog.at_level("WARNING", logger="lts.process"):
+        data = b"".join(stream)
+
+    assert data == b"PGDMP" + bytes(3 * MIB)
+    # The relay thread has ended and was joined: nothing is left running.
+    assert caplog.records == []
+
+
+def test_a_wrong_start_piped_into_another_child_fails_the_whole_stream() -> None:
+    stream = ProcessStream(
+        [
+            shell("echo 'not a dump'; exec sleep 30", tool="pg_dump", magic=b"PGDMP"),
+            stage("cat", tool="zstd"),
+            stage("cat", tool="gpg"),
+        ]
+    )
+
+    with pytest.raises(ToolError, match=r"^pg_dump output does not start with PGDMP"):
+        b"".join(stream)
+
+
+def test_no_output_piped_into_another_child_fails_the_whole_stream() -> None:
+    # zstd would turn nothing into a valid (empty) frame: the relay stops it first.
+    stream = ProcessStream(
+        [stage("true", tool="pg_dump", require_output=True), stage("cat", tool="zstd")]
+    )
+
+    with pytest.raises(ToolError, match=r"^pg_dump produced no output$"):
+        read_all(stream)
+
+
+def test_magic_bytes_arriving_one_by_one_are_relayed() -> None:
+    script = "for c in P G D M P; do printf $c; sleep 0.05; done; printf rest"
+    stream = ProcessStream([shell(script, tool="pg_dump", magic=b"PGDMP"), stage("cat")])
+
+    assert b"".join(stream) == b"PGDMPrest"
+
+
+def test_a_relayed_childs_own_failure_still_explains_the_stream() -> None:
+    stream = ProcessStream(
+        [
+            shell(
+                "printf PGDMP; echo 'connection lost' >&2; exit 1", tool="pg_dump", magic=b"PGDMP"
+            ),
+            stage("cat", tool="zstd"),
+        ]
+    )
+
+    with pytest.raises(ToolError, match=r"^pg_dump exited with 1: connection lost$"):
+        b"".join(stream)
+
+
+def test_a_downstream_child_that_dies_ends_the_relay_and_the_upstream_child() -> None:
+    stream = ProcessStream(
+        [
+            shell("printf PGDMP; exec yes", tool="pg_dump", magic=b"PGDMP"),
+            shell("head -c 100 >/dev/null; echo 'gpg: out of keys' >&2; exit 2", tool="gpg"),
+        ]
+    )
+
+    with pytest.raises(ToolError, match=r"^gpg exited with 2: gpg: out of keys$"):
+        b"".join(stream)
+
+
+# ---------------------------------------------------------------------- a tapped stage piped on
+# pg_dump | tee >(pg_restore --list) | relay | zstd | gpg: the backup's pipeline, with stand-ins.
+
+
+def tapped(script: str, reader: Stage, outputs: list[bytes], **options: Any) -> Stage:
+    """Return a pg_dump stand-in whose output `reader` gets a copy of (tee), as the TOC tap."""
+    return shell(script, tool="pg_dump", tap=Tap(reader, outputs.append), **options)
+
+
+def test_a_tapped_checked_stage_piped_on_is_read_from_a_copy_and_relayed_whole(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    outputs: list[bytes] = []
+    stream = ProcessStream(
+        [
+            tapped(
+                f"printf PGDMP; head -c {3 * MIB} /dev/zero",
+                stage("wc", "-c", tool="pg_restore --list"),
+                outputs,
+                magic=b"PGDMP",
+                require_output=True,
+            ),
+            stage("cat", tool="zstd"),
+            stage("cat", tool="gpg"),
+        ]
+    )
+
+    with caplog.at_level("WARNING", logger="lts.process"):
+        data, _ = read_all(stream)
+
+    assert data == b"PGDMP" + bytes(3 * MIB)
+    assert outputs == [f"{3 * MIB + 5}\n".encode()]
+    assert caplog.records == []
+
+
+def test_a_tap_reader_that_stops_early_does_not_cut_the_relayed_stream() -> None:
+    # pg_restore --list reads only the table of contents; the dump goes on to zstd whole.
+    outputs: list[bytes] = []
+    stream = ProcessStream(
+        [
+            tapped(
+                f"printf PGDMP; head -c {4 * MIB} /dev/zero",
+                stage("head", "-c", "5", tool="pg_restore --list"),
+                outputs,
+                magic=b"PGDMP",
+            ),
+            stage("cat", tool="zstd"),
+        ]
+    )
+
+    assert b"".join(stream) == b"PGDMP" + bytes(4 * MIB)
+    assert outputs == [b"PGDMP"]
+
+
+def test_a_wrong_start_of_a_tapped_stage_is_refused_before_its_reader_is_judged() -> None:
+    outputs: list[bytes] = []
+    stream = ProcessStream(
+        [
+            tapped(
+                "echo 'not a dump'; exec sleep 30",
+                shell("cat >/dev/null; exit 1", tool="pg_restore --list"),
+                outputs,
+                magic=b"PGDMP",
+            ),
+            stage("cat", tool="zstd"),
+        ]
+    )
+
+    with pytest.raises(ToolError, match=r"^pg_dump output does not start with PGDMP"):
+        b"".join(stream)
+    assert outputs == []
+
+
+def test_no_output_of_a_tapped_stage_is_the_refusal_not_its_readers_complaint() -> None:
+    # pg_restore --list fails on an empty input too; that nothing was dumped explains more.
+    outputs: list[bytes] = []
+    stream = ProcessStream(
+        [
+            tapped(
+                "exit 0",
+                shell('test -n "$(head -c 1)" || exit 1', tool="pg_restore --list"),
+                outputs,
+                require_output=True,
+            ),
+            stage("cat", tool="zstd"),
+        ]
+    )
+
+    with pytest.raises(ToolError, match=r"^pg_dump produced no output$"):
+        read_all(stream)
+    assert outputs == []
+
+
+def test_a_tapped_stages_own_failure_explains_more_than_its_reader() -> None:
+    outputs: list[bytes] = []
+    stream = ProcessStream(
+        [
+            tapped(
+                "printf PGDMP; echo 'connection lost' >&2; exit 1",
+                shell("cat >/dev/null; exit 1", tool="pg_restore --list"),
+                outputs,
+                magic=b"PGDMP",
+            ),
+            stage("cat", tool="zstd"),
+        ]
+    )
+
+    with pytest.raises(ToolError, match=r"^pg_dump exited with 1: connection lost$"):
+        b"".join(stream)
+
+
+def test_the_tap_readers_failure_is_raised_after_a_good_output() -> None:
+    outputs: list[bytes] = []
+    stream = ProcessStream(
+        [
+            tapped(
+                "printf PGDMP; printf rest",
+                shell("cat >/dev/null; echo 'bad toc' >&2; exit 3", tool="pg_restore --list"),
+                outputs,
+                magic=b"PGDMP",
+            ),
+            stage("cat", tool="zstd"),
+        ]
+    )
+
+    with pytest.raises(ToolError, match=r"^pg_restore --list exited with 3: bad toc$"):
+        b"".join(stream)
+    assert outputs == []

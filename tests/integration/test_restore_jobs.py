@@ -20,6 +20,7 @@ from psycopg import sql
 from tests.support.gpg import KeyPair, decrypt, generate_key_pair
 from tests.support.jobs import Site, b64
 from tests.support.postgres import PostgresServer
+from tests.support.zstd import unzstd
 
 pytestmark = pytest.mark.integration
 
@@ -327,7 +328,7 @@ def test_decrypt_writes_a_private_dump_that_plain_gpg_agrees_with(world, tmp_pat
     run_dir = next(p for p in world.site.share.glob("end-*/*/*") if p.name == world.second)
     manifest = json.loads((run_dir / "manifest.json").read_text())
     file = next(d["file"] for d in manifest["databases"] if d["name"] == world.hr)
-    assert output.read_bytes() == decrypt(world.key, run_dir / file)
+    assert output.read_bytes() == unzstd(decrypt(world.key, run_dir / file))
     assert sorted(p.name for p in output.parent.iterdir()) == ["hr.dump"]
     again = world.run("decrypt", "--database", world.hr, "--output", str(output))
     assert again.code == 1

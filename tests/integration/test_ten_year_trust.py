@@ -225,11 +225,12 @@ def test_every_run_is_signed_and_its_signature_checks_with_plain_gpg(trust, tmp_
 def test_verify_passes_untouched_runs_and_fails_a_run_whose_dump_was_replaced(trust):
     copy, url = trust.copy("tampered-share")
     first, second = trust.runs(copy)
-    dump = f"{trust.shop}.dump.gpg"
+    manifest = json.loads((first / "manifest.json").read_text())
+    # The manifest names the file (`.dump.zst.gpg` with the default zstd, `.dump.gpg` with gzip).
+    dump = next(r["file"] for r in manifest["databases"] if r["name"] == trust.shop)
     # Another valid gpg file (the newer run's dump of the same database), made consistent.
     shutil.copyfile(second / dump, first / dump)
     digest = hashlib.sha256((first / dump).read_bytes()).hexdigest()
-    manifest = json.loads((first / "manifest.json").read_text())
     for record in manifest["databases"]:
         if record["file"] == dump:
             record.update(bytes=(first / dump).stat().st_size, sha256=digest)

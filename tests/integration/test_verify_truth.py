@@ -20,7 +20,7 @@ import pytest
 from tests.support.gpg import KeyPair, generate_key_pair
 from tests.support.jobs import JobResult, Site, b64
 from tests.support.postgres import PostgresServer, start_postgres_server
-from tests.support.tamper import replace_dump, stored_plaintext
+from tests.support.tamper import replace_archive, replace_dump, stored_archive, stored_plaintext
 
 pytestmark = pytest.mark.integration
 
@@ -146,8 +146,9 @@ def test_the_manifest_records_what_the_shop_dump_held(backed):
 
 def test_an_archive_cut_short_and_made_consistent_fails(backed, tmp_path):
     site, run_dir, url, restore_url = backed.copy(tmp_path)
-    plain = stored_plaintext(run_dir, SHOP, backed.key)
-    replace_dump(run_dir, SHOP, plain[: len(plain) * 3 // 4], backed.key)
+    # The archive itself is cut (compressed again as the run's compression says).
+    archive = stored_archive(run_dir, SHOP, backed.key)
+    replace_archive(run_dir, SHOP, archive[: len(archive) * 3 // 4], backed.key)
 
     result = verify(site, url, restore_url)
 
@@ -174,7 +175,7 @@ def test_an_archive_missing_entries_fails_on_the_recorded_counts(backed, tmp_pat
     site, run_dir, url, restore_url = backed.copy(tmp_path)
     # A good archive of the same database, but without one table: it reads perfectly.
     fewer = backed.pg_dump("--exclude-table=customers", conninfo(backed, SHOP))
-    replace_dump(run_dir, SHOP, fewer, backed.key)
+    replace_archive(run_dir, SHOP, fewer, backed.key)
 
     result = verify(site, url, restore_url)
 

@@ -1,7 +1,8 @@
 """How the kill campaigns hit a running job: which signal, aimed at what, and when.
 
 An attempt (`Plan`) names a job, a signal (SIGKILL or SIGTERM) and a target: the job itself, its
-whole process group, or one of its children doing the job's work (pg_dump, gpg, pg_restore). The
+whole process group, or one of its children doing the job's work (pg_dump, zstd, gpg,
+pg_restore). The
 targets and signals go round, so every combination is tried; the moment is random, from a seeded
 generator, so a failure can be replayed. `contract_problems` says what a killed job printed or
 exited with that the scheduler contract forbids. Used by tests/reliability/test_random_kills.py
@@ -22,22 +23,28 @@ from tests.reliability.world import StartedJob
 from tests.support.jobs import JobResult
 
 CHILDREN = {
-    "backup": ("pg_dump", "gpg"),
-    "restore": ("gpg", "pg_restore"),
-    "decrypt": ("gpg",),
+    "backup": ("pg_dump", "zstd", "gpg"),
+    "restore": ("gpg", "zstd", "pg_restore"),
+    "decrypt": ("gpg", "zstd"),
     "retention": (),
-    "drill": ("gpg", "pg_restore"),
+    "drill": ("gpg", "zstd", "pg_restore"),
     "rekey": ("gpg",),
 }
+"""The children doing each job's work; zstd compresses a backup (`zstd:N`, the default) and
+decompresses every read of a stored `*.zst.gpg` file."""
 WORKING: dict[tuple[str, str], Callable[[tuple[str, ...]], bool]] = {
     ("backup", "pg_dump"): lambda argv: any(
         arg.startswith("--dbname=") and "lts-probe" not in arg for arg in argv
     ),
+    ("backup", "zstd"): lambda argv: "-c" in argv and "-d" not in argv,
     ("backup", "gpg"): lambda argv: "--encrypt" in argv,
     ("restore", "gpg"): lambda argv: "--decrypt" in argv,
+    ("restore", "zstd"): lambda argv: "-d" in argv,
     ("restore", "pg_restore"): lambda argv: any(arg.startswith("--dbname=") for arg in argv),
     ("decrypt", "gpg"): lambda argv: "--decrypt" in argv,
+    ("decrypt", "zstd"): lambda argv: "-d" in argv,
     ("drill", "gpg"): lambda argv: "--decrypt" in argv,
+    ("drill", "zstd"): lambda argv: "-d" in argv,
     ("drill", "pg_restore"): lambda argv: any(arg.startswith("--dbname=") for arg in argv),
     ("rekey", "gpg"): lambda argv: "--decrypt" in argv or "--encrypt" in argv,
 }

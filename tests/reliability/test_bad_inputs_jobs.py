@@ -94,8 +94,16 @@ def test_a_database_named_with_a_newline_is_stored_and_restore_txt_keeps_one_lin
     one_line_each(result.stdout)
     run = published_runs(stand.site.share)[-1]
     text = (run / "RESTORE.txt").read_text()
-    [line] = [line for line in text.splitlines() if "x\\ny_" in line]
-    assert line.split()[0] == f"x%0Ay_{stand.cluster.big[-6:]}.dump.gpg"
+    tag = stand.cluster.big[-6:]
+    stored = f"x%0Ay_{tag}.dump.zst.gpg"  # the default compression, zstd:1
+    # The listing, the comment over its restore command, the command writing it to a file.
+    listed, comment, to_file = [
+        line.strip() for line in text.splitlines() if f"x\\ny_{tag}" in line
+    ]
+    assert listed.split()[0] == stored
+    assert comment == f"# x\\ny_{tag}"
+    assert to_file == f"gpg --decrypt {stored} | zstd -d > db.dump    # x\\ny_{tag}"
+    assert not any(line.startswith(f"y_{tag}") for line in text.splitlines())
     assert share_problems(stand.site) == []
 
 

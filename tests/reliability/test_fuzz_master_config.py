@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.models.text import one_line
+from domain.rules.parallelism import plan_parallelism
 from entrypoints.settings import Settings, SettingsError, load_settings
 from tests.reliability.conftest import MakeSite
 from tests.reliability.tally import TALLY
@@ -134,7 +135,9 @@ def test_a_fuzzed_master_config_gives_usable_settings_or_one_clear_line(
     assert loaded.retention.partial_max_age.total_seconds() > 0
     assert math.isfinite(loaded.azure.connection_timeout)
     assert math.isfinite(loaded.azure.read_timeout)
-    assert 1 <= loaded.backup.worker_pool_size <= 64
+    pool = loaded.backup.worker_pool_size
+    assert pool == "auto" or 1 <= pool <= 64
+    assert plan_parallelism(cpus=2, pool=pool).pool >= 1
 
 
 BAD_MASTER_CONFIGS = {

@@ -170,8 +170,8 @@ def test_a_rerun_in_the_same_second_as_the_killed_run_does_not_adopt_its_partial
     job.kill()
     job.finish()
     [stale] = list(site.share.glob("end-of-*/*/*.partial"))
-    # The marker names the killed process (faketime's child), which is gone: the rerun takes it
-    # over at once.
+    # The marker names the killed process (the job itself: libfaketime is preloaded, no wrapper
+    # stands between), which is gone: the rerun takes it over at once.
     assert "process" in json.loads((site.share / SHARE_LOCK).read_text())
 
     site.configure(backup={**backup, "pg_bin_dir": str(spy)})

@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 from psycopg import sql
 
+from tests.support.faketime import faketime_env
 from tests.support.gpg import KeyPair
 from tests.support.jobs import REPO, JobResult, Site, b64
 from tests.support.postgres import PostgresServer
@@ -108,15 +109,16 @@ class RecordedSite(Site):
     ) -> StartedJob:
         """Start `python -m entrypoints.<job> ARGS` in a new session; return at once.
 
-        `at` runs the job under libfaketime with that FAKETIME spec (`faketime -f "@2029-11-28
-        12:00:00"` starts the clock there and lets it run).
+        `at` runs the job under libfaketime with that FAKETIME spec ("@2029-11-28 12:00:00"
+        starts the clock there and lets it run).
         """
         child_env = {k: v for k, v in os.environ.items() if not k.startswith("LTS_")}
         child_env["LTS_CONFIG"] = str(self.config_path)
         child_env.update(env or {})
+        if at:
+            child_env.update(faketime_env(at))
         process = subprocess.Popen(
             [
-                *(["faketime", "-f", at] if at else []),
                 sys.executable,
                 "-m",
                 f"entrypoints.{job}",

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from adapters.fernet.cipher import generate_key_file
+from tests.support.faketime import faketime_env
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -95,14 +96,16 @@ class Site:
     ) -> JobResult:
         """Run `python -m entrypoints.<job> ARGS` with this site's master config.
 
-        `at` runs the job at another date through libfaketime (`faketime "2029-11-28 12:00"`).
+        `at` runs the job at another date through libfaketime (as `faketime "2029-11-28 12:00"`
+        would, see tests.support.faketime).
         """
         child_env = {k: v for k, v in os.environ.items() if not k.startswith("LTS_")}
         child_env["LTS_CONFIG"] = str(self.config_path)
         child_env.update(env or {})
-        faketime = ["faketime", at] if at else []
+        if at:
+            child_env.update(faketime_env(at))
         completed = subprocess.run(
-            [*faketime, sys.executable, "-m", f"entrypoints.{job}", *args],
+            [sys.executable, "-m", f"entrypoints.{job}", *args],
             cwd=REPO,
             env=child_env,
             capture_output=True,

@@ -14,6 +14,7 @@ from adapters.memory.clock import FixedClock
 from adapters.memory.config_source import InMemoryConfigSource
 from adapters.memory.config_store import InMemoryConfigStore
 from adapters.memory.console import RecordingConsole
+from adapters.memory.decompressor import InMemoryDecompressor
 from adapters.memory.decryptor import InMemoryDecryptor
 from adapters.memory.encryptor import InMemoryEncryptor
 from adapters.memory.exit import RecordingExit
@@ -52,6 +53,8 @@ class CheckWorld:
     dumper: InMemoryDumper = field(default_factory=InMemoryDumper)
     encryptor: InMemoryEncryptor = field(default_factory=InMemoryEncryptor)
     decryptor: InMemoryDecryptor = field(default_factory=InMemoryDecryptor)
+    decompressor: InMemoryDecompressor = field(default_factory=InMemoryDecompressor)
+    compression: str = "zstd:1"
     opener_error: Exception | None = None
     source_error: Exception | None = None
     redactor: Redactor = field(default_factory=Redactor)
@@ -81,11 +84,14 @@ class CheckWorld:
                 encryptor=self.encryptor,
                 decryptor=self.decryptor,
                 clock=self.clock,
+                decompressor=self.decompressor,
                 signer=self.signer,
                 checker=self.checker,
             ),
             policy=CheckPolicy(
-                exclude_everywhere=frozenset({"postgres"}), drill_max_age=self.drill_max_age
+                exclude_everywhere=frozenset({"postgres"}),
+                compression=self.compression,
+                drill_max_age=self.drill_max_age,
             ),
             redactor=self.redactor,
             probe_name=PROBE,

@@ -10,6 +10,7 @@ from typing import Any
 
 from adapters.memory.archive_reader import InMemoryArchiveReader
 from adapters.memory.config_source import InMemoryConfigSource
+from adapters.memory.decompressor import InMemoryDecompressor
 from adapters.memory.decryptor import InMemoryDecryptor
 from adapters.memory.local_files import InMemoryLocalFiles
 from adapters.memory.restorer import InMemoryRestorer
@@ -63,6 +64,9 @@ class RestoreWorld:
     files_broken: dict[str, Exception] = field(default_factory=dict)
     archives_broken: dict[str, Exception] = field(default_factory=dict)
     decryptor: InMemoryDecryptor = field(default_factory=InMemoryDecryptor)
+    decompressor: InMemoryDecompressor = field(default_factory=InMemoryDecompressor)
+    compressions: list[str] = field(default_factory=list)
+    """The compression of each run, oldest first (default: none, pg_dump's own)."""
     signer: InMemorySigner | None = None
     """Signs the runs the world's backups make."""
     checker: InMemorySignatureChecker | None = None
@@ -77,6 +81,8 @@ class RestoreWorld:
             if index:
                 self.backup.clock.advance(timedelta(days=31))
                 self.backup.dumper.chunks += 1
+            if index < len(self.compressions):
+                self.backup.dumper.compression = self.compressions[index]
             self.backup.run_end_point()
             assert self.backup.exit.code == 0, self.backup.console.lines
         self.share = self.backup.share
@@ -93,6 +99,7 @@ class RestoreWorld:
             archives=self.archives,
             files=self.files,
             clock=self.backup.clock,
+            decompressor=self.decompressor,
         )
         self.machine: Any = None
 

@@ -19,6 +19,7 @@ from domain.models.manifest import DumpRecord, DumpStatus, Manifest
 from domain.models.restore_config import RestoreConfig, RestoreConfigError
 from domain.models.run import Tier
 from domain.models.text import one_line, printable
+from domain.rules.restore_text import restore_text
 from entrypoints import cli, decrypt
 from entrypoints.settings import SettingsError, load_settings
 from tests.support.memory_world import World, client_values
@@ -95,7 +96,7 @@ def test_an_unknown_section_in_the_environment_is_refused_like_an_unknown_key(tm
 
 
 def test_lts_config_itself_is_no_section(tmp_path):
-    assert load_settings(settings_with(tmp_path, "")).backup.worker_pool_size == 2
+    assert load_settings(settings_with(tmp_path, "")).backup.worker_pool_size == "auto"
 
 
 # ---------------------------------------------------------------- one line, whatever a name holds
@@ -140,10 +141,14 @@ def test_restore_txt_keeps_one_line_per_database_whatever_its_name():
         key_fingerprint="F" * 40,
         databases=[record],
     )
-    text = manifest.restore_text().decode()
-    [line] = [line for line in text.splitlines() if "x%0Ay.dump.gpg" in line]
-    assert line.strip() == "x%0Ay.dump.gpg                           x\\ny  (ok)"
-    assert "PostgreSQL server 15.4\\nbuilt by x." in text
+    text = restore_text(manifest).decode()
+    lines = [line for line in text.splitlines() if "x%0Ay.dump.gpg" in line]
+    assert [line.strip() for line in lines] == [
+        "x%0Ay.dump.gpg                           x\\ny  (ok, pg_dump's own)",
+        "gpg --decrypt x%0Ay.dump.gpg | pg_restore --create --dbname=postgres",
+        "gpg --decrypt x%0Ay.dump.gpg > db.dump    # x\\ny",
+    ]
+    assert "PostgreSQL server 15.4\\nbuilt by x, compression gzip:6." in text
 
 
 @pytest.mark.parametrize(

@@ -110,3 +110,40 @@ def test_memory_world_helpers_stay_in_step_with_the_container(tmp_path):
     assert isinstance(world.clock, FixedClock)
     assert isinstance(world.source, InMemoryConfigSource)
     assert client_values()["client-name"] == "acme"
+
+
+def test_the_pool_and_zstds_threads_are_sized_together_from_the_cpus(tmp_path):
+    def sized(cpus: int, pool: str | None) -> tuple[int, int]:
+        environ = {"LTS_CONFIG": str(tmp_path / "absent.toml")}
+        if pool is not None:
+            environ["LTS_BACKUP__WORKER_POOL_SIZE"] = pool
+        container = Container(request=backup_args())
+        container.settings.override(load_settings(environ))
+        container.parallelism.kwargs["cpus"].override(cpus)
+        return container.backup_runner().workers, container.dumper().compressor_threads
+
+    assert sized(2, None) == (2, 1)
+    assert sized(8, "auto") == (8, 1)
+    assert sized(8, "2") == (2, 4)
+    assert sized(2, "1") == (1, 2)
+
+
+def test_the_default_compression_is_zstd_and_reads_go_through_zstd(tmp_path):
+    container = Container(request=backup_args())
+    container.settings.override(load_settings({"LTS_CONFIG": str(tmp_path / "absent.toml")}))
+    assert container.dumper().compression == "zstd:1"
+    assert container.restore_ports().decompressor is container.decompressor()
+
+
+def test_the_smb_driver_builds_the_userspace_share_only_when_a_share_needs_it(tmp_path):
+    from pydantic import SecretStr
+
+    from adapters.smb.share import SmbFileShare
+    from ports.file_share import ShareTarget
+
+    container = Container(request=backup_args())
+    environ = {"LTS_CONFIG": str(tmp_path / "absent.toml"), "LTS_SHARE__CIFS_DRIVER": "smb"}
+    container.settings.override(load_settings(environ))
+    target = ShareTarget("acme", "//files.example/acme", "acme", SecretStr("storage-key"))
+
+    assert isinstance(container.share_opener().open(target), SmbFileShare)

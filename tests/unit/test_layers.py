@@ -72,3 +72,15 @@ def test_the_diagram_job_writes_into_a_checkout_or_a_given_directory_never_elsew
     given.execute()
     assert exit_.code == 0
     assert (tmp_path / "d" / "README.md").is_file()
+
+
+def test_a_job_starts_without_importing_the_azure_or_smb_clients_it_may_not_need():
+    code = (
+        "import sys, entrypoints.container\n"
+        "print(','.join(sorted({n.split('.')[0] for n in sys.modules} & "
+        "{'azure', 'smbclient', 'smbprotocol', 'spnego'})))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == ""

@@ -17,6 +17,7 @@ import pytest
 from adapters.memory.clock import FixedClock
 from adapters.os.clock import SystemClock
 from adapters.os.console import StdoutConsole
+from adapters.os.cpus import usable_cpus
 from adapters.os.exit import ProcessExit
 from adapters.os.lock import FlockLock
 from adapters.os.paths import make_private_dirs
@@ -288,3 +289,7 @@ def test_a_lock_root_that_cannot_be_created_gives_a_clear_error(tmp_path):
     blocker.write_text("not a directory")
     with pytest.raises(ConfigError, match=r"^cannot open the lock file .*acme\.lock \("):
         FlockLock(blocker / "locks", FixedClock(MOMENT)).acquire("acme")
+
+
+def test_usable_cpus_are_those_this_process_may_run_on():
+    assert usable_cpus() == len(os.sched_getaffinity(0)) >= 1

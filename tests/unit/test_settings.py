@@ -36,10 +36,10 @@ def test_built_in_defaults_apply_when_the_config_file_is_absent(tmp_path):
     assert settings.azure.disable_instance_discovery is False
     assert settings.azure.connection_timeout == 30
     assert settings.azure.authority_host == "https://login.microsoftonline.com"
-    assert settings.backup.worker_pool_size == 2
+    assert settings.backup.worker_pool_size == "auto"
     assert settings.backup.exclude_everywhere == ["azure_maintenance", "azure_sys"]
     assert settings.backup.pg_bin_dir is None
-    assert settings.backup.compression == "gzip:6"
+    assert settings.backup.compression == "zstd:1"
     assert settings.backup.period_offset_months == 0
     assert settings.backup.timezone == "UTC"
     assert settings.retention.worker_pool_size == 4
@@ -151,7 +151,7 @@ def test_load_settings_without_arguments_reads_the_process_environment(tmp_path,
 def test_load_settings_with_a_mapping_ignores_the_process_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("LTS_BACKUP__WORKER_POOL_SIZE", "7")
     settings = load_settings({"LTS_CONFIG": str(tmp_path / "missing.toml")})
-    assert settings.backup.worker_pool_size == 2
+    assert settings.backup.worker_pool_size == "auto"
 
 
 def test_bad_values_are_reported_one_line_per_key_without_their_values(tmp_path):
@@ -181,7 +181,10 @@ def test_bad_values_are_reported_one_line_per_key_without_their_values(tmp_path)
         "retention.minimum_keep",
         "share.cifs_driver",
     ]
-    assert "backup.worker_pool_size: Input should be greater than or equal to 1" in lines
+    assert (
+        'backup.worker_pool_size: Value error, must be "auto" or a whole number from 1 to 64'
+        in lines
+    )
     assert "VALUE" not in str(refused.value)
     assert refused.value.__cause__ is None
 
@@ -214,13 +217,56 @@ def test_a_config_file_that_is_not_toml_gives_one_clear_line(tmp_path):
 def test_lts_config_naming_a_missing_file_gives_the_defaults(tmp_path):
     settings = load_settings({"LTS_CONFIG": str(tmp_path / "nowhere" / "config.toml")})
     assert settings == load_settings({"LTS_CONFIG": str(tmp_path / "also-missing.toml")})
-    assert settings.backup.worker_pool_size == 2
+    assert settings.backup.worker_pool_size == "auto"
 
 
 def test_settings_are_frozen(tmp_path):
     settings = load_settings({"LTS_CONFIG": str(tmp_path / "missing.toml")})
     with pytest.raises(ValueError, match="frozen"):
         settings.backup.worker_pool_size = 9  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("auto", "auto"), ("AUTO", "auto"), ("3", 3), ("64", 64)]
+)
+def test_the_worker_pool_is_auto_or_a_number_also_from_the_environment(tmp_path, value, expected):
+    environ = {"LTS_CONFIG": str(tmp_path / "none.toml"), "LTS_BACKUP__WORKER_POOL_SIZE": value}
+    assert load_settings(environ).backup.worker_pool_size == expected
+
+
+def test_the_worker_pool_from_toml_takes_auto_or_a_number(tmp_path):
+    assert load_settings(write_config(tmp_path, "[backup]\nworker_pool_size = 4\n")).backup == (
+        load_settings(write_config(tmp_path, '[backup]\nworker_pool_size = "4"\n')).backup
+    )
+    auto = load_settings(write_config(tmp_path, '[backup]\nworker_pool_size = "auto"\n'))
+    assert auto.backup.worker_pool_size == "auto"
+
+
+@pytest.mark.parametrize("value", ["0", "65", "two", "-1", "1.5", "true", "٦", "²", "inf"])
+def test_a_worker_pool_that_is_neither_auto_nor_1_to_64_is_one_line(tmp_path, value):
+    environ = {"LTS_CONFIG": str(tmp_path / "none.toml"), "LTS_BACKUP__WORKER_POOL_SIZE": value}
+    with pytest.raises(SettingsError) as refused:
+        load_settings(environ)
+    assert str(refused.value) == (
+        'backup.worker_pool_size: Value error, must be "auto" or a whole number from 1 to 64'
+    )
+
+
+@pytest.mark.parametrize("value", ["zstd", "zstd:1", "zstd:19", "zstd:level=3", "gzip:6", "6"])
+def test_zstd_and_gzip_compressions_are_accepted(tmp_path, value):
+    environ = {"LTS_CONFIG": str(tmp_path / "none.toml"), "LTS_BACKUP__COMPRESSION": value}
+    assert load_settings(environ).backup.compression == value
+
+
+@pytest.mark.parametrize("value", ["zstd:0", "zstd:20", "zstd:22"])
+def test_a_zstd_level_a_stock_zstd_cannot_decompress_is_one_line(tmp_path, value):
+    environ = {"LTS_CONFIG": str(tmp_path / "none.toml"), "LTS_BACKUP__COMPRESSION": value}
+    with pytest.raises(SettingsError) as refused:
+        load_settings(environ)
+    message = str(refused.value)
+    assert message.startswith("backup.compression: Value error, zstd level ")
+    assert "outside 1..19" in message
+    assert "\n" not in message
 
 
 def test_the_check_section_demands_drills_only_when_told(tmp_path):

@@ -6,6 +6,7 @@ from pathlib import PurePosixPath
 
 import pytest
 
+from adapters.memory.decompressor import FRAME
 from adapters.memory.encryptor import InMemoryEncryptor
 from adapters.memory.file_share import InMemoryFileShare
 from adapters.memory.postgres import InMemoryDumper, InMemoryDumpTool
@@ -93,7 +94,9 @@ def test_the_manifest_describes_the_run_and_every_database():
     sums = world.share.files[RUN / "SHA256SUMS"].decode()
     assert "  sales.dump.gpg\n" in sums
     assert "  globals.sql.gpg\n" in sums
-    assert b"gpg --output db.dump --decrypt" in world.share.files[RUN / "RESTORE.txt"]
+    restore = world.share.files[RUN / "RESTORE.txt"].decode()
+    assert "gpg --decrypt sales.dump.gpg | pg_restore --create --dbname=postgres\n" in restore
+    assert "gpg --decrypt globals.sql.gpg | psql -d postgres" in restore
 
 
 def test_the_end_of_year_month_files_the_run_under_its_fiscal_year():
@@ -451,6 +454,69 @@ def test_a_run_in_the_same_second_as_leftover_debris_gets_the_next_free_run_id()
     assert data["started"].startswith("2026-11-28T22:00:00")
 
 
+# ---------------------------------------------------------------------- zstd
+
+
+def test_a_zstd_backup_stores_zst_files_and_records_each_files_compression():
+    world = World(dumper=InMemoryDumper(compression="zstd:3"))
+    results = run(world)
+    assert all(r.ok for r in results)
+    assert world.share.names() == sorted(
+        f"{RUN}/{name}"
+        for name in [
+            "manifest.json",
+            "SHA256SUMS",
+            "RESTORE.txt",
+            "globals.sql.zst.gpg",
+            "sales.dump.zst.gpg",
+            "crm.dump.zst.gpg",
+            "hr.dump.zst.gpg",
+        ]
+    )
+    stored = InMemoryEncryptor.decrypt(world.share.files[RUN / "sales.dump.zst.gpg"])
+    assert stored.startswith(FRAME + b"PGDMPsales")
+    data = manifest(world)
+    assert data["compression"] == "zstd:3"
+    assert [(d["file"], d["compression"]) for d in data["databases"]] == [
+        ("sales.dump.zst.gpg", "zstd:3"),
+        ("crm.dump.zst.gpg", "zstd:3"),
+        ("hr.dump.zst.gpg", "zstd:3"),
+    ]
+    assert (data["globals"]["file"], data["globals"]["compression"]) == (
+        "globals.sql.zst.gpg",
+        "zstd:3",
+    )
+    sums = world.share.files[RUN / "SHA256SUMS"].decode()
+    assert "  sales.dump.zst.gpg\n" in sums
+    assert "  globals.sql.zst.gpg\n" in sums
+    restore = world.share.files[RUN / "RESTORE.txt"].decode()
+    assert "gpg --decrypt sales.dump.zst.gpg | zstd -d | pg_restore --create --dbname=postgres" in (
+        restore
+    )
+    assert "gpg --decrypt globals.sql.zst.gpg | zstd -d | psql -d postgres" in restore
+
+
+def test_pg_dumps_own_compression_is_recorded_and_the_globals_are_stored_as_they_are():
+    world = World(dumper=InMemoryDumper(compression="gzip:6"))
+    run(world)
+    data = manifest(world)
+    assert {d["compression"] for d in data["databases"]} == {"gzip:6"}
+    assert (data["globals"]["file"], data["globals"]["compression"]) == ("globals.sql.gpg", "none")
+
+
+def test_a_failed_zstd_dump_is_recorded_under_its_zst_name_and_nothing_is_stored():
+    world = World(dumper=InMemoryDumper(compression="zstd:1", broken={"crm": "server closed"}))
+    results = run(world)
+    assert [r.node for r in results if not r.ok] == ["dump_database"]
+    entry = next(d for d in manifest(world)["databases"] if d["name"] == "crm")
+    assert (entry["file"], entry["status"], entry["compression"]) == (
+        "crm.dump.zst.gpg",
+        "failed",
+        "zstd:1",
+    )
+    assert not world.share.exists(RUN / "crm.dump.zst.gpg")
+
+
 # ---------------------------------------------------------------- signed runs (SPEC 14)
 
 
@@ -555,3 +621,22 @@ def test_a_failed_dump_closes_its_snapshot():
     world = World(dumper=InMemoryDumper(broken={"sales": "connection reset"}))
     run(world)
     assert world.dumper.open_dumps == []
+
+
+def test_a_zstd_backup_records_what_each_archive_held_beside_its_compression():
+    world = World(dumper=InMemoryDumper(compression="zstd:1", tables={"hr": {"public.staff": 4}}))
+    results = run(world)
+    assert all(r.ok for r in results)
+    hr = next(d for d in manifest(world)["databases"] if d["name"] == "hr")
+    assert (hr["file"], hr["compression"]) == ("hr.dump.zst.gpg", "zstd:1")
+    assert (hr["toc_entries"], hr["table_data_entries"]) == (3, 1)
+    assert hr["tables"] == [{"schema": "public", "table": "staff", "rows": 4}]
+    assert world.dumper.open_dumps == []
+
+
+def test_a_failed_zstd_snapshot_is_recorded_under_its_zst_name_with_its_compression():
+    world = World(dumper=InMemoryDumper(compression="zstd:1", snapshot_errors={"hr": "x"}))
+    results = run(world)
+    assert [r.node for r in results if not r.ok] == ["dump_database"]
+    hr = next(d for d in manifest(world)["databases"] if d["name"] == "hr")
+    assert (hr["file"], hr["status"], hr["compression"]) == ("hr.dump.zst.gpg", "failed", "zstd:1")

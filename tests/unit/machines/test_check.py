@@ -11,14 +11,20 @@ from domain.machines.check import CheckClientMachine
 from domain.machines.freshness import MonthFreshnessMachine, MonthRun
 from domain.models.run import RunId, StoredRun, Tier
 from domain.rules.freshness import Month
-from ports.errors import ConfigSourceError, DatabaseError, EncryptionError, ShareUnavailableError
+from ports.errors import (
+    ConfigSourceError,
+    DatabaseError,
+    DumpError,
+    EncryptionError,
+    ShareUnavailableError,
+)
 from tests.support.memory_world import PG_SECRET, client_values
 from tests.support.operations_world import NOW, PROBE, CheckWorld
 from tests.support.restore_world import PASSPHRASE, restore_values
 from tests.support.seeding import at, seed_run
 
 MOUNT = ["read_config", "take_lock", "open_share", "mount_share"]
-CONFIG = ["check_retention"]
+CONFIG = ["check_retention", "check_zstd"]
 SERVER = [
     "connect_server",
     *["find_unreadable"] * 2,
@@ -159,6 +165,29 @@ def test_a_year_end_retention_shorter_than_the_monthly_one_is_a_failure():
     assert "shorter than end-of-month-retention (400 days)" in failed(results)[0][1]
 
 
+NO_ZSTD = DumpError("compression zstd:1 needs zstd: cannot run zstd: No such file or directory")
+
+
+def test_a_host_without_zstd_is_one_failure_and_the_rest_is_checked():
+    world = CheckWorld(dumper=InMemoryDumper(select_error=NO_ZSTD))
+    world.decompressor.missing = True
+    results = run(world)
+    # pg_dump (with zstd, the dump tool) is not selected: there is nothing to probe schemas with.
+    assert nodes(results) == [*MOUNT, *CONFIG, *SERVER[:5], *KEYS, *SHARE, *END]
+    [(node, message)] = failed(results)
+    assert node == "check_zstd"
+    assert message.startswith("acme cannot run zstd: No such file or directory")
+    assert "install it (Debian package zstd)" in message
+
+
+def test_without_zstd_pg_dump_is_still_checked_when_pg_dump_compresses_itself():
+    error = DumpError("pg_dump 15.4 does not accept --compress=lz4")
+    world = CheckWorld(dumper=InMemoryDumper(select_error=error), compression="gzip:6")
+    world.decompressor.missing = True
+    results = run(world)
+    assert [node for node, _ in failed(results)] == ["check_zstd", "check_pg_dump"]
+
+
 # ---------------------------------------------------------------------- server
 
 
@@ -182,7 +211,7 @@ def test_each_unreadable_object_is_one_failure_naming_its_database_and_itself():
     )
     world = CheckWorld(database=database)
     results = run(world)
-    assert nodes(results)[len(MOUNT) + 2 : len(MOUNT) + 10] == [
+    assert nodes(results)[len(MOUNT) + len(CONFIG) + 1 :][:8] == [
         "find_unreadable",
         "find_unreadable",
         "report_unreadable",

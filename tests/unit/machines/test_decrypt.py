@@ -4,6 +4,7 @@ import json
 from pathlib import PurePosixPath
 from typing import Any
 
+from adapters.memory.decompressor import FRAME, InMemoryDecompressor
 from adapters.memory.decryptor import InMemoryDecryptor
 from adapters.memory.encryptor import InMemoryEncryptor
 from domain.models.restore_request import DecryptRequest, RunChoice
@@ -140,3 +141,44 @@ def test_a_keyring_that_cannot_be_disposed_is_one_failure():
     results = run(world)
     assert failed(results) == [("dispose_key", "acme hr unrecognized exception: busy")]
     assert OUTPUT in world.files.files
+
+
+# ---------------------------------------------------------------------- zstd and mixed runs
+
+
+def test_a_zstd_dump_is_written_decompressed_so_pg_restore_reads_it_as_it_is():
+    world = RestoreWorld(compressions=["gzip:6", "zstd:3"])
+    results = run(world)
+    assert [r.node for r in results] == [*MOUNT, *HAPPY, *UNMOUNT]
+    stored = InMemoryEncryptor.decrypt(world.share.files[SECOND_RUN / "hr.dump.zst.gpg"])
+    assert world.files.files[OUTPUT] == stored.removeprefix(FRAME)
+    assert world.files.files[OUTPUT].startswith(b"PGDMPhr")
+    assert world.decompressor.decompressed == 1
+
+
+def test_a_zstd_dump_converts_to_sql():
+    world = RestoreWorld(compressions=["zstd:3", "zstd:3"])
+    results = run(world, sql=True)
+    assert all(r.ok for r in results)
+    assert world.files.files[OUTPUT].startswith(b"-- SQL of PGDMPhr")
+
+
+def test_an_older_gzip_run_beside_zstd_runs_is_written_without_zstd():
+    world = RestoreWorld(compressions=["gzip:6", "zstd:3"])
+    results = run(world, run=RunChoice.parse(FIRST))
+    assert all(r.ok for r in results)
+    assert world.files.files[OUTPUT] == InMemoryEncryptor.decrypt(
+        world.share.files[FIRST_RUN / "hr.dump.gpg"]
+    )
+    assert world.decompressor.decompressed == 0
+
+
+def test_a_zstd_stream_that_does_not_decompress_leaves_no_output():
+    world = RestoreWorld(
+        compressions=["zstd:3", "zstd:3"], decompressor=InMemoryDecompressor(fail=True)
+    )
+    results = run(world)
+    assert failed(results) == [
+        ("decrypt_dump", "acme hr zstd failed to decompress (exit 1): corrupted block detected")
+    ]
+    assert world.files.files == {}

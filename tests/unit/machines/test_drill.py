@@ -26,6 +26,21 @@ DRILL = [
     "remove_plaintext",
 ]
 DRILLS = PurePosixPath("drills.jsonl")
+CREATE_FAILED = [
+    *MOUNT,
+    *KEY,
+    "find_run",
+    "inspect_target",
+    "drop_abandoned_scratch",
+    "decrypt_dump",
+    "create_scratch",
+    "drop_scratch",
+    "remove_plaintext",
+    "drill_databases",
+    "dispose_key",
+    *UNMOUNT,
+]
+"""One database drilled, its scratch database not made (or dropped at once)."""
 
 
 def run(world, **overrides):
@@ -276,6 +291,32 @@ def test_the_drill_restores_the_stored_dump_without_owners_or_privileges():
     }
 
 
+def test_a_zstd_run_is_decompressed_through_the_one_read_path_and_drills_clean():
+    world = RestoreWorld(compressions=["gzip:6", "zstd:3"])
+    results = run(world)
+    assert all(r.ok for r in results)
+    assert world.decompressor.decompressed == 3
+    assert [e["result"] for e in entries(world)] == ["ok"] * 3
+    assert world.files.files == {}
+    assert world.restorer.objects == {}
+
+
+def test_a_zstd_dump_that_does_not_decompress_is_not_restored_and_leaves_nothing():
+    from adapters.memory.decompressor import InMemoryDecompressor
+
+    world = RestoreWorld(
+        compressions=["zstd:3", "zstd:3"], decompressor=InMemoryDecompressor(fail=True)
+    )
+    results = run(world, databases=("sales",))
+    assert failed(results)[0] == (
+        "decrypt_dump",
+        "acme sales zstd failed to decompress (exit 1): corrupted block detected",
+    )
+    assert entries(world)[0]["result"] == "failed"
+    assert world.files.files == {}
+    assert world.restorer.objects == {}
+
+
 # ------------------------------------------------------------ scratch databases of ended drills
 
 
@@ -299,12 +340,7 @@ def test_a_scratch_name_another_live_drill_claims_is_refused_and_left_to_that_dr
     world = RestoreWorld()
     world.restorer.claimed.add("lts_drill_20261229220000_1")
     results = run(world, databases=("hr",))
-    assert order(results)[len(MOUNT) + len(KEY) + 3 :][:4] == [
-        "decrypt_dump",
-        "create_scratch",
-        "drop_scratch",
-        "remove_plaintext",
-    ]
+    assert order(results) == CREATE_FAILED
     assert failed(results) == [
         (
             "create_scratch",
@@ -330,12 +366,7 @@ def test_an_existing_database_of_the_scratch_name_is_let_go_of_at_once():
 def test_a_scratch_database_that_cannot_be_marked_is_dropped_before_anything_goes_in():
     world = RestoreWorld(restorer_broken={"mark_database": RestoreError("permission denied")})
     results = run(world, databases=("hr",))
-    assert order(results)[len(MOUNT) + len(KEY) + 3 :][:4] == [
-        "decrypt_dump",
-        "create_scratch",
-        "drop_scratch",
-        "remove_plaintext",
-    ]
+    assert order(results) == CREATE_FAILED
     assert failed(results) == [("create_scratch", "acme hr permission denied")]
     assert world.restorer.restored == {}
     assert world.restorer.dropped == ["lts_drill_20261229220000_1"]
@@ -346,6 +377,7 @@ def test_a_scratch_database_that_cannot_be_marked_is_dropped_before_anything_goe
 def test_a_scratch_database_that_cannot_be_created_lets_go_of_its_claim():
     world = RestoreWorld(restorer_broken={"create_database": RestoreError("disk full")})
     results = run(world, databases=("hr",))
+    assert order(results) == CREATE_FAILED
     assert failed(results) == [("create_scratch", "acme hr disk full")]
     assert world.restorer.claims == ["lts_drill_20261229220000_1"]
     assert world.restorer.claimed == set()
@@ -430,6 +462,7 @@ def test_scratch_databases_that_cannot_be_listed_are_one_failure_and_the_drill_g
 def test_a_scratch_database_that_cannot_be_claimed_is_never_created():
     world = RestoreWorld(restorer_broken={"claim_scratch": RestoreError("too many connections")})
     results = run(world, databases=("hr",))
+    assert order(results) == CREATE_FAILED
     assert failed(results) == [("create_scratch", "acme hr too many connections")]
     assert "lts_drill_20261229220000_1" not in world.restorer.created
     asked = [t.database for t in world.restorer.targets]

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from adapters.memory.decompressor import FRAME, InMemoryDecompressor
 from adapters.memory.decryptor import InMemoryDecryptor
 from adapters.memory.encryptor import InMemoryEncryptor
 from domain.models.restore_request import RestoreRequest, RunChoice
@@ -390,6 +391,49 @@ def test_a_keyring_that_cannot_be_disposed_is_one_failure():
     results = run(world)
     assert order(results) == [*MOUNT, *HAPPY, *UNMOUNT]
     assert failed(results) == [("dispose_key", "acme sales unrecognized exception: busy")]
+
+
+# ---------------------------------------------------------------------- zstd and mixed runs
+
+
+def plain_of(world, run_dir, file):
+    """The plaintext of a stored file, undoing the in-memory 'encryption' and 'compression'."""
+    data = InMemoryEncryptor.decrypt(world.share.files[run_dir / file])
+    return data.removeprefix(FRAME) if file.endswith(".zst.gpg") else data
+
+
+def test_a_zstd_run_is_decompressed_on_its_way_to_the_scratch_file():
+    world = RestoreWorld(compressions=["gzip:6", "zstd:3"])
+    results = run(world, globals=True)
+    assert order(results) == [*MOUNT, *HAPPY, *UNMOUNT]
+    assert all(r.ok for r in results)
+    restored = world.restorer.restored["sales_copy"]
+    assert restored == plain_of(world, SECOND_RUN, "sales.dump.zst.gpg")
+    assert restored.startswith(b"PGDMPsales")
+    assert world.restorer.globals_sql == [b"CREATE ROLE app;\n"]
+    assert world.decompressor.decompressed == 2
+    assert world.files.files == {}
+
+
+def test_an_older_gzip_run_beside_zstd_runs_is_restored_without_zstd():
+    world = RestoreWorld(compressions=["gzip:6", "zstd:3"])
+    results = run(world, run=RunChoice.parse(FIRST), globals=True)
+    assert all(r.ok for r in results)
+    assert world.restorer.restored["sales_copy"] == plain_of(world, FIRST_RUN, "sales.dump.gpg")
+    assert world.decompressor.decompressed == 0
+
+
+def test_a_zstd_stream_that_does_not_decompress_leaves_no_plaintext():
+    world = RestoreWorld(
+        compressions=["zstd:3", "zstd:3"], decompressor=InMemoryDecompressor(fail=True)
+    )
+    results = run(world)
+    assert failed(results) == [
+        ("decrypt_dump", "acme sales zstd failed to decompress (exit 1): corrupted block detected")
+    ]
+    assert world.files.files == {}
+    assert world.restorer.restored == {}
+    assert not world.decryptor.loaded
 
 
 def test_the_database_is_created_as_dumped_and_its_properties_applied_after_its_contents():

@@ -3,6 +3,7 @@
 import json
 from pathlib import PurePosixPath
 
+from adapters.memory.decompressor import InMemoryDecompressor
 from adapters.memory.decryptor import InMemoryDecryptor
 from domain.models.restore_request import RunChoice, VerifyRequest
 from ports.errors import ArchiveError, ShareUnavailableError
@@ -193,6 +194,32 @@ def test_a_keyring_that_cannot_be_disposed_is_one_failure():
     assert failed(results) == [("dispose_key", "acme unrecognized exception: busy")]
 
 
+# ---------------------------------------------------------------------- zstd and mixed runs
+
+
+def test_gzip_and_zstd_runs_on_one_share_all_verify_clean():
+    world = RestoreWorld(compressions=["gzip:6", "zstd:3"])
+    results = run(world, "all")
+    assert [r.node for r in results] == [*MOUNT, *START, *RUN, *RUN, *END, *UNMOUNT]
+    assert all(r.ok for r in results)
+    assert world.machine.summary(results) == (
+        "verify acme: 2 runs, 8 files checked, 8 decrypted, 0 problems"
+    )
+    assert world.decompressor.decompressed == 4
+
+
+def test_a_zstd_file_that_does_not_decompress_is_one_failure_per_file():
+    world = RestoreWorld(
+        compressions=["zstd:3", "zstd:3"], decompressor=InMemoryDecompressor(fail=True)
+    )
+    results = run(world)
+    names = ["globals.sql.zst.gpg", "sales.dump.zst.gpg", "crm.dump.zst.gpg", "hr.dump.zst.gpg"]
+    assert [m for _, m in failed(results)] == [
+        f"acme {SECOND_RUN}/{name} zstd failed to decompress (exit 1): corrupted block detected"
+        for name in names
+    ]
+
+
 def test_an_archive_that_lost_entries_since_it_was_made_is_one_failure():
     world = RestoreWorld(runs=1)
     path = PurePosixPath("end-of-month/2026-11/20261128T220000Z/manifest.json")
@@ -223,3 +250,19 @@ def test_archives_of_an_old_manifest_are_checked_for_readability_and_the_summary
         "4 decrypted (3 of them only for readability: their manifests recorded no counts), "
         "0 problems"
     )
+
+
+def test_a_zstd_archive_is_decompressed_then_held_to_the_counts_recorded_when_it_was_made():
+    world = RestoreWorld(runs=1, compressions=["zstd:3"])
+    path = PurePosixPath("end-of-month/2026-11/20261128T220000Z/manifest.json")
+    document = json.loads(world.share.files[path])
+    document["databases"][0]["table_data_entries"] = 5
+    world.share.files[path] = json.dumps(document).encode()
+    results = run(world)
+    [(node, message)] = failed(results)
+    assert node == "decrypt_file"
+    assert "/sales.dump.zst.gpg holds 3 TOC entries, 3 of them TABLE DATA" in message
+    assert message.endswith(
+        "it held 3, 5 of them TABLE DATA: entries are missing or it is another archive"
+    )
+    assert world.decompressor.decompressed == 4

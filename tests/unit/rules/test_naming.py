@@ -5,10 +5,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain.models.compression import is_zstd_file
 from domain.rules.naming import (
     DUMP_SUFFIX,
+    GLOBALS_FILE,
     MAX_NAME_LENGTH_ON_SHARE,
     archive_name_problem,
+    compressed_file,
     database_of,
     dump_file,
     file_stem,
@@ -160,3 +163,32 @@ def test_rekeyed_names_stay_unique_case_insensitively_and_fit_windows_rules(name
         assert not is_device_name(file)
         assert not file.endswith((".", " "))
         assert len(file + ".partial") <= MAX_NAME_LENGTH_ON_SHARE
+
+
+def test_zstd_names_and_their_rekeyed_names_keep_the_encoded_stem():
+    """Step 4's `.dump.zst.gpg` (and a rekey's `.dump.zst.<KEYID>.gpg`) builds on the stem."""
+    tag = key_tag("0123456789ABCDEF" * 2 + "01234567", None)
+    zstd = compressed_file(dump_file("Sales"), "zstd:1")
+    assert zstd == "%53ales.dump.zst.gpg"
+    assert compressed_file(dump_file("sales"), "zstd:1") == "sales.dump.zst.gpg"
+    assert compressed_file(dump_file("con"), "zstd:3") == "%63on.dump.zst.gpg"
+    assert compressed_file(dump_file("Sales"), "gzip:6") == "%53ales.dump.gpg"
+    assert compressed_file(GLOBALS_FILE, "zstd:1") == "globals.sql.zst.gpg"
+    rekeyed = rekeyed_name(zstd, tag)
+    assert rekeyed == f"%53ales.dump.zst.{tag}.gpg"
+    assert is_zstd_file(rekeyed)
+    assert database_of(base_name(rekeyed).removesuffix(".dump.zst")) == "Sales"
+
+
+@given(st.lists(database_names, min_size=2, max_size=8, unique=True))
+@settings(max_examples=200)
+def test_zstd_names_stay_unique_case_insensitively_and_fit_windows_rules(names):
+    for files in (
+        [compressed_file(dump_file(name), "zstd:1") for name in names],
+        [rekeyed_name(compressed_file(dump_file(name), "zstd:1"), REKEY_TAG) for name in names],
+    ):
+        assert len({file.casefold() for file in files}) == len(names)
+        for file in files:
+            assert not is_device_name(file)
+            assert not file.endswith((".", " "))
+            assert len(file + ".partial") <= MAX_NAME_LENGTH_ON_SHARE
