@@ -12,6 +12,7 @@ import json
 import secrets
 import shutil
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from tests.reliability.world import (
     Cluster,
     RecordedSite,
     StartedJob,
+    captured,
     client_values,
     path_with,
     published_runs,
@@ -40,6 +42,11 @@ def throttled(rate: int) -> str:
 def delayed(seconds: float) -> str:
     """Return a wrapper body that waits `seconds`, then becomes the real tool (same pid)."""
     return f'exec "{sys.executable}" -I "{THROTTLE}" --sleep {seconds} "$REAL" "$@"\n'
+
+
+INTO_A_DATABASE = 'case " $* " in *" --dbname="*) ;; *) exec "$REAL" "$@";; esac\n'
+"""A pg_restore wrapper's first line: only a restore into a database goes on to the body; a
+reading of the archive (`--list`, `--use-list --file=-`) runs the real tool at once."""
 
 
 @dataclass
@@ -100,13 +107,35 @@ class Stand:
         raise ValueError(job)
 
     def job_env(self, job: str, env: dict[str, str] | None) -> dict[str, str]:
-        """Return the job's extra environment: a drill's target login reads PGPASSWORD."""
-        extra = {"PGPASSWORD": self.cluster.password} if job == "drill" else {}
+        """Return the job's extra environment: a drill's target login reads a password file.
+
+        The operator's PGPASSFILE rather than PGPASSWORD: the wrappers record the job's
+        environment for the secret scan, which would take the operator's own variable for a leak.
+        """
+        extra = {"PGPASSFILE": str(self.pgpass())} if job == "drill" else {}
         return {**extra, **(env or {})}
+
+    def pgpass(self) -> Path:
+        """Write (once) and return the operator's 0600 password file for the drill's login."""
+        path = self.site.root / "operator.pgpass"
+        if not path.exists():
+            server = self.cluster.server
+            path.touch(mode=0o600)
+            path.write_text(
+                f"{server.host}:{server.port}:*:{self.cluster.role}:{self.cluster.password}\n"
+            )
+        return path
 
     def run(self, job: str, target: str = "", env: dict[str, str] | None = None) -> JobResult:
         """Run `job` to its end."""
         return self.site.run(job, *self.argv(job, target), env=self.job_env(job, env))
+
+    def timed(self, job: str, target: str = "") -> float:
+        """Run `job` to its end once, as a kill campaign's yardstick; return how long it took."""
+        started = time.monotonic()
+        result = self.run(job, target)
+        assert (result.code, result.failures) == (0, []), result.stdout + result.stderr
+        return time.monotonic() - started
 
     def start(self, job: str, target: str = "", env: dict[str, str] | None = None) -> StartedJob:
         """Start `job` in a session of its own and return at once."""
@@ -132,6 +161,13 @@ class Stand:
                 "private-key": b64(self.key.secret_armored + new.secret_armored),
                 "private-key-passphrases": json.dumps([self.key.passphrase, new.passphrase]),
             },
+        )
+
+    def restoring(self) -> bool:
+        """Tell whether a pg_restore into a database (not a reading of the archive) has started."""
+        return any(
+            any(arg.startswith("--dbname=") for arg in run.with_suffix(".argv").read_text().split())
+            for run in captured(self.site, "pg_restore", "run")
         )
 
     def scratch_databases(self) -> list[str]:

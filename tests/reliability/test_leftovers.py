@@ -16,7 +16,7 @@ import pytest
 
 from tests.reliability.aftermath import host_problems, keyring_problems, share_problems
 from tests.reliability.host import agents_under, processes_mentioning
-from tests.reliability.stand import Stand, delayed, throttled
+from tests.reliability.stand import INTO_A_DATABASE, Stand, delayed, throttled
 from tests.reliability.world import captured, published_runs, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -44,6 +44,29 @@ def test_a_restore_killed_mid_restore_leaves_no_key_that_decrypts_and_the_next_j
     assert host_problems(stand.site) == []
     assert "removed the keyring" in stand.site.logs()
     assert "removed the file" in stand.site.logs()
+
+
+def test_a_drill_killed_mid_restore_leaves_its_scratch_database_and_the_next_drill_drops_it(
+    stand: Stand,
+) -> None:
+    """A scratch database holds a plaintext copy of a client database, on another server."""
+    stand.use_tools(stand.tools(pg_restore=INTO_A_DATABASE + delayed(60)))
+    job = stand.start("drill")
+    wait_for(stand.restoring, "pg_restore into the scratch database", job)
+    [left] = stand.scratch_databases()
+    job.kill()
+    assert job.finish().code == -signal.SIGKILL
+    assert stand.scratch_databases() == [left], "SIGKILL leaves the scratch database"
+
+    stand.use_tools(None)
+    rerun = stand.run("drill")
+
+    assert (rerun.code, rerun.failures) == (0, []), rerun.stdout
+    assert stand.scratch_databases() == []
+    assert f"dropped the scratch database {left} that a drill no longer running left" in (
+        stand.site.logs()
+    )
+    assert host_problems(stand.site) == []
 
 
 def test_a_restore_killed_alone_leaves_pg_restore_running_and_the_next_restore_stops_it(

@@ -2,7 +2,7 @@
 
 Backups, restores, decrypts and retention runs are started as the scheduler starts them and hit
 at a random moment, with SIGKILL or SIGTERM, either the job itself, its whole process group, or
-one of its children (pg_dump, gpg, pg_restore). Then, at once:
+one of its children (pg_dump, zstd, gpg, pg_restore). Then, at once:
 
 - the killed job said at most what the contract allows (a stopped job one `Critical failure:
   terminated by signal SIGTERM` line and status 143; never a traceback);
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import random
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -47,23 +46,15 @@ def target(stand: Stand, job: str, database: str) -> str:
     return database if job == "restore" else stand.new_target("out")
 
 
-def timed(stand: Stand, job: str, target: str = "") -> float:
-    """Run a job to its end once, as the campaign's yardstick; return how long it took."""
-    started = time.monotonic()
-    result = stand.run(job, target)
-    assert (result.code, result.failures) == (0, []), result.stdout + result.stderr
-    return time.monotonic() - started
-
-
 def test_fifty_random_kills_each_followed_at_once_by_a_rerun_that_succeeds(
     light_stand: Stand,
 ) -> None:
     stand = light_stand
     durations = {
-        "backup": timed(stand, "backup"),
-        "restore": timed(stand, "restore", stand.new_target("yardstick")),
-        "decrypt": timed(stand, "decrypt", stand.new_target("yardstick")),
-        "retention": timed(stand, "retention"),
+        "backup": stand.timed("backup"),
+        "restore": stand.timed("restore", stand.new_target("yardstick")),
+        "decrypt": stand.timed("decrypt", stand.new_target("yardstick")),
+        "retention": stand.timed("retention"),
     }
     print(f"kill campaign: seed {SEED}, job durations {durations}")
     rng = random.Random(SEED)

@@ -3,7 +3,7 @@
 A drill holds the private key, a plaintext scratch dump and a scratch database full of the
 client's data; a rekey holds the private keys and streams plaintext from gpg to gpg. Each is
 started as the scheduler starts it and hit at a random moment, with SIGKILL or SIGTERM, either
-the job, its process group, or a child doing its work (gpg, pg_restore), as in
+the job, its process group, or a child doing its work (gpg, zstd, pg_restore), as in
 tests/reliability/test_random_kills.py. Then, at once:
 
 - the killed job said at most what the contract allows, and no leftover keyring decrypts a
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import random
-import time
 from collections import Counter
 
 import pytest
@@ -42,14 +41,6 @@ JOBS = ("drill", "rekey")
 NEW_PASSPHRASE = "passphrase-of-the-campaign-new-key"
 
 
-def timed(stand: Stand, job: str, target: str = "") -> float:
-    """Run a job to its end once, as the campaign's yardstick; return how long it took."""
-    started = time.monotonic()
-    result = stand.run(job, target)
-    assert (result.code, result.failures) == (0, []), result.stdout + result.stderr
-    return time.monotonic() - started
-
-
 def test_drills_and_rekeys_killed_at_random_each_followed_at_once_by_a_rerun_that_succeeds(
     light_stand: Stand, ledger: SecretLedger, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -62,7 +53,7 @@ def test_drills_and_rekeys_killed_at_random_each_followed_at_once_by_a_rerun_tha
     first = stand.run("backup")
     assert (first.code, first.failures) == (0, []), first.stdout + first.stderr
     form = "new"
-    durations = {"drill": timed(stand, "drill"), "rekey": timed(stand, "rekey", form)}
+    durations = {"drill": stand.timed("drill"), "rekey": stand.timed("rekey", form)}
     print(f"drill and rekey kill campaign: seed {SEED}, job durations {durations}")
     rng = random.Random(SEED)
     problems: list[str] = []

@@ -21,9 +21,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from domain.rules import metrics as m
 from tests.reliability.aftermath import host_problems, share_problems
 from tests.reliability.host import Proc, processes, processes_mentioning
-from tests.reliability.stand import Stand, delayed, throttled
+from tests.reliability.stand import INTO_A_DATABASE, Stand, delayed, throttled
 from tests.reliability.world import (
-    captured,
     partial_debris,
     published_runs,
     wait_for,
@@ -93,24 +92,15 @@ def test_more_signals_during_the_clean_up_do_not_interrupt_it(stand: Stand) -> N
     stopped_in_order(stand, result.code, result.stdout, result.stderr, "SIGTERM")
 
 
-def restoring(stand: Stand) -> bool:
-    """Tell whether a pg_restore into a target database has started."""
-    return any(
-        any(arg.startswith("--dbname=") for arg in run.with_suffix(".argv").read_text().split())
-        for run in captured(stand.site, "pg_restore", "run")
-    )
-
-
 def test_sigterm_during_pg_restore_drops_the_new_target_removes_the_plaintext_and_the_key(
     stand: Stand,
 ) -> None:
     # Only the restore into the target waits: reading the archive's database entries first
     # (pg_restore --list, --use-list) goes on at once.
-    into_target = 'case " $* " in *" --dbname="*) ;; *) exec "$REAL" "$@";; esac\n'
-    stand.use_tools(stand.tools(pg_restore=into_target + delayed(60)))
+    stand.use_tools(stand.tools(pg_restore=INTO_A_DATABASE + delayed(60)))
     target = stand.new_target("restored")
     job = stand.start("restore", target)
-    wait_for(lambda: restoring(stand), "pg_restore into the target", job)
+    wait_for(stand.restoring, "pg_restore into the target", job)
     assert list((stand.site.root / "work").glob("scratch-*")), "the plaintext is on disk now"
     assert stand.database_exists(target)
 
