@@ -11,7 +11,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from adapters.os.signals import hold_stop_signals
 from domain.models.operations import ARCHIVE_FOLDER_PATTERN, ArchiveRequest
+from domain.rules.naming import is_device_name
 from entrypoints.args import OneLineParser, add_client_arguments, client_fields
 from entrypoints.requests import ArchiveJob
 
@@ -25,11 +27,12 @@ archive/<folder>/ARCHIVE.jsonl.
 
 
 def folder_name(text: str) -> str:
-    """Check `--folder`: one safe path component."""
-    if not ARCHIVE_FOLDER_PATTERN.match(text):
+    """Check `--folder`: one safe path component that a Windows share holds as it is."""
+    if not ARCHIVE_FOLDER_PATTERN.match(text) or text.endswith(".") or is_device_name(text):
         raise argparse.ArgumentTypeError(
             f"--folder {text!r} must be one folder name of letters, digits, '.', '_' and '-', "
-            "not starting with '.' (at most 128 characters)"
+            "not starting or ending with '.', not a Windows device name such as CON or NUL "
+            "(at most 128 characters)"
         )
     return text
 
@@ -65,4 +68,6 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
+    # Before the container's imports: a stop signal during them still stops the job in order.
+    hold_stop_signals()
     main()

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from domain.models.client_config import CLIENT_NAME_PATTERN
 from domain.models.restore_request import RunChoice
+from domain.models.text import printable
 from entrypoints.requests import ConfigStore
 
 NOT_USED = "-"
@@ -29,8 +31,7 @@ class OneLineParser(argparse.ArgumentParser):
         """Print `<prog>: error: <message>` and exit 2."""
         # argparse quotes arguments as given: a newline or escape code in one would break the
         # one-line contract (or the terminal), so they are shown escaped.
-        shown = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in message)
-        self.exit(2, f"{self.prog}: error: {shown}\n")
+        self.exit(2, f"{self.prog}: error: {printable(message)}\n")
 
     def parse_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: None = None
@@ -40,11 +41,54 @@ class OneLineParser(argparse.ArgumentParser):
         argparse hands a positional an empty list, unchecked by its type, when a second `--`
         swallows it (`acme -- -- x y`); the job must get one clear error instead.
         """
+        self._check_first_positional(list(sys.argv[1:] if args is None else args))
         parsed = super().parse_args(args, namespace)
         for action in self._positionals._group_actions:
             if action.nargs is None and isinstance(getattr(parsed, action.dest, None), list):
                 self.error(f"{action.metavar or action.dest} is missing (a stray '--'?)")
         return parsed
+
+    def _check_first_positional(self, args: list[str]) -> None:
+        """Judge a dash-led token where the first positional belongs as that positional.
+
+        argparse takes `-acme` for an unknown option and hands the next tokens to the
+        positionals, so the error would name the wrong argument (`EOY_MONTH` for a CLIENT_NAME
+        `-acme`). The token is checked with the first positional's own type instead.
+        """
+        positionals = self._positionals._group_actions
+        if not positionals:
+            return
+        first = positionals[0]
+        check = first.type
+        if not callable(check):
+            return
+        index = 0
+        while index < len(args):
+            token = args[index]
+            if token in ("-", "--") or not token.startswith("-"):
+                return
+            action = self._option_named(token.split("=", 1)[0])
+            if action is None:
+                if token.startswith("--"):
+                    return  # an unknown option: argparse says so
+                try:
+                    check(token)
+                except (argparse.ArgumentTypeError, ValueError) as exc:
+                    self.error(f"argument {first.metavar or first.dest}: {exc}")
+                return
+            takes_value = action.nargs != 0 and "=" not in token
+            index += 2 if takes_value else 1
+
+    def _option_named(self, name: str) -> argparse.Action | None:
+        """Return the option `name` means (a unique abbreviation too, when allowed)."""
+        actions = self._option_string_actions
+        if name in actions:
+            return actions[name]
+        if self.allow_abbrev and name.startswith("--"):
+            matches = {actions[option] for option in actions if option.startswith(name)}
+            if len(matches) == 1:
+                return matches.pop()
+        return None
 
 
 def client_name(text: str) -> str:
@@ -57,16 +101,30 @@ def client_name(text: str) -> str:
     return text
 
 
+def ascii_number(text: str, low: int, high: int) -> int | None:
+    """Return `text` as a number in low..high when it is written in ASCII digits only, else None.
+
+    `str.isdigit` and `int` accept any Unicode digit (`٦` is 6, `²` passes isdigit and then
+    fails int): a command line's numbers are ASCII, anything else is refused as it is.
+    """
+    if not re.fullmatch(r"[0-9]{1,9}", text) or not low <= int(text) <= high:
+        return None
+    return int(text)
+
+
 def eoy_month(text: str) -> int:
     """Check EOY_MONTH: the month (1..12) that ends the client's fiscal year."""
-    if not re.fullmatch(r"\d{1,2}", text.strip()) or not 1 <= int(text) <= 12:
+    month = ascii_number(text.strip(" "), 1, 12)
+    if month is None:
         raise argparse.ArgumentTypeError(f"EOY_MONTH must be a month number 1..12, not {text!r}")
-    return int(text)
+    return month
 
 
 def config_url(text: str) -> str:
     """Check a config source URL: `https://<vault>` or `file:///path/to/client.toml`."""
-    if re.fullmatch(r"https://[A-Za-z0-9.-]+(:\d+)?/?", text) or re.fullmatch(r"file:///\S+", text):
+    if re.fullmatch(r"https://[A-Za-z0-9.-]+(:[0-9]+)?/?", text) or re.fullmatch(
+        r"file:///[^\s\x00-\x1f\x7f]+", text
+    ):
         return text
     scheme = text.split("://", 1)[0] if "://" in text else "no scheme"
     raise argparse.ArgumentTypeError(
@@ -161,16 +219,18 @@ def database_name(text: str) -> str:
 
 def positive_jobs(text: str) -> int:
     """Parse `--jobs N`, 1 to 64."""
-    if not text.isdigit() or not 1 <= int(text) <= 64:
+    jobs = ascii_number(text, 1, 64)
+    if jobs is None:
         raise argparse.ArgumentTypeError(f"--jobs must be a number 1..64, not {text!r}")
-    return int(text)
+    return jobs
 
 
 def port_number(text: str) -> int:
     """Parse a TCP port."""
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
+    port = ascii_number(text, 1, 65535)
+    if port is None:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number")
-    return int(text)
+    return port
 
 
 def add_restore_vault_arguments(parser: argparse.ArgumentParser, *, required: bool) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from adapters.os.signals import hold_stop_signals
 from entrypoints.args import (
     OneLineParser,
     add_client_arguments,
@@ -49,4 +50,6 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
+    # Before the container's imports: a stop signal during them still stops the job in order.
+    hold_stop_signals()
     main()

@@ -6,6 +6,9 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from adapters.os.signals import hold_stop_signals
+from domain.models.text import printable
+
 JOBS = {
     "backup": "back up every database of a client",
     "retention": "delete a client's runs past their retention (--dry-run to preview)",
@@ -29,12 +32,22 @@ JOBS = {
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Dispatch to a job's `main`."""
+    if argv is None:
+        # Run as the `lts` program: hold the stop signals before the job's slow imports.
+        hold_stop_signals()
     arguments = list(sys.argv[1:] if argv is None else argv)
-    job = arguments[0].replace("-", "_") if arguments else ""
-    if job not in JOBS:
+    if not arguments or arguments[0] in ("-h", "--help"):
         listing = "\n".join(f"  {name:<16} {text}" for name, text in JOBS.items())
         sys.stderr.write(f"usage: lts <job> [arguments]\n\njobs:\n{listing}\n")
-        raise SystemExit(0 if job in ("", "-h", "__help") else 2)
+        raise SystemExit(0)
+    job = arguments[0].replace("-", "_")
+    if job not in JOBS:
+        # Bad input is one line and exit 2, as every job's own argument errors.
+        sys.stderr.write(
+            f"lts: error: unknown job {printable(arguments[0])!r} "
+            f"(jobs: {', '.join(JOBS)}; lts --help describes them)\n"
+        )
+        raise SystemExit(2)
     module = importlib.import_module(f"entrypoints.{job}")
     module.main(arguments[1:])
 

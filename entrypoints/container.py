@@ -29,6 +29,7 @@ from adapters.files.toml_writer import TomlFileConfigWriter
 from adapters.gpg.decryptor import GpgDecryptor
 from adapters.gpg.encryptor import GpgEncryptor
 from adapters.gpg.keygen import GpgKeyGenerator
+from adapters.gpg.keyring import dispose_keyring_home
 from adapters.gpg.signing import GpgSigner
 from adapters.gpg.verifying import GpgSignatureChecker
 from adapters.html.writer import HtmlReportWriter
@@ -37,11 +38,13 @@ from adapters.os.clock import SystemClock
 from adapters.os.console import StdoutConsole
 from adapters.os.cpus import usable_cpus
 from adapters.os.exit import ProcessExit
+from adapters.os.job_guard import guard_job
 from adapters.os.local_files import PrivateLocalFiles
 from adapters.os.lock import FlockLock
 from adapters.os.logging import client_logging
 from adapters.os.metrics import TextfileMetrics
 from adapters.os.paths import make_private_dirs
+from adapters.os.processes import LocalHostProcesses
 from adapters.os.public_files import write_public_file
 from adapters.os.task_runner import ThreadPoolTaskRunner
 from adapters.postgres.archive_reader import PgArchiveReader
@@ -53,6 +56,7 @@ from adapters.postgres.credentials import (
 from adapters.postgres.database import PostgresDatabase
 from adapters.postgres.dumper import PgDumper
 from adapters.postgres.restorer import PgRestorer
+from adapters.process.leftovers import KEYRING, Leftovers
 from adapters.process.zstd import ZstdDecompressor
 from domain.framework.endpoints import DynamicMountingEndPoint, EndPoint
 from domain.machines.archive import ArchiveFileMachine
@@ -77,6 +81,7 @@ from domain.models.policy import BackupPolicy
 from domain.models.redaction import Redactor
 from domain.models.report import ReportPolicy
 from domain.models.signing import SigningKeyFiles, SigningPolicy
+from domain.models.text import one_line
 from domain.rules.parallelism import plan_parallelism
 from domain.services.job_metrics import JobMetricsRecorder
 from entrypoints.azure import azure_options
@@ -166,8 +171,13 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
     cipher = providers.Singleton(FernetSecretCipher, key_file=settings.provided.secrets.key_file)
     lock = providers.Singleton(FlockLock, lock_root=settings.provided.paths.lock_root, clock=clock)
+    leftovers = providers.Singleton(
+        Leftovers,
+        work_root=settings.provided.paths.work_root,
+        disposers=providers.Dict({KEYRING: providers.Object(dispose_keyring_home)}),
+    )
     local_files = providers.Singleton(
-        PrivateLocalFiles, work_root=settings.provided.paths.work_root
+        PrivateLocalFiles, work_root=settings.provided.paths.work_root, leftovers=leftovers
     )
     # The pool and zstd's threads are sized together from the CPUs (domain/rules/parallelism.py).
     parallelism = providers.Singleton(
@@ -178,6 +188,14 @@ class Container(containers.DeclarativeContainer):
     backup_runner = providers.Singleton(ThreadPoolTaskRunner, workers=parallelism.provided.pool)
     retention_runner = providers.Singleton(
         ThreadPoolTaskRunner, workers=settings.provided.retention.worker_pool_size
+    )
+    host_processes = providers.Singleton(LocalHostProcesses)
+    # Signals, the private work root and the sweep of killed jobs' leftovers (SPEC 15).
+    job_guard = providers.Resource(
+        guard_job,
+        work_root=settings.provided.paths.work_root,
+        leftovers=leftovers,
+        log_file=logging,
     )
 
     # ---------------------------------------------------------------- config stores
@@ -265,9 +283,15 @@ class Container(containers.DeclarativeContainer):
     )
     archives = providers.Singleton(PgArchiveReader, redactor=redactor, pg_bin_dir=pg_bin_dir)
     work_root = settings.provided.paths.work_root
-    encryptor = providers.Singleton(GpgEncryptor, work_root=work_root, redactor=redactor)
-    decryptor = providers.Singleton(GpgDecryptor, work_root=work_root, redactor=redactor)
-    key_generator = providers.Singleton(GpgKeyGenerator, work_root=work_root, redactor=redactor)
+    encryptor = providers.Singleton(
+        GpgEncryptor, work_root=work_root, redactor=redactor, leftovers=leftovers
+    )
+    decryptor = providers.Singleton(
+        GpgDecryptor, work_root=work_root, redactor=redactor, leftovers=leftovers
+    )
+    key_generator = providers.Singleton(
+        GpgKeyGenerator, work_root=work_root, redactor=redactor, leftovers=leftovers
+    )
     decompressor = providers.Singleton(ZstdDecompressor, redactor=redactor)
     # Runs are signed when [signing] key_file is set, and checked when trusted_keys is (SPEC 14).
     signer = providers.Selector(
@@ -277,6 +301,7 @@ class Container(containers.DeclarativeContainer):
             key_file=settings.provided.signing.key_file,
             work_root=work_root,
             redactor=redactor,
+            leftovers=leftovers,
         ),
         none=providers.Object(None),
     )
@@ -288,6 +313,7 @@ class Container(containers.DeclarativeContainer):
             work_root=work_root,
             redactor=redactor,
             signing_key_file=settings.provided.signing.key_file,
+            leftovers=leftovers,
         ),
         none=providers.Object(None),
     )
@@ -378,6 +404,7 @@ class Container(containers.DeclarativeContainer):
         ),
         lock_owner=providers.Callable(process_owner),
         retention=retention_options,
+        processes=host_processes,
     )
     retention_machine = providers.Factory(
         RetentionClientMachine,
@@ -385,6 +412,7 @@ class Container(containers.DeclarativeContainer):
         options=providers.Factory(retention_options, dry_run=request.provided.dry_run),
         lock_owner=providers.Callable(process_owner),
         share_lock_max_age=settings.provided.backup.share_lock_max_age,
+        processes=host_processes,
     )
     list_machine = providers.Factory(
         ListRunsMachine, console=console, clock=clock, as_json=request.provided.as_json
@@ -530,6 +558,7 @@ class Container(containers.DeclarativeContainer):
         policy=signing_policy,
         lock_owner=providers.Callable(process_owner),
         share_lock_max_age=settings.provided.backup.share_lock_max_age,
+        processes=host_processes,
     )
 
     # ---------------------------------------------------------------- legal holds
@@ -540,6 +569,7 @@ class Container(containers.DeclarativeContainer):
         operator=providers.Callable(current_operator),
         lock_owner=providers.Callable(process_owner),
         share_lock_max_age=settings.provided.backup.share_lock_max_age,
+        processes=host_processes,
     )
     release_machine = providers.Factory(ReleaseRunMachine, **hold_machine.kwargs)
 
@@ -681,5 +711,5 @@ def run_tool(request: ToolRequest, container: Container | None = None) -> None:
 
 
 def _critical(container: Container, exc: Exception) -> None:
-    container.console().print(f"Critical failure: {' / '.join(str(exc).splitlines())}")
+    container.console().print(f"Critical failure: {one_line(str(exc))}")
     container.exit().exit(1)

@@ -17,12 +17,14 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from adapters.os.signals import hold_stop_signals
 from domain.models.client_config import PostgresAuth
 from domain.models.operations import NewClient
 from entrypoints.args import (
     OneLineParser,
     add_client_arguments,
     add_restore_vault_arguments,
+    ascii_number,
     client_fields,
     port_number,
 )
@@ -40,15 +42,18 @@ generate the operator's signing key (no passphrase) at the master config's [sign
 STDIN = "-"
 DEFAULT_END_OF_MONTH_DAYS = 400
 DEFAULT_END_OF_YEAR_DAYS = 3650
+MAX_RETENTION_DAYS = 100 * 366
+"""A century: a longer retention is surely a typo."""
 
 
 def retention_days(text: str) -> int:
     """Parse a retention in days (a positive whole number)."""
-    if not text.isdigit() or int(text) < 1:
+    days = ascii_number(text, 1, MAX_RETENTION_DAYS)
+    if days is None:
         raise argparse.ArgumentTypeError(
-            f"retention days must be a whole number >= 1, not {text!r}"
+            f"retention days must be a whole number 1..{MAX_RETENTION_DAYS}, not {text!r}"
         )
-    return int(text)
+    return days
 
 
 def parser() -> argparse.ArgumentParser:
@@ -212,4 +217,6 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
+    # Before the container's imports: a stop signal during them still stops the job in order.
+    hold_stop_signals()
     main()

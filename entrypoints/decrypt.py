@@ -10,6 +10,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from adapters.os.signals import hold_stop_signals
 from domain.models.restore_request import DecryptRequest
 from entrypoints.args import (
     OneLineParser,
@@ -26,13 +27,22 @@ overwriting one): the custom-format dump for pg_restore, or plain SQL with --sql
 """
 
 
+def output_path(text: str) -> Path:
+    """Check `--output`: a file name, not empty, no control characters."""
+    if not text or text.endswith("/") or not text.isprintable():
+        raise argparse.ArgumentTypeError(
+            f"--output must name a file (not empty, no control characters), not {text!r}"
+        )
+    return Path(text)
+
+
 def parser() -> argparse.ArgumentParser:
     """Return the decrypt job's argument parser."""
     result = OneLineParser(prog="decrypt", description=DESCRIPTION)
     add_client_arguments(result)
     add_restore_vault_arguments(result, required=True)
     add_run_and_database(result)
-    result.add_argument("--output", required=True, type=Path, help="the file to write")
+    result.add_argument("--output", required=True, type=output_path, help="the file to write")
     result.add_argument("--sql", action="store_true", help="write plain SQL (pg_restore -f)")
     return result
 
@@ -55,4 +65,6 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
+    # Before the container's imports: a stop signal during them still stops the job in order.
+    hold_stop_signals()
     main()

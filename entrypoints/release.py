@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from adapters.os.signals import hold_stop_signals
 from entrypoints import hold
 from entrypoints.requests import ReleaseJob
 
@@ -18,4 +19,6 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
+    # Before the container's imports: a stop signal during them still stops the job in order.
+    hold_stop_signals()
     main()

@@ -9,6 +9,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from adapters.os.signals import hold_stop_signals
 from entrypoints.args import OneLineParser
 from entrypoints.fleet import FleetError, read_fleet
 from entrypoints.requests import ReportJob
@@ -49,4 +50,6 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
+    # Before the container's imports: a stop signal during them still stops the job in order.
+    hold_stop_signals()
     main()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from adapters.os.signals import hold_stop_signals
 from domain.models.restore_request import RestoreRequest
 from entrypoints.args import (
     OneLineParser,
@@ -85,4 +86,6 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
+    # Before the container's imports: a stop signal during them still stops the job in order.
+    hold_stop_signals()
     main()

@@ -43,6 +43,9 @@ from domain.models.compression import DEFAULT_COMPRESSION, zstd_choice
 
 CONFIG_ENV = "LTS_CONFIG"
 DEFAULT_CONFIG_FILE = Path("/etc/long-term-storage/config.toml")
+ENV_PREFIX = "LTS_"
+MAX_AGE_HOURS = 100 * 365 * 24
+"""Ages in hours stop at a century: a bigger one is surely a typo, and overflows a timedelta."""
 
 _COMPRESSION = r"^(none|gzip(:[0-9])?|lz4(:[0-9]+)?|zstd(:(level=)?[0-9]+)?|[0-9])$"
 _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -57,9 +60,12 @@ class SettingsError(ValueError):
 
 
 class _Section(BaseModel):
-    """A section of the master config: unknown keys are refused, values are frozen."""
+    """A section of the master config: unknown keys are refused, values are frozen.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    No number may be infinite or NaN (`inf` would pass `gt=0` and break every job later).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class PathsSettings(_Section):
@@ -125,7 +131,7 @@ class BackupSettings(_Section):
     timezone: str = "UTC"
     min_dump_bytes: int = Field(default=64, ge=0)
     shrink_warning_ratio: float = Field(default=0.5, ge=0, le=1)
-    share_lock_max_age_hours: float = Field(default=48, gt=0)
+    share_lock_max_age_hours: float = Field(default=48, gt=0, le=MAX_AGE_HOURS)
     count_rows: bool = True
     """Count every table's rows in the dump's snapshot for the manifest (what drills compare)."""
 
@@ -147,11 +153,15 @@ class BackupSettings(_Section):
     @field_validator("worker_pool_size", mode="before")
     @classmethod
     def _auto_or_pool_size(cls, value: object) -> object:
-        """Accept `auto` or a whole number of workers from 1 to 64 (also as a string)."""
+        """Accept `auto` or a whole number of workers from 1 to 64 (also as a string).
+
+        Only ASCII digits: `str.isdigit` and `int` would take `٦` for 6 (issue 12).
+        """
         text = str(value).strip().lower()
         if text == "auto":
             return "auto"
-        if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= MAX_POOL_SIZE:
+        digits = text.isascii() and text.isdigit()
+        if isinstance(value, bool) or not digits or not 1 <= int(text) <= MAX_POOL_SIZE:
             raise ValueError(f'must be "auto" or a whole number from 1 to {MAX_POOL_SIZE}')
         return int(text)
 
@@ -178,7 +188,7 @@ class RetentionSettings(_Section):
 
     worker_pool_size: int = Field(default=4, ge=1, le=64)
     minimum_keep: int = Field(default=1, ge=1)
-    partial_max_age_hours: float = Field(default=24, gt=0)
+    partial_max_age_hours: float = Field(default=24, gt=0, le=MAX_AGE_HOURS)
 
     @property
     def partial_max_age(self) -> timedelta:
@@ -261,7 +271,7 @@ class SigningSettings(_Section):
 class CheckSettings(_Section):
     """`[check]`: what the check job demands beyond readiness and freshness."""
 
-    drill_max_age_days: int | None = Field(default=None, ge=0)
+    drill_max_age_days: int | None = Field(default=None, ge=0, le=MAX_AGE_HOURS // 24)
     """When set, the newest complete run must be proven by a drill within this many days."""
 
     @property
@@ -348,9 +358,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             never echoing the values, or one line saying why the file cannot be read.
     """
     environ = os.environ if environ is None else environ
+    _check_environment(environ)
+    path = config_file(environ)
+    if path.exists() and not path.is_file():
+        raise SettingsError(f"the master config {path} is not a file")
     with _using_environ(environ):
         try:
             return Settings()
+        except UnicodeDecodeError as exc:
+            raise SettingsError(
+                f"the master config {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} "
+                f"at offset {exc.start})"
+            ) from None
         except ValidationError as exc:
             raise SettingsError(_describe(exc)) from None
         except tomllib.TOMLDecodeError as exc:
@@ -366,6 +385,27 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise SettingsError(
                 f"the master config cannot be read from the environment: {exc}"
             ) from None
+
+
+def _check_environment(environ: Mapping[str, str]) -> None:
+    """Refuse `LTS_*` variables that name no section, as unknown keys are refused.
+
+    pydantic-settings reads only the variables of known sections, so `LTS_FROBS__X=1` would
+    silently do nothing; a typo in a section's name must be as loud as one in a key's.
+    """
+    sections = set(Settings.model_fields)
+    problems = []
+    for name in sorted(environ):
+        if not name.upper().startswith(ENV_PREFIX) or name.upper() == CONFIG_ENV:
+            continue
+        section = name[len(ENV_PREFIX) :].split("__", 1)[0].lower()
+        if section not in sections:
+            problems.append(
+                f"{name}: no section {section!r} in the master config "
+                f"(sections: {', '.join(sorted(sections))})"
+            )
+    if problems:
+        raise SettingsError("\n".join(problems))
 
 
 def _describe(error: ValidationError) -> str:

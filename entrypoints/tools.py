@@ -18,6 +18,7 @@ from adapters.fernet.cipher import FernetSecretCipher, generate_key_file
 from adapters.os.paths import make_private_dirs
 from domain.framework.diagram import render_markdown
 from domain.framework.machine import Machine
+from domain.models.text import one_line
 from ports.console import Console
 from ports.errors import SecretError
 from ports.exit import Exit
@@ -46,7 +47,7 @@ class GenerateKeyTool:
         try:
             generate_key_file(self._path, make_dirs=make_private_dirs)
         except (SecretError, OSError) as exc:
-            self._console.print(f"Critical failure: {' / '.join(str(exc).splitlines())}")
+            self._console.print(f"Critical failure: {one_line(str(exc))}")
             self._exit.exit(1)
             return
         self._console.print(f"wrote a new Fernet key to {self._path}")
@@ -77,7 +78,7 @@ class EncryptSecretTool:
                 raise SecretError("no secret given (empty input)")
             token = FernetSecretCipher(key_file=self._key_file).encrypt(SecretStr(secret))
         except (SecretError, OSError) as exc:
-            self._console.print(f"Critical failure: {' / '.join(str(exc).splitlines())}")
+            self._console.print(f"Critical failure: {one_line(str(exc))}")
             self._exit.exit(1)
             return
         self._console.print(token)

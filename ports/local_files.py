@@ -30,6 +30,14 @@ class LocalFiles(Protocol):
         """Tell whether anything exists at `path`."""
 
     @abstractmethod
+    def regular_file_problem(self, path: PurePath) -> str | None:
+        """Return why `path` is not a regular file the job can read, or None when it is.
+
+        The reason reads after the path: "does not exist", "is a directory, not a file",
+        "is a FIFO (named pipe), not a regular file", ...
+        """
+
+    @abstractmethod
     def write_private(self, path: PurePath, chunks: Iterable[bytes]) -> LocalFile:
         """Write `chunks` to a new 0600 file at `path`; an existing file is never overwritten."""
 

@@ -138,6 +138,33 @@ class GlobalsOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class ScratchDatabase:
+    """A database named as a job's scratch database, as its server sees it now.
+
+    `note` is its comment; `claimed` whether a live job's claim (`Restorer.claim_scratch`)
+    holds it; `objects` how many objects of its own it holds, counted only for a database no
+    job claims (None when not counted, or when it cannot be counted).
+    """
+
+    name: str
+    note: str | None
+    claimed: bool
+    objects: int | None = None
+
+
+SCRATCH_CLAIMED = "another drill that still runs claims this scratch database; it was not touched"
+"""Why `Restorer.claim_scratch` refuses a scratch database another live job claims."""
+
+
+class ScratchClaim(Protocol):
+    """A job's claim on a scratch database: held until closed, or until the job's process ends."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Let go of the claim (once the database is dropped); safe to call twice."""
+
+
+@dataclass(frozen=True, slots=True)
 class RestoreVersions:
     """The client tools chosen for a target server, and the server's version."""
 
@@ -185,6 +212,24 @@ class Restorer(Protocol):
     @abstractmethod
     def drop_database(self, target: RestoreTarget) -> None:
         """Drop the target database (only ever one this run created)."""
+
+    @abstractmethod
+    def claim_scratch(self, target: RestoreTarget) -> ScratchClaim:
+        """Claim `target` as this job's scratch database on its server, before it is created.
+
+        The claim lives on the server as long as the job holds it: closing it, or the end of
+        the job's process (a SIGKILL, a crash) lets go of it, so another job can tell a scratch
+        database of a live job from one a dead job left. It is tried, never waited for: a claim
+        another live job holds raises RestoreError ending in SCRATCH_CLAIMED.
+        """
+
+    @abstractmethod
+    def mark_database(self, target: RestoreTarget, note: str) -> None:
+        """Set the target database's comment to `note` (a scratch database says what it is)."""
+
+    @abstractmethod
+    def scratch_databases(self, server: ServerTarget, prefix: str) -> tuple[ScratchDatabase, ...]:
+        """Return the databases of `server` whose names start with `prefix` (see the type)."""
 
     @abstractmethod
     def restore(self, target: RestoreTarget, archive: PurePath, options: RestoreOptions) -> None:

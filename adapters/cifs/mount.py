@@ -26,6 +26,7 @@ from adapters.cifs.credentials import credentials_file
 from adapters.cifs.mountinfo import CIFS_FSTYPES, DEFAULT_MOUNTINFO, mounted_at
 from adapters.cifs.options import checked_options, mount_options, safe_component
 from adapters.process.env import child_env, inherited_env
+from adapters.process.private_dirs import make_private_dirs
 from adapters.process.run import ChildError, run_command
 from adapters.process.text import one_line
 from domain.models.redaction import Redactor
@@ -177,7 +178,7 @@ class CifsMount:
     def _prepare_mount_point(self) -> None:
         """Create `<mount_root>/<client>` (0700); refuse a symlink or a non-directory there."""
         try:
-            self.mount_point.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(self.mount_point.parent)
             with contextlib.suppress(FileExistsError):
                 self.mount_point.mkdir(MOUNT_POINT_MODE)
             mode = self.mount_point.lstat().st_mode

@@ -2,11 +2,13 @@
 
 SPEC section 9. `load` imports the private key into a throw-away GNUPGHOME (mode 0700) under the
 work root, never the user's keyring, and returns GpgDecryptionKeys, which own it: `close` stops
-gpg-agent, which holds secret keys, and removes the directory. The passphrase goes to gpg once,
-through loopback pinentry on a pipe (`--passphrase-fd`): never on a command line, in an
-environment or a file. That one unlock decrypts a probe message; the throw-away agent then keeps
-the unlocked key in memory for the job's later decryptions (`--pinentry-mode error`, so gpg
-never waits for a pinentry).
+gpg-agent, which holds secret keys, and removes the directory. The passphrase goes to gpg through
+loopback pinentry on a pipe, never on a command line, in an environment or a file: once to prove
+it unlocks the key (a probe message, `--passphrase-fd` on a pipe of its own), then to every
+decrypting gpg as the first line of its standard input (`--passphrase-fd 0`: gpg reads that line
+a byte at a time, and the message after it). The agent caches nothing (cache TTL 0, SPEC 15): a
+key is unlocked only for the one operation that needs it, so an agent or keyring that a killed
+job left behind decrypts nothing without the passphrase.
 Tested against the real gpg in tests/integration/test_restore_jobs.py and
 tests/contract/test_decryptor.py.
 """
@@ -14,7 +16,7 @@ tests/contract/test_decryptor.py.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -33,26 +35,55 @@ from adapters.process import (
     run_command,
     stream_through,
 )
+from adapters.process.leftovers import Leftovers
 from domain.models.redaction import Redactor
 from domain.models.restore_config import KeyPassphrases
 from ports.decryptor import DecryptionKeys, Decryptor, KeyInfo
 from ports.errors import DecryptionError, EncryptionError
 
 DEFAULT_CHUNK_SIZE = CHUNK_SIZE
-AGENT_CACHE_SECONDS = 30 * 24 * 3600
-"""The throw-away agent lives only as long as the job; its cache must not expire before it."""
+AGENT_CACHE_SECONDS = 0
+"""The agent unlocks a key for one operation and forgets the passphrase at once: a killed job's
+agent must not decrypt for anyone (issue 12 found a 30-day cache doing so)."""
 PROBE = b"long-term-storage passphrase probe\n"
+AGENT_SOCKET_LONGEST = "S.gpg-agent.browser"
+MAX_SOCKET_PATH = 107
+"""A Unix socket's name holds 108 bytes with its final NUL."""
 _BAD_PASSPHRASE = ("Bad passphrase", "No pinentry", "Operation cancelled")
 
 
 class SecretKeyring(ThrowAwayKeyring):
     """A throw-away GNUPGHOME whose gpg-agent may start, to hold one private key."""
 
-    def __init__(self, work_root: Path, redactor: Redactor, gpg_binary: str = "gpg") -> None:
-        super().__init__(work_root, redactor, gpg_binary)
+    def __init__(
+        self,
+        work_root: Path,
+        redactor: Redactor,
+        gpg_binary: str = "gpg",
+        leftovers: Leftovers | None = None,
+    ) -> None:
+        super().__init__(work_root, redactor, gpg_binary, leftovers)
+        self._check_socket_room(work_root)
         (self.homedir / "gpg-agent.conf").write_text(
             f"default-cache-ttl {AGENT_CACHE_SECONDS}\nmax-cache-ttl {AGENT_CACHE_SECONDS}\n"
         )
+
+    def _check_socket_room(self, work_root: Path) -> None:
+        """Refuse a home whose agent sockets would not fit a Unix socket name (107 bytes).
+
+        gpg-agent puts its sockets in the home directory unless /run/user/<uid> exists; with a
+        long work root it cannot start, and gpg says only "General error".
+        """
+        if Path(f"/run/user/{os.getuid()}").is_dir():
+            return
+        longest = self.homedir / AGENT_SOCKET_LONGEST
+        if len(os.fsencode(longest)) > MAX_SOCKET_PATH:
+            self.dispose()
+            raise EncryptionError(
+                f"the work root {work_root} is too long for gpg-agent's sockets "
+                f"({len(os.fsencode(longest))} bytes for {longest.name}, at most "
+                f"{MAX_SOCKET_PATH}); set a shorter [paths] work_root"
+            )
 
     def argv(self, *args: str) -> list[str]:
         """Return a gpg command line bound to this keyring; the agent may start (secret keys)."""
@@ -106,9 +137,11 @@ class GpgDecryptionKeys(DecryptionKeys):
         redactor: Redactor,
         chunk_size: int,
         on_close: Callable[[GpgDecryptionKeys], None] = lambda _: None,
+        passphrase: SecretStr | None = None,
     ) -> None:
         self._keyring = keyring
         self._info = info
+        self._passphrase = passphrase or SecretStr("")
         self._redactor = redactor
         self._chunk_size = chunk_size
         self._on_close = on_close
@@ -129,9 +162,12 @@ class GpgDecryptionKeys(DecryptionKeys):
         if self._closed:
             close_source(cipher)
             raise DecryptionError("the private key was closed")
-        argv = self._keyring.argv("--pinentry-mode", "error", "--decrypt", "--output", "-")
+        argv = self._keyring.argv(
+            "--pinentry-mode", "loopback", "--passphrase-fd", "0", "--decrypt", "--output", "-"
+        )
         stage = Stage(argv, self._keyring.child_env, "gpg", self._failed, self._redactor)
-        return stream_through(cipher, stage, chunk_size=self._chunk_size)
+        fed = _after_passphrase(self._passphrase, cipher)
+        return stream_through(fed, stage, chunk_size=self._chunk_size)
 
     def close(self) -> None:
         """Stop the keyring's agent and remove the keyring; safe to call twice."""
@@ -160,11 +196,13 @@ class GpgDecryptor(Decryptor):
         redactor: Redactor,
         gpg_binary: str = "gpg",
         chunk_size: int = DEFAULT_CHUNK_SIZE,
+        leftovers: Leftovers | None = None,
     ) -> None:
         self._work_root = work_root
         self._redactor = redactor
         self._gpg_binary = gpg_binary
         self._chunk_size = chunk_size
+        self._leftovers = leftovers
         # Single-key updates and copy() of a dict are atomic: no lock for close_all to wait on.
         self._open: dict[int, GpgDecryptionKeys] = {}
 
@@ -176,7 +214,9 @@ class GpgDecryptor(Decryptor):
         """
         self._redactor.add(passphrase)
         try:
-            keyring = SecretKeyring(self._work_root, self._redactor, self._gpg_binary)
+            keyring = SecretKeyring(
+                self._work_root, self._redactor, self._gpg_binary, self._leftovers
+            )
         except EncryptionError as exc:
             raise DecryptionError(str(exc)) from None
         except OSError as exc:
@@ -193,7 +233,9 @@ class GpgDecryptor(Decryptor):
         except BaseException:
             keyring.dispose()
             raise
-        keys = GpgDecryptionKeys(keyring, info, self._redactor, self._chunk_size, self._forget)
+        keys = GpgDecryptionKeys(
+            keyring, info, self._redactor, self._chunk_size, self._forget, passphrase
+        )
         self._open[id(keys)] = keys
         return keys
 
@@ -272,6 +314,15 @@ class GpgDecryptor(Decryptor):
             f"the private key (fingerprint {info.fingerprint}) cannot decrypt: "
             f"{diagnostics(stderr, self._redactor)}"
         )
+
+
+def _after_passphrase(passphrase: SecretStr, cipher: Iterable[bytes]) -> Iterator[bytes]:
+    """Yield the passphrase line for `--passphrase-fd 0`, then the message; close it at the end."""
+    try:
+        yield passphrase.get_secret_value().encode() + b"\n"
+        yield from cipher
+    finally:
+        close_source(cipher)
 
 
 def _newest_creation(listing: str) -> int:

@@ -23,6 +23,7 @@ from adapters.process import (
     close_source,
     stream_through,
 )
+from adapters.process.leftovers import Leftovers
 from domain.models.redaction import Redactor
 from ports.encryptor import Encryptor, RecipientInfo, Recipients
 from ports.errors import EncryptionError, KeyMismatchError
@@ -116,11 +117,13 @@ class GpgEncryptor(Encryptor):
         redactor: Redactor,
         gpg_binary: str = "gpg",
         chunk_size: int = DEFAULT_CHUNK_SIZE,
+        leftovers: Leftovers | None = None,
     ) -> None:
         self._work_root = work_root
         self._redactor = redactor
         self._gpg_binary = gpg_binary
         self._chunk_size = chunk_size
+        self._leftovers = leftovers
         # Single-key updates and copy() of a dict are atomic: no lock for close_all to wait on.
         self._open: dict[int, GpgRecipients] = {}
 
@@ -134,7 +137,9 @@ class GpgEncryptor(Encryptor):
             EncryptionError: a key is not one usable OpenPGP public key.
         """
         try:
-            keyring = ThrowAwayKeyring(self._work_root, self._redactor, self._gpg_binary)
+            keyring = ThrowAwayKeyring(
+                self._work_root, self._redactor, self._gpg_binary, self._leftovers
+            )
         except OSError as exc:
             raise EncryptionError(
                 f"cannot make a keyring under {self._work_root}: {exc.strerror or exc}"

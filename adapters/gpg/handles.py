@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
 from adapters.gpg.keyring import ThrowAwayKeyring
+from adapters.process.leftovers import Leftovers
 from domain.models.redaction import Redactor
 from ports.errors import LtsError, SigningError
 
@@ -53,19 +54,23 @@ class OpenHandles(Generic[H]):
 
 
 def new_keyring(
-    kind: Callable[[Path, Redactor, str], K],
+    kind: Callable[[Path, Redactor, str, Leftovers | None], K],
     work_root: Path,
     redactor: Redactor,
     gpg_binary: str,
     what: str,
+    leftovers: Leftovers | None = None,
 ) -> K:
     """Make a throw-away keyring of `kind` under `work_root` for `what`.
+
+    It is claimed in the job's `leftovers` before it is made, so that the next job removes it
+    (and stops its agent) should this one be killed (SPEC 15).
 
     Raises:
         SigningError: the gpg binary is missing or the directory cannot be made.
     """
     try:
-        return kind(work_root, redactor, gpg_binary)
+        return kind(work_root, redactor, gpg_binary, leftovers)
     except (LtsError, OSError) as exc:
         raise SigningError(f"cannot make a keyring for {what}: {exc}") from None
 

@@ -20,6 +20,7 @@ from pydantic import SecretStr
 
 from adapters.gpg.decryptor import SecretKeyring
 from adapters.gpg.keyring import diagnostics
+from adapters.process.leftovers import Leftovers
 from domain.models.redaction import Redactor
 from ports.errors import KeyGenerationError, LtsError
 from ports.key_generator import GeneratedKey, KeyGenerator
@@ -38,8 +39,10 @@ class GpgKeyGenerator(KeyGenerator):
         redactor: Redactor,
         gpg_binary: str = "gpg",
         algorithm: str = DEFAULT_ALGORITHM,
+        leftovers: Leftovers | None = None,
     ) -> None:
         self._work_root = work_root
+        self._leftovers = leftovers
         self._redactor = redactor
         self._gpg_binary = gpg_binary
         self._algorithm = algorithm
@@ -53,7 +56,9 @@ class GpgKeyGenerator(KeyGenerator):
         passphrase = SecretStr(secrets.token_urlsafe(PASSPHRASE_BYTES))
         self._redactor.add(passphrase)
         try:
-            keyring = SecretKeyring(self._work_root, self._redactor, self._gpg_binary)
+            keyring = SecretKeyring(
+                self._work_root, self._redactor, self._gpg_binary, self._leftovers
+            )
         except (LtsError, OSError) as exc:
             raise KeyGenerationError(f"cannot make a keyring to generate the key: {exc}") from None
         try:

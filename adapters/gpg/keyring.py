@@ -1,9 +1,12 @@
 """A throw-away GnuPG home directory holding only the public keys of one run.
 
-The directory is made with `tempfile.mkdtemp` (mode 0700) under the job's work root; the user's
-own keyring (`~/.gnupg`, `$GNUPGHOME`) is never read or written, because every gpg child gets
-`--homedir` and an environment of its own. gpg runs with `--no-autostart`, so no gpg-agent or
-dirmngr is started; `dispose` still stops one if something started it, then removes the directory.
+The directory `gnupg-<random>` (mode 0700 whatever the umask) is made under the job's work root,
+claimed first in the job's leftovers (adapters/process/leftovers.py), so that a later job removes
+it, and stops its agent, should this job be killed. The user's own keyring (`~/.gnupg`,
+`$GNUPGHOME`) is never read or written, because every gpg child gets `--homedir` and an
+environment of its own. gpg runs with `--no-autostart`, so no gpg-agent or dirmngr is started;
+`dispose` still stops one if something started it, then removes the directory and releases the
+claim. `dispose_keyring_home` does the same for a home a killed job left (the sweep's disposer).
 """
 
 from __future__ import annotations
@@ -11,14 +14,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import shutil
-import tempfile
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from adapters.gpg.listing import KeyListing, parse_listing
 from adapters.process import ChildError, Completed, one_line, run_command
+from adapters.process.leftovers import KEYRING, Claim, Leftovers
 from domain.models.redaction import Redactor
 from ports.errors import EncryptionError
 
@@ -41,37 +46,109 @@ def diagnostics(stderr: bytes | str, redactor: Redactor) -> str:
     return one_line(stderr, redactor) or "no diagnostics"
 
 
-STALE_HOME_SECONDS = 24 * 3600
-"""A throw-away home this old was left by a killed job (no job runs a day in one keyring)."""
+HOME_PREFIX = "gnupg-"
+HOME_DIR_MODE = 0o700
+REMOVE_ATTEMPTS = 40
+REMOVE_PAUSE_SECONDS = 0.05
 
 
-def sweep_stale_homes(
-    work_root: Path, now: float, *, keep: Path, max_age: float = STALE_HOME_SECONDS
-) -> None:
-    """Remove `gnupg-*` homes that killed jobs left under `work_root` (they may hold keys)."""
-    for home in work_root.glob("gnupg-*"):
-        if home == keep:
-            continue
+def home_env(homedir: Path) -> dict[str, str]:
+    """Return the environment of a gpg child bound to `homedir`: nothing of the job's own."""
+    return {
+        "PATH": os.defpath,
+        "LC_ALL": "C",
+        "LANG": "C",
+        # Pointing HOME at the throw-away directory too keeps even a stray default in it.
+        "HOME": str(homedir),
+        "GNUPGHOME": str(homedir),
+    }
+
+
+def stop_agents(gpgconf: str | None, homedir: Path) -> None:
+    """Stop every daemon (gpg-agent, dirmngr) bound to `homedir`; best effort."""
+    if gpgconf is None or not _agent_may_run(homedir):
+        return
+    # The directory goes anyway; with it go the sockets, and an agent whose socket is gone ends
+    # within a minute on its own. gpgconf ends it now.
+    with contextlib.suppress(ChildError):
+        run_command(
+            [gpgconf, "--homedir", str(homedir), "--kill", "all"],
+            env=home_env(homedir),
+            timeout=COMMAND_TIMEOUT_SECONDS,
+        )
+
+
+def dispose_keyring_home(homedir: Path) -> None:
+    """Stop the agent of a keyring a killed job left and remove it (the leftovers' disposer).
+
+    Raises:
+        OSError: the directory cannot be removed (the sweep then keeps its claim).
+    """
+    if homedir.is_symlink():
+        homedir.unlink()
+        return
+    if not homedir.is_dir():
+        return
+    stop_agents(shutil.which("gpgconf"), homedir)
+    remove_home(homedir)
+
+
+def remove_home(homedir: Path) -> None:
+    """Remove a home directory whose agent was just told to stop.
+
+    `gpgconf --kill` returns before the agent has ended, and the agent removes its sockets as it
+    ends: a removal racing with it finds files vanishing under it (or a file just written). It is
+    retried for a moment.
+
+    Raises:
+        OSError: the directory is still there after the retries.
+    """
+    for _ in range(REMOVE_ATTEMPTS):
+        with contextlib.suppress(OSError):
+            shutil.rmtree(homedir)
+        if not homedir.exists():
+            return
+        time.sleep(REMOVE_PAUSE_SECONDS)
+    raise OSError(f"{homedir} could not be removed (its gpg-agent may still run)")
+
+
+def _agent_may_run(homedir: Path) -> bool:
+    # Sockets live in the home directory, or under /run/user/<uid>/gnupg when that exists.
+    run_dir = Path(f"/run/user/{os.getuid()}/gnupg")
+    return any(homedir.glob("S.*")) or run_dir.is_dir()
+
+
+def _make_home(work_root: Path, leftovers: Leftovers) -> tuple[Path, Claim]:
+    """Claim and make a new `gnupg-<random>` directory (0700) under `work_root`."""
+    while True:
+        # Eight characters as mkdtemp's: a longer path would overflow the agent's socket names.
+        homedir = work_root / f"{HOME_PREFIX}{secrets.token_hex(4)}"
+        claim = leftovers.claim(KEYRING, homedir)
         try:
-            stale = home.is_dir() and not home.is_symlink() and now - home.stat().st_mtime > max_age
-        except OSError:
+            homedir.mkdir(mode=HOME_DIR_MODE)
+        except FileExistsError:
+            claim.release()
             continue
-        if stale:
-            logger.info("removing the stale keyring %s left by a killed job", home)
-            shutil.rmtree(home, ignore_errors=True)
+        except BaseException:
+            claim.release()
+            raise
+        homedir.chmod(HOME_DIR_MODE)
+        return homedir, claim
 
 
 class ThrowAwayKeyring:
     """A private GNUPGHOME under `work_root` and the gpg commands that run against it."""
 
-    def __init__(self, work_root: Path, redactor: Redactor, gpg_binary: str = "gpg") -> None:
+    def __init__(
+        self,
+        work_root: Path,
+        redactor: Redactor,
+        gpg_binary: str = "gpg",
+        leftovers: Leftovers | None = None,
+    ) -> None:
         self._redactor = redactor
         self.gpg = self._resolve(gpg_binary)
-        work_root.mkdir(parents=True, exist_ok=True)
-        self.homedir = Path(tempfile.mkdtemp(prefix="gnupg-", dir=work_root))
-        # Ages are measured against the new home's own mtime: the file system's clock, which is
-        # the one that stamped the others (the process clock may differ, as under faketime).
-        sweep_stale_homes(work_root, self.homedir.stat().st_mtime, keep=self.homedir)
+        self.homedir, self._claim = _make_home(work_root, leftovers or Leftovers(work_root))
         self._disposed = False
 
     @staticmethod
@@ -84,14 +161,7 @@ class ThrowAwayKeyring:
     @property
     def child_env(self) -> dict[str, str]:
         """Return the environment of every gpg child: nothing of the job's own environment."""
-        return {
-            "PATH": os.defpath,
-            "LC_ALL": "C",
-            "LANG": "C",
-            # Pointing HOME at the throw-away directory too keeps even a stray default in it.
-            "HOME": str(self.homedir),
-            "GNUPGHOME": str(self.homedir),
-        }
+        return home_env(self.homedir)
 
     def argv(self, *args: str) -> list[str]:
         """Return a gpg command line bound to this keyring, non-interactive, starting no agent."""
@@ -180,22 +250,15 @@ class ThrowAwayKeyring:
         if self._disposed:
             return
         self._disposed = True
-        if self._agent_may_run():
-            gpgconf = Path(self.gpg).with_name("gpgconf")
-            if gpgconf.exists():
-                # Best effort: the directory goes anyway, and with it the agent's sockets.
-                with contextlib.suppress(ChildError):
-                    run_command(
-                        [str(gpgconf), "--homedir", str(self.homedir), "--kill", "all"],
-                        env=self.child_env,
-                        timeout=COMMAND_TIMEOUT_SECONDS,
-                    )
-        shutil.rmtree(self.homedir, ignore_errors=True)
-
-    def _agent_may_run(self) -> bool:
-        # Sockets live in the home directory, or under /run/user/<uid>/gnupg when that exists.
-        run_dir = Path(f"/run/user/{os.getuid()}/gnupg")
-        return any(self.homedir.glob("S.*")) or run_dir.is_dir()
+        beside = Path(self.gpg).with_name("gpgconf")
+        stop_agents(str(beside) if beside.exists() else shutil.which("gpgconf"), self.homedir)
+        try:
+            remove_home(self.homedir)
+        except OSError:
+            # The claim stays: the job's last guard, or the next job's sweep, tries again.
+            logger.warning("cannot remove the keyring %s yet", self.homedir)
+            return
+        self._claim.release()
 
 
 def _unusable(key: KeyListing) -> str:

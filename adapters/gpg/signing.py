@@ -20,6 +20,7 @@ from adapters.gpg.handles import OpenHandles, new_keyring, read_key_file
 from adapters.gpg.keyring import diagnostics
 from adapters.gpg.listing import KeyListing, parse_listing
 from adapters.process import ChildFailure, Stage, collect
+from adapters.process.leftovers import Leftovers
 from domain.models.redaction import Redactor
 from ports.errors import EncryptionError, SigningError
 from ports.signer import Signer, SigningKey, SigningKeyInfo
@@ -85,10 +86,16 @@ class GpgSigner(Signer):
     """Load the operator's signing key from `key_file` into a throw-away keyring."""
 
     def __init__(
-        self, key_file: Path, work_root: Path, redactor: Redactor, gpg_binary: str = "gpg"
+        self,
+        key_file: Path,
+        work_root: Path,
+        redactor: Redactor,
+        gpg_binary: str = "gpg",
+        leftovers: Leftovers | None = None,
     ) -> None:
         self._key_file = key_file
         self._work_root = work_root
+        self._leftovers = leftovers
         self._redactor = redactor
         self._gpg_binary = gpg_binary
         self._open: OpenHandles[GpgSigningKey] = OpenHandles()
@@ -102,7 +109,12 @@ class GpgSigner(Signer):
         """
         data = read_key_file(self._key_file)
         keyring = new_keyring(
-            SecretKeyring, self._work_root, self._redactor, self._gpg_binary, "the signing key"
+            SecretKeyring,
+            self._work_root,
+            self._redactor,
+            self._gpg_binary,
+            "the signing key",
+            self._leftovers,
         )
         try:
             info = self._import(keyring, data)

@@ -18,6 +18,7 @@ from adapters.gpg.decryptor import SecretKeyring
 from adapters.gpg.handles import OpenHandles, new_keyring, read_key_file
 from adapters.gpg.keyring import ThrowAwayKeyring, diagnostics
 from adapters.gpg.listing import parse_listing
+from adapters.process.leftovers import Leftovers
 from domain.models.redaction import Redactor
 from ports.errors import EncryptionError, SigningError
 from ports.signature_checker import SignatureCheck, SignatureChecker, SignatureStatus, TrustedKeys
@@ -96,8 +97,10 @@ class GpgSignatureChecker(SignatureChecker):
         redactor: Redactor,
         gpg_binary: str = "gpg",
         signing_key_file: Path | None = None,
+        leftovers: Leftovers | None = None,
     ) -> None:
         self._signing_key_file = signing_key_file
+        self._leftovers = leftovers
         self._files = tuple(trusted_keys)
         self._work_root = work_root
         self._redactor = redactor
@@ -111,7 +114,12 @@ class GpgSignatureChecker(SignatureChecker):
             SigningError: a file cannot be read or holds no usable public key.
         """
         keyring = new_keyring(
-            ThrowAwayKeyring, self._work_root, self._redactor, self._gpg_binary, "the trusted keys"
+            ThrowAwayKeyring,
+            self._work_root,
+            self._redactor,
+            self._gpg_binary,
+            "the trusted keys",
+            self._leftovers,
         )
         try:
             own = self._own_public_key()
@@ -139,7 +147,12 @@ class GpgSignatureChecker(SignatureChecker):
             return []
         data = read_key_file(path)
         keyring = new_keyring(
-            SecretKeyring, self._work_root, self._redactor, self._gpg_binary, "the signing key"
+            SecretKeyring,
+            self._work_root,
+            self._redactor,
+            self._gpg_binary,
+            "the signing key",
+            self._leftovers,
         )
         try:
             imported = keyring.run("--status-fd", "1", "--import", stdin=data)

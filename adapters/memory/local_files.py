@@ -13,10 +13,12 @@ class InMemoryLocalFiles(LocalFiles):
     """Local files in a dict, with failure switches.
 
     `broken` maps an operation (`write_private`, `write_scratch`, `read_chunks`, `remove`) to
-    the error it raises. `removed` lists removed paths.
+    the error it raises. `removed` lists removed paths. `specials` maps paths that are not
+    regular files to what they are ("a directory", "a FIFO (named pipe)").
     """
 
     def __init__(self, *, broken: Mapping[str, Exception] | None = None) -> None:
+        self.specials: dict[PurePath, str] = {}
         self.files: dict[PurePath, bytes] = {}
         self.modes: dict[PurePath, int] = {}
         self.removed: list[PurePath] = []
@@ -26,6 +28,14 @@ class InMemoryLocalFiles(LocalFiles):
     def exists(self, path: PurePath) -> bool:
         """Tell whether `path` was written and not removed."""
         return path in self.files
+
+    def regular_file_problem(self, path: PurePath) -> str | None:
+        """Say what a special path is, or that a path was never written."""
+        if path in self.specials:
+            return f"is {self.specials[path]}, not a regular file"
+        if path not in self.files:
+            return "does not exist"
+        return None
 
     def write_private(self, path: PurePath, chunks: Iterable[bytes]) -> LocalFile:
         """Store the chunks under `path` (mode 0600) only if they all arrive."""

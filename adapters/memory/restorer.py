@@ -12,6 +12,7 @@ from domain.models.manifest import TableRows
 from ports.database import ServerTarget
 from ports.errors import RestoreError
 from ports.restorer import (
+    SCRATCH_CLAIMED,
     DatabaseProperties,
     DatabaseStatement,
     GlobalsOutcome,
@@ -22,6 +23,8 @@ from ports.restorer import (
     Restorer,
     RestoreTarget,
     RestoreVersions,
+    ScratchClaim,
+    ScratchDatabase,
     TargetState,
 )
 
@@ -55,12 +58,15 @@ class InMemoryRestorer(Restorer):
     `restored`; a restored database then holds `tables` tables, whose rows are those of the
     archive's source database in `source_rows` (default DEFAULT_TABLES). `broken` maps an
     operation name (`inspect`, `read_properties`, `create_database`, `drop_database`, `restore`,
-    `apply_properties`, `apply_globals`, `count_tables`, `count_rows`, `versions`) to the error it
-    raises. Database-level statements naming a role of `missing_roles` are missing on this
-    server; those of a kind in `failing` fail with its text; `unknown` statements are ones
-    the archive holds but no rule understands; `create_fallback` makes creating a database as
-    dumped fail with that reason. `globals_errors` are the errors applying the globals reports.
-    `targets` records every target asked for; `applied` every statement applied.
+    `apply_properties`, `apply_globals`, `count_tables`, `count_rows`, `versions`,
+    `claim_scratch`, `mark_database`, `scratch_databases`) to the error it raises.
+    Database-level statements naming a role of `missing_roles` are missing on this server;
+    those of a kind in `failing` fail with its text; `unknown` statements are ones the archive
+    holds but no rule understands; `create_fallback` makes creating a database as dumped fail
+    with that reason. `globals_errors` are the errors applying the globals reports. `targets`
+    records every target asked for; `applied` every statement applied; `notes` the comments
+    databases carry; `claimed` the scratch databases a live claim holds (a killed job's claim
+    is simply absent); `claims` every scratch database ever claimed, in order.
     """
 
     def __init__(
@@ -94,6 +100,9 @@ class InMemoryRestorer(Restorer):
         self.dropped: list[str] = []
         self.applied: list[DatabaseStatement] = []
         self.roles: set[str] = set()
+        self.notes: dict[str, str] = {}
+        self.claimed: set[str] = set()
+        self.claims: list[str] = []
 
     def inspect(self, target: RestoreTarget) -> TargetState:
         """Return whether the database exists and its object count."""
@@ -131,7 +140,38 @@ class InMemoryRestorer(Restorer):
         self._check("drop_database", target)
         self.objects.pop(target.database, None)
         self.restored.pop(target.database, None)
+        self.notes.pop(target.database, None)
         self.dropped.append(target.database)
+
+    def claim_scratch(self, target: RestoreTarget) -> InMemoryScratchClaim:
+        """Add the database to `claimed` (and `claims`) until closed; refuse a claimed one."""
+        self._check("claim_scratch", target)
+        if target.database in self.claimed:
+            raise RestoreError(f"{target.where}: {SCRATCH_CLAIMED}")
+        self.claimed.add(target.database)
+        self.claims.append(target.database)
+        return InMemoryScratchClaim(self.claimed, target.database)
+
+    def mark_database(self, target: RestoreTarget, note: str) -> None:
+        """Remember the database's comment in `notes`."""
+        self._check("mark_database", target)
+        if target.database not in self.objects:
+            raise RestoreError(f'database "{target.database}" does not exist')
+        self.notes[target.database] = note
+
+    def scratch_databases(self, server: ServerTarget, prefix: str) -> tuple[ScratchDatabase, ...]:
+        """Return the existing databases named `prefix...`: notes, claims, object counts."""
+        self._check("scratch_databases", None)
+        return tuple(
+            ScratchDatabase(
+                name,
+                self.notes.get(name),
+                name in self.claimed,
+                None if name in self.claimed else self.objects[name],
+            )
+            for name in sorted(self.objects)
+            if name.startswith(prefix)
+        )
 
     def restore(self, target: RestoreTarget, archive: PurePath, options: RestoreOptions) -> None:
         """Restore the archive file's content into the database."""
@@ -202,3 +242,15 @@ class InMemoryRestorer(Restorer):
             self.targets.append(target)
         if operation in self.broken:
             raise self.broken[operation]
+
+
+class InMemoryScratchClaim(ScratchClaim):
+    """A claim on a scratch database: in `claimed` until closed."""
+
+    def __init__(self, claimed: set[str], database: str) -> None:
+        self._claimed = claimed
+        self._database = database
+
+    def close(self) -> None:
+        """Let go of the claim."""
+        self._claimed.discard(self._database)

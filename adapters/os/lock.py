@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from adapters.os.paths import PRIVATE_FILE_MODE, check_component, make_private_dirs
+from adapters.process.identity import pid_exists
 from ports.clock import Clock
 from ports.errors import ConfigError, LockHeldError
 from ports.lock import HeldLock, Lock
@@ -128,19 +129,9 @@ def _wait_for_holder(fd: int) -> str:
     while True:
         content = os.pread(fd, _MAX_HOLDER_LINE, 0)
         match = _HOLDER.search(content.decode("utf-8", errors="replace"))
-        if (match and _alive(int(match["pid"]))) or time.monotonic() >= deadline:
+        if (match and pid_exists(int(match["pid"]))) or time.monotonic() >= deadline:
             return _describe_holder(content)
         time.sleep(0.02)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _describe_holder(content: bytes) -> str:

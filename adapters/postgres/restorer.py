@@ -9,8 +9,11 @@ PGPASSWORD in an environment built from scratch.
 For a target the operator chose (`auth` OPERATOR_AUTH) the job handles no password: libpq reads
 the operator's `PGPASSWORD` or `~/.pgpass` (or `PGPASSFILE`) itself, in-process for psycopg and
 in the children, which get exactly those variables passed through. Passwords are never on a
-command line. Archives are read by PgArchiveReader (archive_reader.py). Tested by
-tests/integration/test_restore_jobs.py against a real server.
+command line. Archives are read by PgArchiveReader (archive_reader.py); scratch databases are
+claimed by scratch.py. Tested by tests/integration/test_restore_jobs.py against a real server.
+
+Longer than 300 lines: one adapter of the Restorer port, each method a thin step over psycopg or
+a child; the SQL-heavy parts live in properties.py, row_counts.py and scratch.py.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 import psycopg
 from psycopg import sql as pgsql
 
+from adapters.postgres import scratch
 from adapters.postgres.connection import (
     APPLICATION_NAME,
     DEFAULT_CONNECT_TIMEOUT,
@@ -46,6 +50,7 @@ from ports.database import ServerInfo, ServerTarget
 from ports.errors import DatabaseError, RestoreError
 from ports.restorer import (
     OPERATOR_AUTH,
+    SCRATCH_CLAIMED,
     DatabaseProperties,
     DatabaseStatement,
     GlobalsOutcome,
@@ -55,6 +60,7 @@ from ports.restorer import (
     Restorer,
     RestoreTarget,
     RestoreVersions,
+    ScratchDatabase,
     TargetState,
 )
 
@@ -152,6 +158,47 @@ class PgRestorer(Restorer):
         )
         with self._maintenance(target.server) as conn:
             self._fetch(conn, target, statement, None, rows=False)
+
+    def claim_scratch(self, target: RestoreTarget) -> scratch.PgScratchClaim:
+        """Claim the scratch database `target` (adapters/postgres/scratch.py) until closed."""
+        conn = self._maintenance(target.server)
+        try:
+            held = scratch.claim(conn, target.database)
+        except psycopg.Error as exc:
+            raise RestoreError(f"{target.where}: {one_line(str(exc), self.redactor)}") from None
+        if held is None:
+            raise RestoreError(f"{target.where}: {SCRATCH_CLAIMED}")
+        return held
+
+    def mark_database(self, target: RestoreTarget, note: str) -> None:
+        """Set the database's comment to `note` (COMMENT ON DATABASE; a literal, never bound)."""
+        statement = pgsql.SQL("COMMENT ON DATABASE {} IS {}").format(
+            pgsql.Identifier(target.database), pgsql.Literal(note)
+        )
+        with self._maintenance(target.server) as conn:
+            self._fetch(conn, target, statement, None, rows=False)
+
+    def scratch_databases(self, server: ServerTarget, prefix: str) -> tuple[ScratchDatabase, ...]:
+        """Return the databases named `prefix...`: comment, claimed or not, objects if not."""
+        try:
+            with self._maintenance(server) as conn:
+                names = scratch.scratch_names(conn, prefix)
+        except psycopg.Error as exc:
+            reason = one_line(str(exc), self.redactor)
+            raise RestoreError(f"{prefix}* on {server.host}:{server.port}: {reason}") from None
+        return tuple(
+            ScratchDatabase(
+                name, note, claimed, None if claimed else self._objects(RestoreTarget(server, name))
+            )
+            for name, note, claimed in names
+        )
+
+    def _objects(self, target: RestoreTarget) -> int | None:
+        """Count the database's own objects; None when it cannot be entered."""
+        try:
+            return self.inspect(target).objects
+        except RestoreError:
+            return None
 
     def count_tables(self, target: RestoreTarget) -> int:
         """Return the number of ordinary and partitioned tables outside the system schemas."""

@@ -7,6 +7,10 @@ and `kill_all` only snapshots it. A stream's child registered after `kill_all(re
 took its snapshot is killed by `register` itself, so a pipeline starting during a stop cannot slip
 through; short commands (`run_command`: gpgconf stopping an agent, umount) are not refused, because
 the cleanup after a stop needs them, and their timeout bounds them anyway.
+
+A job may also have its children written down while they live (`watch`, the job's leftovers):
+a job killed with SIGKILL leaves its children running (a pg_restore from a scratch file goes on
+for hours), and the next job's sweep stops them.
 """
 
 from __future__ import annotations
@@ -15,9 +19,17 @@ import contextlib
 import os
 import signal
 import subprocess
-from typing import Any, TypeAlias
+from collections.abc import Callable
+from typing import Any, Protocol, TypeAlias
 
 Child: TypeAlias = "subprocess.Popen[Any]"
+
+
+class ChildWatcher(Protocol):
+    """Told of every child while it lives (the job's leftovers write each one down)."""
+
+    def started(self, pid: int) -> Callable[[], None]:
+        """Note a child that has just started; return what forgets it once it is reaped."""
 
 
 class ChildRegistry:
@@ -26,6 +38,12 @@ class ChildRegistry:
     def __init__(self) -> None:
         self._live: dict[int, Child] = {}
         self._refusing = False
+        self._watcher: ChildWatcher | None = None
+        self._forget: dict[int, Callable[[], None]] = {}
+
+    def watch(self, watcher: ChildWatcher | None) -> None:
+        """Tell `watcher` of every child from now on (None: stop telling)."""
+        self._watcher = watcher
 
     def register(self, process: Child, *, refusable: bool = True) -> None:
         """Remember a child that has just started.
@@ -37,10 +55,20 @@ class ChildRegistry:
         # either in the snapshot or sees the flag.
         if refusable and self._refusing:
             _signal(process, signal.SIGKILL)
+        watcher = self._watcher
+        if watcher is not None:
+            self._forget[process.pid] = watcher.started(process.pid)
+
+    def accept_new(self) -> None:
+        """Stop refusing new children: a new job starts (in-process hosts and tests)."""
+        self._refusing = False
 
     def unregister(self, process: Child) -> None:
         """Forget a child that has been reaped."""
         self._live.pop(process.pid, None)
+        forget = self._forget.pop(process.pid, None)
+        if forget is not None:
+            forget()
 
     def live_pids(self) -> list[int]:
         """Return the pids of the registered children, for tests and logs."""

@@ -3,6 +3,9 @@
 A node is a method decorated with `@node(...)`. Its declaration names the happy exits, the unhappy
 exits and where an exception goes (`on_exception`), or says it lets exceptions through
 (`on_exception=LET_THROUGH`). `terminal=True` marks the end node, which has no exits.
+`cleanup=True` marks a clean-up node: one that lets go of what the run holds (a keyring, a lock, a
+mount, a partial run, a plaintext file). Once a job is asked to stop (SPEC 15) only clean-up nodes
+run; see `domain.framework.stop`.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class NodeSpec:
     unhappy: tuple[str, ...]
     on_exception: str | None
     terminal: bool
+    cleanup: bool = False
 
     @property
     def exits(self) -> tuple[str, ...]:
@@ -49,6 +53,7 @@ def node(
     unhappy: Iterable[str] = (),
     on_exception: str | None = None,
     terminal: bool = False,
+    cleanup: bool = False,
 ) -> Callable[[F], F]:
     """Declare a method as a machine node.
 
@@ -58,6 +63,7 @@ def node(
         unhappy: nodes a Failure may go to.
         on_exception: the unhappy exit an exception goes to, or LET_THROUGH.
         terminal: the end node; it has no exits and no exception target.
+        cleanup: a clean-up node, which still runs after the job was asked to stop.
     """
 
     def decorate(method: F) -> F:
@@ -68,6 +74,7 @@ def node(
             unhappy=tuple(unhappy),
             on_exception=on_exception,
             terminal=terminal,
+            cleanup=cleanup,
         )
         return method
 
@@ -112,6 +119,8 @@ def _check_node(machine: str, spec: NodeSpec, nodes: Mapping[str, NodeSpec]) -> 
             raise MachineDefinitionError(f"terminal node {where} declares an exception target")
         if spec.entry:
             raise MachineDefinitionError(f"terminal node {where} cannot be the entry")
+        if spec.cleanup:
+            raise MachineDefinitionError(f"terminal node {where} cannot be a clean-up node")
         return
     if not spec.exits:
         raise MachineDefinitionError(f"node {where} has no exits and is not terminal")

@@ -51,7 +51,8 @@ def render_markdown(machine: type[Machine]) -> str:
         doc[0] if doc else "",
         "",
         "Generated from the node declarations by `lts diagram`; do not edit by hand.",
-        "Green edges are happy exits, red edges unhappy exits.",
+        "Green edges are happy exits, red edges unhappy exits. Clean-up nodes (amber, marked",
+        "in the table) are the only ones that still run once the job is asked to stop.",
         "",
         "```mermaid",
         "flowchart TD",
@@ -71,10 +72,14 @@ def render_markdown(machine: type[Machine]) -> str:
         lines.append(f"    linkStyle {','.join(map(str, unhappy))} stroke:#c22,color:#c22")
     lines.append("    classDef entry fill:#dfd,stroke:#2a2")
     lines.append("    classDef terminal fill:#eee,stroke:#555")
+    lines.append("    classDef cleanup fill:#fec,stroke:#c80")
     lines.append(f"    class {graph.entry} entry")
     terminals = [spec.name for spec in graph.nodes if spec.terminal]
     if terminals:
         lines.append(f"    class {','.join(terminals)} terminal")
+    cleanups = [spec.name for spec in graph.nodes if spec.cleanup]
+    if cleanups:
+        lines.append(f"    class {','.join(cleanups)} cleanup")
     lines += [
         "```",
         "",
@@ -87,6 +92,8 @@ def render_markdown(machine: type[Machine]) -> str:
         else:
             on_exception = spec.on_exception or "-"
         name = f"**{spec.name}** (entry)" if spec.entry else spec.name
+        if spec.cleanup:
+            name += " (clean-up)"
         lines.append(
             f"| {name} | {', '.join(spec.happy) or '-'} | {', '.join(spec.unhappy) or '-'} "
             f"| {on_exception} |"

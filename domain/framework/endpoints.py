@@ -1,10 +1,16 @@
 """End points: run a machine and turn its results into stdout lines and an exit code (SPEC 4).
 
 `EndPoint` runs any machine; a `JobObserver` (the metrics recorder, SPEC 16) hears how every
-run ended, whatever ended it: results, a critical failure, or an exception that is not an
-Exception at all (a signal stopping the job). `DynamicMountingEndPoint` runs a job's machine
-inside the machine that prepares the client and its share (config, lock, mount) and always lets
-go of what that machine holds, also when it breaks.
+run ended, whatever ended it: results, a critical failure, a stop request, or an exception that
+is not an Exception at all. `DynamicMountingEndPoint` runs a job's machine inside the machine
+that prepares the client and its share (config, lock, mount) and always lets go of what that
+machine holds, also when it breaks.
+
+A job asked to stop (SPEC 15, `domain.framework.stop`) prints exactly one line,
+`Critical failure: terminated by signal <NAME>`, and exits with the stop's status (128 + the
+signal's number): its machine ran only its clean-up nodes, and the failures that caused (a killed
+pg_dump, nodes not run) are consequences of the stop, so they go to the log, not to the
+scheduler. Its observer hears a critical end (the metrics say the run failed).
 """
 
 from __future__ import annotations
@@ -15,7 +21,9 @@ from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from domain.framework.machine import Machine, describe
 from domain.framework.results import failures
+from domain.framework.stop import STOP
 from domain.models.redaction import Redactor
+from domain.models.text import printable
 from ports.console import Console
 from ports.exit import Exit
 
@@ -97,37 +105,64 @@ class EndPoint:
             # No recorded outcome means the run was stopped (a signal): a critical failure.
             failures, critical = self._outcome or (1, True)
             problem = _observe(observer, self._ran, failures, critical)
-        if problem is not None and self._outcome is not None and not critical:
-            logger.error("Failure: write_metrics %s", problem)
-            self._console.print(self._redactor.redact(f"Failure: write_metrics {problem}"))
+        if problem is None:
+            return code
+        logger.error("Failure: write_metrics %s", problem)
+        if self._outcome is not None and not critical:
+            # After a critical end (a stop's one line) stdout stays as it is; the log says it.
+            self._console.print(
+                printable(self._redactor.redact(f"Failure: write_metrics {problem}"))
+            )
             code = min(failures + 1, MAX_EXIT_CODE)
         return code
 
     def _run(self) -> int:
-        redact = self._redactor.redact
+        def redact(line: str) -> str:
+            # One physical line whatever a name or value held, secrets masked.
+            return printable(self._redactor.redact(line))
+
         machine: Machine | None = None
         try:
             machine = self._ran = self._machine()
             results = machine.execute()
         except Exception as exc:
             logger.exception("critical failure")
-            self._console.print(redact(f"Critical failure: {describe(exc)}"))
             self._outcome = (1, True)
-            return 1
+            return self._stopped() or self._critical(redact(f"Critical failure: {describe(exc)}"))
         finally:
             if isinstance(machine, Releasable):
                 _guard(machine.release_all)
             for guard in self._guards:
                 _guard(guard)
         found = failures(results)
+        stopping = STOP.reason is not None
         for failure in found:
             logger.error("Failure: %s %s", failure.node, failure.message)
-            self._console.print(redact(f"Failure: {failure.node} {failure.message}"))
+            if not stopping:
+                self._console.print(redact(f"Failure: {failure.node} {failure.message}"))
         summary = machine.summary(results)
+        if stopping:
+            logger.info("summary: %s", summary)
+            # A stopped run did not do its work: a critical end, with at least one failure.
+            self._outcome = (max(len(found), 1), True)
+            return self._stopped()
         if summary:
             self._console.print(redact(summary))
         self._outcome = (len(found), False)
         return min(len(found), MAX_EXIT_CODE)
+
+    def _critical(self, line: str) -> int:
+        self._console.print(line)
+        return 1
+
+    def _stopped(self) -> int:
+        """Print the one line of a stopped job and return its status; 0 when not stopping."""
+        reason = STOP.reason
+        if reason is None:
+            return 0
+        logger.error("job stopped: %s", reason.message)
+        self._console.print(f"Critical failure: {reason.message}")
+        return reason.exit_code
 
 
 class DynamicMountingEndPoint(EndPoint, Generic[C]):

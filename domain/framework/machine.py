@@ -3,7 +3,10 @@
 A subclass declares nodes with `@node(...)`; the graph is checked when the class is defined
 (`definition.check_definition`). `execute()` starts at the entry node, records one result per node,
 and stops at the terminal `report_results` node. Child machines' results are added with
-`add_results()` and land before the invoking node's own result.
+`add_results()` and land before the invoking node's own result. Once the job is asked to stop
+(`domain.framework.stop`), a node that is not a clean-up node is not run: it records a Failure
+saying so and is left by its exception exit, the path its declaration gives for "this did not
+happen".
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from domain.framework.definition import (
     node,
 )
 from domain.framework.results import Failure, Result, Success, failures
+from domain.framework.stop import STOP
 from ports.errors import LtsError
 
 logger = logging.getLogger("lts.machine")
@@ -33,6 +37,10 @@ MAX_STEPS = 100_000
 
 class MachineRuntimeError(RuntimeError):
     """A node broke its declaration at run time (a programming error, never swallowed)."""
+
+
+class JobStoppedError(RuntimeError):
+    """A node that lets exceptions through was not run because the job is stopping."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +113,7 @@ class Machine:
             if spec.terminal:
                 getattr(self, current)()
                 return results
-            step = self._run_node(spec)
+            step = self._skip_node(spec) or self._run_node(spec)
             results.extend(self._pending)
             self._pending = []
             results.append(Success(current) if step.ok else Failure(current, step.message))
@@ -132,6 +140,19 @@ class Machine:
         outcome = "ok" if checked.ok else "failed"
         logger.info("end %s: %s -> %s in %.3fs", name, outcome, checked.target, _since(started))
         return checked
+
+    def _skip_node(self, spec: NodeSpec) -> Step | None:
+        """Return the exit of a node that must not run because the job is stopping, else None."""
+        reason = STOP.reason
+        if reason is None or spec.cleanup:
+            return None
+        name = f"{type(self).__name__}.{spec.name}"
+        if spec.on_exception == LET_THROUGH:
+            logger.info("node %s not run: %s", name, reason.message)
+            raise JobStoppedError(reason.message)
+        logger.info("node %s not run: %s -> %s", name, reason.message, spec.on_exception)
+        message = self._prefixed(f"not run: the job was {reason.message}")
+        return Step(spec.on_exception or REPORT_RESULTS, ok=False, message=message)
 
     def _explain(self, exc: Exception) -> str:
         # Known operational errors read as themselves; anything else is flagged as unexpected.

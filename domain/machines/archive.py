@@ -103,8 +103,11 @@ class ArchiveFileMachine(Machine):
         problem = archive_name_problem(self._request.file.name)
         if problem is not None:
             return self.failure(self.report_results, f"{self._request.file} {problem}")
-        if not self._files.exists(self._request.file):
-            return self.failure(self.report_results, f"{self._request.file} does not exist")
+        # Before anything is made on the share or in the work root: a directory or a FIFO
+        # (which would block the read forever) is refused here, not half-way through.
+        not_a_file = self._files.regular_file_problem(self._request.file)
+        if not_a_file is not None:
+            return self.failure(self.report_results, f"{self._request.file} {not_a_file}")
         taken = [path for path in (self.target, self.signature) if self._share.exists(path)]
         if taken:
             return self.failure(
@@ -178,7 +181,9 @@ class ArchiveFileMachine(Machine):
         self.recorded = True
         return self.success(self.dispose_key)
 
-    @node(happy=("dispose_key",), unhappy=("dispose_key",), on_exception="dispose_key")
+    @node(
+        happy=("dispose_key",), unhappy=("dispose_key",), on_exception="dispose_key", cleanup=True
+    )
     def remove_archived(self) -> Step:
         """Remove the stored file (and signature) not recorded, so a re-run is not blocked."""
         for path in (self.signature, self.target):
@@ -186,7 +191,12 @@ class ArchiveFileMachine(Machine):
                 self._share.delete_file(path)
         return self.success(self.dispose_key)
 
-    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
+    @node(
+        happy=("report_results",),
+        unhappy=("report_results",),
+        on_exception="report_results",
+        cleanup=True,
+    )
     def dispose_key(self) -> Step:
         """Remove the throw-away keyrings (the public keys, the signing key)."""
         signing = ArchiveFileMachine.signing.get(self)

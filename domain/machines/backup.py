@@ -22,7 +22,7 @@ from domain.framework.machine import Step
 from domain.framework.results import Result, failures
 from domain.framework.slot import Slot
 from domain.machines.backup_database import BackupDatabaseMachine, PreviousDump
-from domain.machines.mount import ClientContext
+from domain.machines.mount import ClientContext, not_started
 from domain.machines.pruning import PruneAndUnlockMachine, Pruning
 from domain.machines.retention import RetentionOptions, RetentionPorts
 from domain.models.compression import globals_compression
@@ -53,6 +53,7 @@ from ports.dumper import Dumper, DumpTool
 from ports.encryptor import Encryptor, Recipients
 from ports.errors import InvalidManifestError, ShareUnavailableError
 from ports.file_share import FileShare
+from ports.host_processes import HostProcesses
 from ports.signer import Signer, SigningKey
 from ports.task_runner import TaskRunner
 
@@ -92,6 +93,7 @@ class BackupClientMachine(PruneAndUnlockMachine):
         policy: BackupPolicy,
         lock_owner: str,
         retention: RetentionOptions | None = None,
+        processes: HostProcesses | None = None,
     ) -> None:
         super().__init__()
         self._config = context.config
@@ -111,6 +113,7 @@ class BackupClientMachine(PruneAndUnlockMachine):
             client=context.config.client_name,
             owner=lock_owner,
             max_age=policy.share_lock_max_age,
+            processes=processes,
         )
         self.pruning = Pruning(
             client=context.config.client_name,
@@ -269,7 +272,9 @@ class BackupClientMachine(PruneAndUnlockMachine):
         logger.info("published %s", self.place.final_dir)
         return self.success(self.dispose_key)
 
-    @node(happy=("dispose_key",), unhappy=("dispose_key",), on_exception="dispose_key")
+    @node(
+        happy=("dispose_key",), unhappy=("dispose_key",), on_exception="dispose_key", cleanup=True
+    )
     def discard_run(self) -> Step:
         """Remove the unpublished run directory, so no half-made run stays behind."""
         place = BackupClientMachine.place.get(self)
@@ -281,6 +286,7 @@ class BackupClientMachine(PruneAndUnlockMachine):
         happy=("end_of_month_retention",),
         unhappy=("end_of_month_retention",),
         on_exception="end_of_month_retention",
+        cleanup=True,
     )
     def dispose_key(self) -> Step:
         """Remove the throw-away keyrings (the public keys, the signing key)."""
@@ -308,6 +314,8 @@ class BackupClientMachine(PruneAndUnlockMachine):
 
     def summary(self, results: list[Result]) -> str:
         """Return one line: databases ok and failed, where the run went, failures."""
+        if self.share_lock.refused:
+            return not_started("backup", self._config.client_name, results)
         ok = sum(1 for r in self._records if r.status is DumpStatus.OK)
         place = BackupClientMachine.place.get(self)
         where = f"{place.period.folder}/{place.run_id}" if place else "-"

@@ -256,7 +256,12 @@ class CheckClientMachine(Machine):
         share.delete_file(renamed)
         return self.success(self.remove_probe)
 
-    @node(happy=("check_freshness",), unhappy=("check_freshness",), on_exception="check_freshness")
+    @node(
+        happy=("check_freshness",),
+        unhappy=("check_freshness",),
+        on_exception="check_freshness",
+        cleanup=True,
+    )
     def remove_probe(self) -> Step:
         """Remove what a failed probe left behind."""
         left, self._probe_left = self._probe_left, None

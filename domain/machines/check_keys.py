@@ -132,13 +132,19 @@ class CheckKeysMachine(Machine):
         happy=("dispose_public_key",),
         unhappy=("dispose_public_key",),
         on_exception="dispose_public_key",
+        cleanup=True,
     )
     def dispose_private_key(self) -> Step:
         """Remove the throw-away keyring holding the private key."""
         self.keys.close()
         return self.success(self.dispose_public_key)
 
-    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
+    @node(
+        happy=("report_results",),
+        unhappy=("report_results",),
+        on_exception="report_results",
+        cleanup=True,
+    )
     def dispose_public_key(self) -> Step:
         """Remove the throw-away keyring holding the public key."""
         self.recipients.close()

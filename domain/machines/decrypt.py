@@ -126,7 +126,12 @@ class DecryptDumpMachine(Machine):
         logger.info("wrote %s (%d bytes)", written.path, written.bytes)
         return self.success(self.dispose_key)
 
-    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
+    @node(
+        happy=("report_results",),
+        unhappy=("report_results",),
+        on_exception="report_results",
+        cleanup=True,
+    )
     def dispose_key(self) -> Step:
         """Remove the throw-away keyring holding the private key."""
         self.keys.close()

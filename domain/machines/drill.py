@@ -2,13 +2,15 @@
 
 `DrillRunMachine` loads the private key, chooses the run (`--run RUN_ID|latest`) and its
 databases (`--database`, or every one with an ok dump), asks the target server for its version
-and the pg_restore chosen for it, then drills each database in turn (DrillDatabaseMachine: a
-fresh scratch database, pg_restore, row counts compared with the manifest, the scratch database
-always dropped) and appends one JSON line per drilled database to `drills.jsonl` at the share
-root, through the hash-chained AuditLog, right after that drill, so a stopped job keeps what it
-proved. Every mismatch or error is one Failure. No lock is taken: the tiers are only read, and
-the drills of one job are appended one at a time (run one drill per client at a time: two jobs
-appending at once could fork the log's chain, which `verify --logs` reports).
+and the pg_restore chosen for it, drops the scratch databases that ended (killed) drills left
+there (domain/services/scratch_databases.py), then drills each database in turn
+(DrillDatabaseMachine: a fresh scratch database claimed by this job, pg_restore, row counts
+compared with the manifest, the scratch database always dropped) and appends one
+JSON line per drilled database to `drills.jsonl` at the share root, through the hash-chained
+AuditLog, right after that drill, so a stopped job keeps what it proved; a stopped job starts
+no further drill. Every mismatch or error is one Failure. No lock is taken: the tiers are only
+read, and the drills of one job are appended one at a time (run one drill per client at a
+time: two jobs appending at once could fork the log's chain, which `verify --logs` reports).
 Failure prefix: `<client>` (per database `<client> <database>`).
 """
 
@@ -22,6 +24,7 @@ from domain.framework.definition import node
 from domain.framework.machine import Machine, Step, describe
 from domain.framework.results import Failure, Result, failures
 from domain.framework.slot import Slot
+from domain.framework.stop import STOP
 from domain.machines.drill_database import DrillDatabaseMachine
 from domain.machines.mount import ClientContext
 from domain.machines.private_key import load_private_keys
@@ -34,6 +37,7 @@ from domain.rules.drills import DRILLS_FILE, DrillEntry, DrillResult
 from domain.services.audit_log import AuditLog
 from domain.services.catalog import RunCatalog
 from domain.services.run_choice import find_runs
+from domain.services.scratch_databases import abandoned
 from ports.config_source import ConfigSource
 from ports.database import ServerTarget
 from ports.decryptor import DecryptionKeys
@@ -137,7 +141,7 @@ class DrillRunMachine(Machine):
             )
         return self.success(self.inspect_target)
 
-    @node(happy=("drill_databases",), unhappy=("dispose_key",), on_exception="dispose_key")
+    @node(happy=("drop_abandoned_scratch",), unhappy=("dispose_key",), on_exception="dispose_key")
     def inspect_target(self) -> Step:
         """Ask the target server its version and choose pg_restore for it."""
         self.versions = self._ports.restorer.versions(self._server)
@@ -149,6 +153,29 @@ class DrillRunMachine(Machine):
             self.versions.server,
             self.versions.pg_restore,
         )
+        return self.success(self.drop_abandoned_scratch)
+
+    @node(happy=("drill_databases",), unhappy=("drill_databases",), on_exception="drill_databases")
+    def drop_abandoned_scratch(self) -> Step:
+        """Drop the scratch databases that drills no longer running left on the target."""
+        restorer = self._ports.restorer
+        kept: list[str] = []
+        for scratch in abandoned(restorer.scratch_databases(self._server, SCRATCH_PREFIX)):
+            try:
+                restorer.drop_database(RestoreTarget(self._server, scratch.name))
+            except LtsError as exc:
+                kept.append(f"{scratch.name} ({exc})")
+                continue
+            logger.warning(
+                "dropped the scratch database %s that a drill no longer running left",
+                scratch.name,
+            )
+        if kept:
+            return self.failure(
+                self.drill_databases,
+                "cannot drop the scratch databases that ended drills left: "
+                f"{'; '.join(kept)}; drop them by hand",
+            )
         return self.success(self.drill_databases)
 
     @node(happy=("dispose_key",), unhappy=("dispose_key",), on_exception="dispose_key")
@@ -157,6 +184,10 @@ class DrillRunMachine(Machine):
         stamp = self.started.strftime("%Y%m%d%H%M%S")
         unrecorded: list[str] = []
         for index, record in enumerate(self.records, 1):
+            if STOP.reason is not None:
+                # A stopped job starts no new drill: a database never tried is not recorded as
+                # a failed drill (the one under way when the stop came is, as it did not pass).
+                break
             target = RestoreTarget(self._server, f"{SCRATCH_PREFIX}{stamp}_{index}")
             drill = DrillDatabaseMachine(
                 client=self._config.client_name,
@@ -180,7 +211,12 @@ class DrillRunMachine(Machine):
             )
         return self.success(self.dispose_key)
 
-    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
+    @node(
+        happy=("report_results",),
+        unhappy=("report_results",),
+        on_exception="report_results",
+        cleanup=True,
+    )
     def dispose_key(self) -> Step:
         """Remove the throw-away keyring holding the private key."""
         self.keys.close()

@@ -7,7 +7,9 @@ touched), restores into it with pg_restore (no owners, no privileges: rows are w
 counts every table's rows the way the backup counted them in the dump's snapshot, and compares
 them with the manifest, one `CompareTableMachine` per table, so each mismatch is a line of its
 own. The scratch database (if this drill created it) and the scratch file are removed whatever
-happened. Failure prefix: `<client> <database>`.
+happened. The scratch database is claimed on its server before it is created and marked with
+SCRATCH_NOTE once it is (domain/services/scratch_databases.py), so a drill killed on the way
+leaves one that the next drill drops. Failure prefix: `<client> <database>`.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ from domain.machines.restore_ports import RestorePorts
 from domain.models.manifest import DumpRecord, TableRows
 from domain.models.run import StoredRun
 from domain.services.scratch import decrypt_to_scratch
+from domain.services.scratch_databases import SCRATCH_NOTE
 from ports.decryptor import DecryptionKeys
 from ports.file_share import FileShare
 from ports.local_files import LocalFile
-from ports.restorer import RestoreOptions, RestoreTarget
+from ports.restorer import RestoreOptions, RestoreTarget, ScratchClaim
 
 logger = logging.getLogger("lts.drill")
 
@@ -91,6 +94,7 @@ class DrillDatabaseMachine(Machine):
     ) -> None:
         super().__init__()
         self._client = client
+        self._claim: ScratchClaim | None = None
         self.run = run
         self.record = record
         self.target = target
@@ -137,8 +141,12 @@ class DrillDatabaseMachine(Machine):
 
     @node(happy=("restore_dump",), unhappy=("drop_scratch",), on_exception="drop_scratch")
     def create_scratch(self) -> Step:
-        """Create the fresh scratch database as the archive says; never touch an existing one."""
+        """Claim, create and mark the fresh scratch database; never touch an existing one."""
         restorer = self._ports.restorer
+        # Claimed before it exists, marked before any plaintext goes in: should this job be
+        # killed, the next drill knows the database for an ended drill's and drops it. Checked
+        # under the claim, so no other drill creates it between the check and the creation.
+        self._claim = restorer.claim_scratch(self.target)
         if restorer.inspect(self.target).exists:
             return self.failure(
                 self.drop_scratch,
@@ -147,6 +155,7 @@ class DrillDatabaseMachine(Machine):
         properties = restorer.read_properties(self.target, self.scratch.path)
         self._created = True
         lost = restorer.create_database(self.target, properties)
+        restorer.mark_database(self.target, SCRATCH_NOTE)
         if lost is not None:
             logger.warning("scratch database %s: %s", self.target.where, lost)
         return self.success(self.restore_dump)
@@ -191,16 +200,30 @@ class DrillDatabaseMachine(Machine):
         return self.success(self.drop_scratch)
 
     @node(
-        happy=("remove_plaintext",), unhappy=("remove_plaintext",), on_exception="remove_plaintext"
+        happy=("remove_plaintext",),
+        unhappy=("remove_plaintext",),
+        on_exception="remove_plaintext",
+        cleanup=True,
     )
     def drop_scratch(self) -> Step:
-        """Drop the scratch database if this drill created it."""
-        if self._created:
-            self._ports.restorer.drop_database(self.target)
-            self._created = False
+        """Drop the scratch database if this drill created it, then let go of its claim."""
+        try:
+            if self._created:
+                self._ports.restorer.drop_database(self.target)
+                self._created = False
+        finally:
+            # A database that could not be dropped is unclaimed now: the next drill drops it.
+            claim, self._claim = self._claim, None
+            if claim is not None:
+                claim.close()
         return self.success(self.remove_plaintext)
 
-    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
+    @node(
+        happy=("report_results",),
+        unhappy=("report_results",),
+        on_exception="report_results",
+        cleanup=True,
+    )
     def remove_plaintext(self) -> Step:
         """Remove the decrypted scratch file: no plaintext dump stays on disk."""
         scratch = DrillDatabaseMachine.scratch.get(self)

@@ -30,6 +30,7 @@ from domain.services.holds import read_hold
 from domain.services.share_lock import ShareLock, take_share_lock_step
 from ports.clock import Clock
 from ports.errors import HoldError, LtsError
+from ports.host_processes import HostProcesses
 
 logger = logging.getLogger("lts.hold")
 
@@ -60,6 +61,7 @@ class ChangeHoldMachine(Machine, abstract=True):
         operator: Operator,
         lock_owner: str,
         share_lock_max_age: timedelta,
+        processes: HostProcesses | None = None,
     ) -> None:
         super().__init__()
         self._client = context.config.client_name
@@ -74,6 +76,7 @@ class ChangeHoldMachine(Machine, abstract=True):
             client=self._client,
             owner=lock_owner,
             max_age=share_lock_max_age,
+            processes=processes,
         )
 
     @property
@@ -91,7 +94,12 @@ class ChangeHoldMachine(Machine, abstract=True):
         """Write the share's lock marker: no retention or backup may run meanwhile."""
         return take_share_lock_step(self, self.share_lock, self.find_run)
 
-    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
+    @node(
+        happy=("report_results",),
+        unhappy=("report_results",),
+        on_exception="report_results",
+        cleanup=True,
+    )
     def release_share_lock(self) -> Step:
         """Remove the share's lock marker written by this run."""
         self.share_lock.release()
@@ -173,6 +181,7 @@ class HoldRunMachine(ChangeHoldMachine):
         happy=("release_share_lock",),
         unhappy=("release_share_lock",),
         on_exception="release_share_lock",
+        cleanup=True,
     )
     def record_hold(self) -> Step:
         """Append the hold to retention.log (the run stays held if this fails)."""

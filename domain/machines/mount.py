@@ -137,7 +137,12 @@ class MountShareMachine(Machine):
         self.add_results(self.inner.execute())
         return self.success(self.unmount_share)
 
-    @node(happy=("release_lock",), unhappy=("release_lock",), on_exception="release_lock")
+    @node(
+        happy=("release_lock",),
+        unhappy=("release_lock",),
+        on_exception="release_lock",
+        cleanup=True,
+    )
     def unmount_share(self) -> Step:
         """Unmount the share if this run mounted it."""
         if self._mounted:
@@ -145,7 +150,12 @@ class MountShareMachine(Machine):
             self.share.unmount()
         return self.success(self.release_lock)
 
-    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
+    @node(
+        happy=("report_results",),
+        unhappy=("report_results",),
+        on_exception="report_results",
+        cleanup=True,
+    )
     def release_lock(self) -> Step:
         """Release the client's lock."""
         held, self._held = self._held, None
@@ -177,7 +187,13 @@ class MountShareMachine(Machine):
         """Return the job machine's summary, or say that the job never started."""
         if self.inner is not None:
             return self.inner.summary(results)
-        count = len(failures(results))
-        return (
-            f"{self._job} {self._client}: not started, {count} failure{'s' if count != 1 else ''}"
-        )
+        return not_started(self._job, self._client, results)
+
+
+def not_started(job: str, client: str, results: list[Result]) -> str:
+    """Return the summary of a job that did not start (a lock refused it, say).
+
+    The words are the same whichever machine refused, so one alert rule reads them all.
+    """
+    count = len(failures(results))
+    return f"{job} {client}: not started, {count} failure{'s' if count != 1 else ''}"

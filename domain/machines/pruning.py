@@ -7,7 +7,8 @@ machine runs; its own nodes lead into `end_of_month_retention`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from domain.framework.definition import node
 from domain.framework.machine import Machine, Step
@@ -27,6 +28,13 @@ class Pruning:
     share: FileShare
     ports: RetentionPorts
     options: RetentionOptions
+
+
+DEAD_RUN_DEBRIS_AGE = timedelta(seconds=1)
+"""How old partial debris may be once this run took over the share lock of a dead run.
+
+The dead run's partial run goes at once: while this run holds the lock, nobody else makes one.
+"""
 
 
 class PruneAndUnlockMachine(Machine, abstract=True):
@@ -59,7 +67,12 @@ class PruneAndUnlockMachine(Machine, abstract=True):
         self.add_results(self._tier(Tier.END_OF_YEAR).execute())
         return self.success(self.release_share_lock)
 
-    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
+    @node(
+        happy=("report_results",),
+        unhappy=("report_results",),
+        on_exception="report_results",
+        cleanup=True,
+    )
     def release_share_lock(self) -> Step:
         """Remove the share's lock marker written by this run."""
         self.share_lock.release()
@@ -72,6 +85,10 @@ class PruneAndUnlockMachine(Machine, abstract=True):
 
     def _tier(self, tier: Tier) -> ApplyRetentionMachine:
         pruning = self.pruning
+        options = pruning.options
+        if self.share_lock.took_over_dead:
+            # The run whose marker was taken over is dead: its partial run is debris now.
+            options = replace(options, partial_max_age=DEAD_RUN_DEBRIS_AGE)
         machine = ApplyRetentionMachine(
             client=pruning.client,
             tier=tier,
@@ -79,7 +96,7 @@ class PruneAndUnlockMachine(Machine, abstract=True):
             end_of_year_days=pruning.end_of_year_days,
             share=pruning.share,
             ports=pruning.ports,
-            options=pruning.options,
+            options=options,
         )
         self.retention_machines.append(machine)
         return machine

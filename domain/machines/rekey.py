@@ -45,6 +45,7 @@ from ports.console import Console
 from ports.decryptor import DecryptionKeys, Decryptor
 from ports.encryptor import Encryptor, Recipients
 from ports.errors import InvalidManifestError
+from ports.host_processes import HostProcesses
 from ports.signature_checker import SignatureChecker, TrustedKeys
 from ports.signer import Signer, SigningKey
 from ports.task_runner import TaskRunner
@@ -100,6 +101,7 @@ class RekeyClientMachine(Machine):
         policy: SigningPolicy,
         lock_owner: str,
         share_lock_max_age: timedelta,
+        processes: HostProcesses | None = None,
     ) -> None:
         super().__init__()
         self._config = context.config
@@ -119,6 +121,7 @@ class RekeyClientMachine(Machine):
             client=context.config.client_name,
             owner=lock_owner,
             max_age=share_lock_max_age,
+            processes=processes,
         )
         self.children: list[RekeyRunMachine] = []
 
@@ -251,6 +254,7 @@ class RekeyClientMachine(Machine):
         happy=("release_share_lock",),
         unhappy=("release_share_lock",),
         on_exception="release_share_lock",
+        cleanup=True,
     )
     def dispose_keys(self) -> Step:
         """Remove every throw-away keyring: signing, trusted, private and public keys."""
@@ -265,7 +269,12 @@ class RekeyClientMachine(Machine):
         self._signing = self._trusted = None
         return self.success(self.release_share_lock)
 
-    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
+    @node(
+        happy=("report_results",),
+        unhappy=("report_results",),
+        on_exception="report_results",
+        cleanup=True,
+    )
     def release_share_lock(self) -> Step:
         """Remove the share's lock marker written by this run."""
         self.share_lock.release()

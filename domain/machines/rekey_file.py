@@ -110,7 +110,12 @@ class RekeyFileMachine(Machine):
         self.done = True
         return self.success(self.report_results)
 
-    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
+    @node(
+        happy=("report_results",),
+        unhappy=("report_results",),
+        on_exception="report_results",
+        cleanup=True,
+    )
     def remove_new_file(self) -> Step:
         """Remove the new file that failed, so only the old, complete one stays."""
         if self._share.exists(self._new):

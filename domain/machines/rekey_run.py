@@ -245,7 +245,10 @@ class RekeyRunMachine(Machine):
         return self.success(self.complete_switch)
 
     @node(
-        happy=("remove_old_files",), unhappy=("remove_old_files",), on_exception="remove_old_files"
+        happy=("remove_old_files",),
+        unhappy=("remove_old_files",),
+        on_exception="remove_old_files",
+        cleanup=True,
     )
     def complete_switch(self) -> Step:
         """Put the new signature, SHA256SUMS and RESTORE.txt in place of the old ones."""
@@ -289,7 +292,12 @@ class RekeyRunMachine(Machine):
                 self.finished.append(name)
         return self.success(self.record_rekey)
 
-    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
+    @node(
+        happy=("report_results",),
+        unhappy=("report_results",),
+        on_exception="report_results",
+        cleanup=True,
+    )
     def record_rekey(self) -> Step:
         """Append what was done to the chained rekey.jsonl at the share root."""
         entry = self._entry()
@@ -298,7 +306,12 @@ class RekeyRunMachine(Machine):
             self.recorded = True
         return self.success(self.report_results)
 
-    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
+    @node(
+        happy=("report_results",),
+        unhappy=("report_results",),
+        on_exception="report_results",
+        cleanup=True,
+    )
     def remove_new_files(self) -> Step:
         """Remove the new files of a rekey that did not switch; the old run stays as it was."""
         data, manifest = self._catalog.manifest_bytes(self._run)

@@ -260,7 +260,10 @@ class RestoreDatabaseMachine(Machine):
         return self.success(self.count_tables)
 
     @node(
-        happy=("remove_plaintext",), unhappy=("remove_plaintext",), on_exception="remove_plaintext"
+        happy=("remove_plaintext",),
+        unhappy=("remove_plaintext",),
+        on_exception="remove_plaintext",
+        cleanup=True,
     )
     def drop_failed_target(self) -> Step:
         """Drop the target database again if this run created it, so a re-run is not blocked."""
@@ -278,7 +281,9 @@ class RestoreDatabaseMachine(Machine):
         self.finished = self._ports.clock.now()
         return self.success(self.remove_plaintext)
 
-    @node(happy=("dispose_key",), unhappy=("dispose_key",), on_exception="dispose_key")
+    @node(
+        happy=("dispose_key",), unhappy=("dispose_key",), on_exception="dispose_key", cleanup=True
+    )
     def remove_plaintext(self) -> Step:
         """Remove the decrypted scratch file: no plaintext dump stays on disk."""
         scratch = RestoreDatabaseMachine.scratch.get(self)
@@ -286,7 +291,12 @@ class RestoreDatabaseMachine(Machine):
             self._ports.files.remove(scratch.path)
         return self.success(self.dispose_key)
 
-    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
+    @node(
+        happy=("report_results",),
+        unhappy=("report_results",),
+        on_exception="report_results",
+        cleanup=True,
+    )
     def dispose_key(self) -> Step:
         """Remove the throw-away keyring holding the private key."""
         self.keys.close()

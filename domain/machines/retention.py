@@ -36,7 +36,7 @@ from domain.services.audit_log import AuditLog
 from domain.services.catalog import RunCatalog
 from ports.clock import Clock
 from ports.console import Console
-from ports.errors import InvalidManifestError
+from ports.errors import InvalidManifestError, ShareUnavailableError
 from ports.file_share import FileShare
 from ports.task_runner import TaskRunner
 
@@ -131,12 +131,30 @@ class DeleteRunMachine(Machine):
 
     @node(happy=("record_deletion",), unhappy=("report_results",), on_exception="report_results")
     def delete_run(self) -> Step:
-        """Delete the run directory and everything in it, never following symlinks."""
+        """Delete the run directory (never following symlinks), then its period if emptied."""
         self._share.delete_tree(self._doomed)
         self.deleted = True
+        self._remove_period_if_empty()
         return self.success(self.record_deletion)
 
-    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
+    def _remove_period_if_empty(self) -> None:
+        # Runs of one period are deleted in parallel: each looks after its own deletion, so the
+        # last one to look sees the folder empty; another may have removed it already.
+        period = self._doomed.parent
+        try:
+            if not self._share.list_dir(period):
+                self._share.delete_tree(period)
+                logger.info("removed the emptied period folder %s", period)
+        except ShareUnavailableError as exc:
+            if self._share.exists(period):
+                logger.warning("cannot remove the emptied period folder %s: %s", period, exc)
+
+    @node(
+        happy=("report_results",),
+        unhappy=("report_results",),
+        on_exception="report_results",
+        cleanup=True,
+    )
     def record_deletion(self) -> Step:
         """Append the deletion to the chained retention.log: when, what, which rule."""
         entry = {

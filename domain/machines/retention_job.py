@@ -12,11 +12,12 @@ from datetime import timedelta
 from domain.framework.definition import node
 from domain.framework.machine import Step
 from domain.framework.results import Result, failures
-from domain.machines.mount import ClientContext
+from domain.machines.mount import ClientContext, not_started
 from domain.machines.pruning import PruneAndUnlockMachine, Pruning
 from domain.machines.retention import RetentionOptions, RetentionPorts
 from domain.models.metrics import JobMeasurements
 from domain.services.share_lock import ShareLock, take_share_lock_step
+from ports.host_processes import HostProcesses
 
 
 class RetentionClientMachine(PruneAndUnlockMachine):
@@ -30,6 +31,7 @@ class RetentionClientMachine(PruneAndUnlockMachine):
         options: RetentionOptions,
         lock_owner: str,
         share_lock_max_age: timedelta,
+        processes: HostProcesses | None = None,
     ) -> None:
         super().__init__()
         self._config = context.config
@@ -48,6 +50,7 @@ class RetentionClientMachine(PruneAndUnlockMachine):
             client=context.config.client_name,
             owner=lock_owner,
             max_age=share_lock_max_age,
+            processes=processes,
         )
 
     @property
@@ -74,6 +77,8 @@ class RetentionClientMachine(PruneAndUnlockMachine):
     def summary(self, results: list[Result]) -> str:
         """Return one line: runs deleted (or that would be), failures."""
         name = self._config.client_name
+        if self.share_lock.refused:
+            return not_started("retention", name, results)
         if self._options.dry_run:
             planned = sum(len(tier.planned) for tier in self.retention_machines)
             return f"retention {name} (dry run): {planned} runs would be deleted"

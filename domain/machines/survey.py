@@ -137,7 +137,12 @@ class SurveyClientMachine(Machine):
         )
         return self.success(self.dispose_public_key)
 
-    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
+    @node(
+        happy=("report_results",),
+        unhappy=("report_results",),
+        on_exception="report_results",
+        cleanup=True,
+    )
     def dispose_public_key(self) -> Step:
         """Remove the throw-away keyring."""
         self.recipients.close()

@@ -335,7 +335,12 @@ class VerifyRunsMachine(Machine):
         self.add_results(fan_out(self._runner, self._logs))
         return self.success(self.dispose_key)
 
-    @node(happy=("report_results",), unhappy=("report_results",), on_exception="report_results")
+    @node(
+        happy=("report_results",),
+        unhappy=("report_results",),
+        on_exception="report_results",
+        cleanup=True,
+    )
     def dispose_key(self) -> Step:
         """Remove the throw-away keyrings holding the private key and the trusted keys."""
         trusted, self._trusted = self._trusted, None

@@ -112,6 +112,29 @@ class ClientConfig(BaseModel):
     def _empty_is_absent(cls, value: object) -> object:
         return None if value == "" else value
 
+    @field_validator(
+        "postgresql_host",
+        "postgresql_service_principal_id",
+        "postgresql_user",
+        "key_name",
+        "storage_unc",
+        "storage_name",
+    )
+    @classmethod
+    def _no_control_characters(cls, value: str | None) -> str | None:
+        # A newline in a host or a name would split every one-line output it appears in, and
+        # no host, role, key or share name holds one.
+        if value is not None and not value.isprintable():
+            raise ValueError("must not contain control characters (a line break, a tab...)")
+        return value
+
+    @field_validator("postgresql_host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        if any(char.isspace() for char in value):
+            raise ValueError("must be a host name or address, without spaces")
+        return value
+
     @field_validator("storage_unc")
     @classmethod
     def _storage_url(cls, value: str) -> str:

@@ -123,6 +123,22 @@ class RestoreConfig(BaseModel):
     def _empty_is_absent(cls, value: object) -> object:
         return None if value == "" else value
 
+    @field_validator("private_key_passphrase")
+    @classmethod
+    def _one_line(cls, value: SecretStr) -> SecretStr:
+        # gpg reads a passphrase as one line from its pipe: the rest would be silently dropped.
+        if _has_line_break(value):
+            raise ValueError("must not contain a line break (gpg reads one line)")
+        return value
+
+    @field_validator("private_key_passphrases")
+    @classmethod
+    def _each_one_line(cls, value: tuple[SecretStr, ...] | None) -> tuple[SecretStr, ...] | None:
+        # Each key's passphrase goes to its own gpg as one line, as the shared one does.
+        if value is not None and any(_has_line_break(item) for item in value):
+            raise ValueError("a passphrase must not contain a line break (gpg reads one line)")
+        return value
+
     def belongs_to(self, config_url: str) -> bool:
         """Tell whether `backup-config-host` names the store `config_url` (same_store)."""
         return self.backup_config_host is not None and same_store(
@@ -161,6 +177,11 @@ class RestoreConfig(BaseModel):
             raise RestoreConfigError(
                 [_problem(error) for error in exc.errors(include_input=False)]
             ) from None
+
+
+def _has_line_break(value: SecretStr) -> bool:
+    text = value.get_secret_value()
+    return "\n" in text or "\r" in text
 
 
 def _problem(error: ErrorDetails) -> str:

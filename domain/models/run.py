@@ -9,7 +9,7 @@ from enum import StrEnum
 from pathlib import PurePosixPath
 
 RUN_ID_FORMAT = "%Y%m%dT%H%M%SZ"
-RUN_ID_PATTERN = re.compile(r"^\d{8}T\d{6}Z$")
+RUN_ID_PATTERN = re.compile(r"^[0-9]{8}T[0-9]{6}Z$")
 PARTIAL_SUFFIX = ".partial"
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import shlex
 
 from domain.models.manifest import SIGNATURE_FILE, DumpRecord, DumpStatus, Manifest
+from domain.models.text import printable
 
 DECRYPT = "gpg --decrypt"
 DECOMPRESS = "zstd -d"
@@ -33,7 +34,8 @@ def restore_text(manifest: Manifest) -> bytes:
     ok = [record for record in manifest.databases if record.status is DumpStatus.OK]
     listing = (
         "\n".join(
-            f"  {r.file or '-':<40} {_shown(r.name)}  ({r.status}, {_compression(r)}{_entries(r)})"
+            f"  {printable(r.file) or '-':<40} {printable(r.name)}  "
+            f"({r.status}, {printable(_compression(r))}{_entries(r)})"
             for r in manifest.databases
         )
         or "  (no databases)"
@@ -43,16 +45,20 @@ def restore_text(manifest: Manifest) -> bytes:
         roles = f"  {plain_command(globals_record)} | psql -d postgres"
     else:
         roles = "  (this run has no globals dump)"
+    # Every value on one line, whatever it holds (a server version string, a database "x\ny").
+    values = {
+        "client": manifest.client,
+        "run_id": manifest.run_id,
+        "tier": manifest.tier,
+        "period": manifest.period,
+        "fingerprint": manifest.key_fingerprint,
+        "key_name": manifest.key_name,
+        "pg_dump": manifest.pg_dump_version,
+        "server": manifest.server_version,
+        "compression": manifest.compression,
+    }
     text = _RESTORE.format(
-        client=manifest.client,
-        run_id=manifest.run_id,
-        tier=manifest.tier,
-        period=manifest.period,
-        fingerprint=manifest.key_fingerprint,
-        key_name=manifest.key_name,
-        pg_dump=manifest.pg_dump_version,
-        server=manifest.server_version,
-        compression=manifest.compression,
+        **{key: printable(str(value)) for key, value in values.items()},
         listing=listing,
         roles=roles,
         commands="\n\n".join(_database_commands(r) for r in ok) or "  (no dump to restore)",
@@ -61,13 +67,15 @@ def restore_text(manifest: Manifest) -> bytes:
         list_database_entries=LIST_DATABASE_ENTRIES,
     )
     if manifest.signing_fingerprint:
-        text += _SIGNED.format(signer=manifest.signing_fingerprint, file=SIGNATURE_FILE)
+        text += _SIGNED.format(signer=printable(manifest.signing_fingerprint), file=SIGNATURE_FILE)
     return text.encode()
 
 
 def plain_command(record: DumpRecord) -> str:
     """Return the shell pipeline that writes a stored file's plaintext to stdout."""
-    command = f"{DECRYPT} {shlex.quote(record.file)}"
+    # Stored names hold no line break (domain/rules/naming.py); printable keeps even a damaged
+    # manifest's name from starting a command line of its own.
+    command = f"{DECRYPT} {shlex.quote(printable(record.file))}"
     if record.zstd:
         command += f" | {DECOMPRESS}"
     return command
@@ -84,16 +92,12 @@ def _database_commands(record: DumpRecord) -> str:
     # --create takes the name from the archive: no database name is on the command line, so
     # one libpq would read as a connection string (`hr=1`) cannot misdirect the restore.
     restore = f"{plain_command(record)} | pg_restore --create --dbname={MAINTENANCE_DATABASE}"
-    return f"  # {_shown(record.name)}\n  {restore}"
+    # A newline in the name must not start a command line of its own.
+    return f"  # {printable(record.name)}\n  {restore}"
 
 
 def _file_command(record: DumpRecord) -> str:
-    return f"  {plain_command(record)} > {ARCHIVE}    # {_shown(record.name)}"
-
-
-def _shown(name: str) -> str:
-    """Return a database name for a comment: a newline in it must not start a command line."""
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in name)
+    return f"  {plain_command(record)} > {ARCHIVE}    # {printable(record.name)}"
 
 
 def _compression(record: DumpRecord) -> str:
@@ -160,10 +164,12 @@ pg_restore --create --use-list=db.list --file=db.sql {archive}
 6. Compare: manifest.json records each table's exact row count ("tables"), counted in the
    dump's own snapshot: SELECT count(*) FROM ONLY <schema>.<table> must match.
 
-manifest.json lists every database with its file, size, sha256, status and compression; file
-names of databases whose names are not plain ASCII are percent-encoded (see "name" in the
-manifest). Use pg_restore and psql of the same major version as the server you restore to (not
-older than pg_dump above).
+manifest.json lists every database with its file, size, sha256, status and compression. A file
+name keeps the lower-case letters, digits, '_' and '-' of its database's name and
+percent-encodes every other byte (upper case too, so no two names meet on a case-insensitive
+share): see "name" in the manifest. A name above shown with backslash escapes holds characters
+that are not printable. Use pg_restore and psql of the same major version as the server you
+restore to (not older than pg_dump above).
 """
 
 _SIGNED = """

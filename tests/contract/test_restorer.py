@@ -7,6 +7,7 @@ database with two tables, and how to put an archive file where the restorer read
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -20,10 +21,12 @@ from adapters.memory.restorer import InMemoryRestorer
 from adapters.postgres.credentials import CredentialsByAuth, PasswordCredentials
 from adapters.postgres.dumper import PgDumper
 from adapters.postgres.restorer import PgRestorer
+from adapters.postgres.scratch import SCRATCH_LOCK_CLASS
 from domain.models.redaction import Redactor
 from ports.database import ServerInfo, ServerTarget
 from ports.errors import DecryptionError, RestoreError
 from ports.restorer import (
+    SCRATCH_CLAIMED,
     DatabaseProperties,
     DatabaseStatement,
     GlobalsOutcome,
@@ -31,6 +34,7 @@ from ports.restorer import (
     RestoreOptions,
     Restorer,
     RestoreTarget,
+    ScratchDatabase,
 )
 from tests.support.postgres import PostgresServer
 
@@ -123,6 +127,60 @@ class TestRestorerContract:
         assert created.exists
         assert created.empty
         assert not case.restorer.inspect(target).exists
+
+    def test_scratch_databases_are_listed_with_their_note_and_whether_a_claim_holds_them(
+        self, case: RestorerCase
+    ) -> None:
+        prefix = f"lts_scratch_{secrets.token_hex(3)}_"
+        held = RestoreTarget(case.server, f"{prefix}1")
+        left = RestoreTarget(case.server, f"{prefix}2")
+        other = case.target()
+        note = "a drill's scratch database: it's dropped"
+        claim = case.restorer.claim_scratch(held)
+        try:
+            for target in (held, left, other):
+                case.restorer.create_database(target, DatabaseProperties())
+            case.restorer.mark_database(held, note)
+            while_held = case.restorer.scratch_databases(case.server, prefix)
+            claim.close()
+            claim.close()
+            once_let_go = case.restorer.scratch_databases(case.server, prefix)
+        finally:
+            claim.close()
+            for target in (held, left, other):
+                case.restorer.drop_database(target)
+
+        assert while_held == (
+            ScratchDatabase(held.database, note, claimed=True),
+            ScratchDatabase(left.database, None, claimed=False, objects=0),
+        )
+        assert once_let_go[0] == ScratchDatabase(held.database, note, claimed=False, objects=0)
+        assert case.restorer.scratch_databases(case.server, prefix) == ()
+
+    def test_a_claimed_scratch_name_is_refused_to_a_second_claim_until_the_first_ends(
+        self, case: RestorerCase
+    ) -> None:
+        prefix = f"lts_scratch_{secrets.token_hex(3)}_"
+        target = RestoreTarget(case.server, f"{prefix}1")
+        first = case.restorer.claim_scratch(target)
+        try:
+            case.restorer.create_database(target, DatabaseProperties())
+            with pytest.raises(RestoreError) as refused:
+                case.restorer.claim_scratch(target)
+            # A listing only looks: it neither takes nor ends a claim.
+            listed = case.restorer.scratch_databases(case.server, prefix)
+            with pytest.raises(RestoreError):
+                case.restorer.claim_scratch(target)
+            first.close()
+            case.restorer.scratch_databases(case.server, prefix)
+            second = case.restorer.claim_scratch(target)
+            second.close()
+        finally:
+            first.close()
+            case.restorer.drop_database(target)
+
+        assert str(refused.value) == f"{target.where}: {SCRATCH_CLAIMED}"
+        assert listed == (ScratchDatabase(target.database, None, claimed=True),)
 
     def test_a_restored_archive_brings_its_tables_back(self, case: RestorerCase) -> None:
         target = case.target()
@@ -229,3 +287,44 @@ class TestRestorerContract:
             case.restorer.apply_globals(case.server, decrypted())
 
         assert raised.value is damaged
+
+
+@pytest.mark.integration
+def test_a_claim_lives_as_long_as_its_session_and_no_idle_timeout_ends_it(
+    postgres_server: PostgresServer,
+) -> None:
+    # A login whose idle sessions the server ends after a second, as a cautious DBA sets it.
+    role, password = f"drill_{secrets.token_hex(4)}", secrets.token_hex(12)
+    postgres_server.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+    postgres_server.execute(f"ALTER ROLE {role} SET idle_session_timeout = '1s'")
+    restorer = PgRestorer(
+        credentials=CredentialsByAuth({"password": PasswordCredentials()}), redactor=Redactor()
+    )
+    server = postgres_server.target(role, password)
+    prefix = f"lts_scratch_{secrets.token_hex(3)}_"
+    target = RestoreTarget(server, f"{prefix}1")
+    claim = restorer.claim_scratch(target)
+    try:
+        postgres_server.create_database(target.database)
+        time.sleep(1.5)
+        after_idling = restorer.scratch_databases(server, prefix)
+        # The server ends the session, as it does when the job's process dies: the claim goes.
+        with postgres_server.connect() as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks"
+                " WHERE locktype = 'advisory' AND classid = %s AND granted"
+                " AND pid IN (SELECT pid FROM pg_stat_activity WHERE usename = %s)",
+                (SCRATCH_LOCK_CLASS, role),
+            )
+        deadline = time.monotonic() + 10
+        while restorer.scratch_databases(server, prefix)[0].claimed:
+            assert time.monotonic() < deadline, "the ended session's claim stayed"
+            time.sleep(0.05)
+        after_the_end = restorer.scratch_databases(server, prefix)
+    finally:
+        claim.close()
+        postgres_server.execute(f'DROP DATABASE IF EXISTS "{target.database}"')
+        postgres_server.execute(f"DROP ROLE {role}")
+
+    assert after_idling == (ScratchDatabase(target.database, None, claimed=True),)
+    assert after_the_end == (ScratchDatabase(target.database, None, claimed=False, objects=0),)

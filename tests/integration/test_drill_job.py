@@ -5,7 +5,9 @@ scratch databases on the same server (as the operator's login, password in PGPAS
 the row counts with the manifest, drops the scratch databases and records itself in drills.jsonl;
 `list` then shows the run as proven restorable. A run whose dump was replaced by another
 database's dump, re-encrypted with the manifest and SHA256SUMS made consistent, fails the drill
-on the row counts, and still leaves no scratch database behind.
+on the row counts, and still leaves no scratch database behind. A drill drops the scratch
+databases that killed drills left, and none that a running drill claims or that is not a
+drill's.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from adapters.postgres.scratch import SCRATCH_LOCK_CLASS
 from domain.rules.audit_chain import first_break
+from domain.services.scratch_databases import SCRATCH_NOTE
 from tests.support.gpg import KeyPair, generate_key_pair
 from tests.support.jobs import JobResult, Site, b64
 from tests.support.postgres import PostgresServer
@@ -198,3 +202,38 @@ def test_a_dump_replaced_by_another_databases_dump_fails_the_drill_on_the_row_co
     [line] = drill_lines(site)
     assert (line["result"], line["mismatches"]) == ("failed", 4)
     assert drilled.scratch_databases() == []
+
+
+def test_a_drill_drops_what_ended_drills_left_and_nothing_a_live_drill_or_anyone_else_holds(
+    drilled, tmp_path
+):
+    killed_while_restoring = "lts_drill_19990101000000_1"  # marked, holds a table
+    killed_before_marking = "lts_drill_19990101000000_2"  # unmarked and empty
+    someone_elses = "lts_drill_19990101000000_3"  # holds data, not the drill's comment
+    live_drills = "lts_drill_19990101000000_4"  # marked, its drill still runs
+    names = (killed_while_restoring, killed_before_marking, someone_elses, live_drills)
+    for name in names:
+        drilled.server.create_database(name)
+    for name in (killed_while_restoring, someone_elses):
+        drilled.server.execute("CREATE TABLE rows AS SELECT 1 AS id", dbname=name)
+    for name in (killed_while_restoring, live_drills):
+        drilled.server.execute(f"COMMENT ON DATABASE {name} IS '{SCRATCH_NOTE}'")
+    site = Site(tmp_path)
+    shutil.copytree(drilled.site.share, site.share, dirs_exist_ok=True)
+    url, restore_url = drilled.configs(site)
+    try:
+        with drilled.server.connect() as live:
+            live.execute(
+                "SELECT pg_advisory_lock(%s, hashtext(%s))", (SCRATCH_LOCK_CLASS, live_drills)
+            )
+            result = drilled.drill(site, url, restore_url, "--database", drilled.crm)
+            left = drilled.scratch_databases()
+    finally:
+        for name in names:
+            drilled.server.execute(f"DROP DATABASE IF EXISTS {name}")
+
+    assert (result.code, result.failures) == (0, []), result.stdout + result.stderr
+    assert sorted(left) == [someone_elses, live_drills]
+    log = site.logs()
+    for name in (killed_while_restoring, killed_before_marking):
+        assert f"dropped the scratch database {name} that a drill no longer running left" in log

@@ -464,26 +464,3 @@ def resident_kib() -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise AssertionError("no VmRSS in /proc/self/status")
-
-
-def test_a_keyring_left_by_a_killed_job_is_swept_and_a_fresh_one_kept(tmp_path):
-    import os
-    import time
-
-    from adapters.gpg.keyring import STALE_HOME_SECONDS, ThrowAwayKeyring
-    from domain.models.redaction import Redactor
-
-    stale = tmp_path / "gnupg-killed"
-    fresh = tmp_path / "gnupg-running"
-    for home in (stale, fresh):
-        home.mkdir()
-        (home / "pubring.kbx").write_bytes(b"keys")
-    old = time.time() - STALE_HOME_SECONDS - 60
-    os.utime(stale, (old, old))
-
-    keyring = ThrowAwayKeyring(tmp_path, Redactor())
-    try:
-        assert not stale.exists()
-        assert fresh.exists()
-    finally:
-        keyring.dispose()

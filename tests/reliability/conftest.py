@@ -5,11 +5,15 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.reliability.stand import Stand
+from tests.reliability.tally import TALLY
 from tests.reliability.world import CAPTURES, Cluster, RecordedSite, SecretLedger, make_cluster
 from tests.support.gpg import KeyPair, generate_key_pair
 from tests.support.postgres import PostgresServer
@@ -25,8 +29,12 @@ def ledger() -> Iterator[SecretLedger]:
     ledger, whatever the order the tests ran in: a leak anywhere fails the session.
     """
     found = SecretLedger()
-    yield found
-    scan(found)
+    try:
+        yield found
+        scan(found)
+    finally:
+        for root in found.short_roots:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def scan(ledger: SecretLedger) -> None:
@@ -80,3 +88,56 @@ def make_site(tmp_path: Path, ledger: SecretLedger) -> MakeSite:
         return ledger.register(RecordedSite(tmp_path / f"site{count}"), *secrets)
 
     return make
+
+
+@pytest.fixture
+def make_short_site(ledger: SecretLedger) -> MakeSite:
+    """Return a factory of recorded sites with a short root under /tmp.
+
+    gpg-agent's socket names must fit 107 bytes; the private key's keyring lives under the
+    site's work root, so the sites of jobs that decrypt are kept short. They are removed after
+    the session's secret scan has read them.
+    """
+
+    def make(*secrets: str) -> RecordedSite:
+        root = Path(tempfile.mkdtemp(prefix="lts-", dir="/tmp"))
+        ledger.short_roots.append(root)
+        return ledger.register(RecordedSite(root / "s"), *secrets)
+
+    return make
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the reliability suite's counts: kills, reruns and bad inputs tried."""
+    lines = TALLY.lines()
+    if lines:
+        terminalreporter.section("reliability counts")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def stand(make_short_site: MakeSite, cluster: Cluster, key_pair: KeyPair) -> Stand:
+    """A client with one published run, made by the real backup job; restores may create."""
+    built = Stand(make_short_site(cluster.password), cluster, key_pair)
+    built.use_tools(None)
+    first = built.run("backup")
+    assert (first.code, first.failures) == (0, []), first.stdout + first.stderr
+    built.allow_restores()
+    return built
+
+
+@pytest.fixture(scope="module")
+def light_cluster(postgres_server: PostgresServer, ledger: SecretLedger) -> Cluster:
+    """A client whose jobs take about a second each: a dump of about a MB, one small database."""
+    made = make_cluster(postgres_server, small=1, big_tables=1, big_rows=20_000)
+    ledger.add_secrets(made.password)
+    return made
+
+
+@pytest.fixture
+def light_stand(make_short_site: MakeSite, light_cluster: Cluster, key_pair: KeyPair) -> Stand:
+    built = Stand(make_short_site(light_cluster.password), light_cluster, key_pair)
+    built.use_tools(None)
+    built.allow_restores()
+    return built

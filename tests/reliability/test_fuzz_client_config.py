@@ -7,14 +7,21 @@ one line and never holds a secret value; a job given a bad TOML config exits 1 w
 from __future__ import annotations
 
 import base64
+import json
 import secrets
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from adapters.files.toml_config import TomlFileConfigSource
 from domain.models.client_config import ClientConfig, ClientConfigError
+from domain.models.redaction import Redactor
+from domain.services.configs import read_client_config
+from ports.errors import LtsError
 from tests.reliability.conftest import MakeSite
+from tests.reliability.tally import TALLY
 from tests.reliability.world import SecretLedger
 from tests.support.memory_world import client_values
 
@@ -79,6 +86,7 @@ def raw_configs(draw: st.DrawFn) -> dict[str, str]:
 def test_fuzzed_client_configs_are_valid_or_one_line_errors_without_secrets(
     ledger: SecretLedger, raw: dict[str, str]
 ) -> None:
+    TALLY.inputs["client config values"] += 1
     config: ClientConfig | None = None
     problems: list[str] = []
     try:
@@ -94,6 +102,70 @@ def test_fuzzed_client_configs_are_valid_or_one_line_errors_without_secrets(
     assert "\n" not in message, message
     assert "\r" not in message, message
     assert SECRET_MARK not in message
+
+
+# ---------------------------------------------------------------- client config files
+
+
+@st.composite
+def client_files(draw: st.DrawFn) -> bytes:
+    """Return a client config file: a valid one with values and lines changed, or garbage."""
+    if draw(st.integers(0, 9)) == 0:
+        return draw(st.binary(max_size=300))
+    values = client_values(**{"storage-key": SECRET_MARK + "storage"})
+    lines = [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+    for _ in range(draw(st.integers(0, 4))):
+        position = draw(st.integers(0, len(lines)))
+        line = draw(
+            st.one_of(
+                st.sampled_from(
+                    [
+                        "[table]",
+                        "postgresql-port = 5432",
+                        "postgresql-port = inf",
+                        "end-of-month-retention = nan",
+                        'client-name = ["a"]',
+                        "postgresql-host = {a = 1}",
+                        'key-name = "a\nb"',
+                        'postgresql-host = "db\u0000x"',
+                        "\x00",
+                        "=",
+                        'postgresql-secret = "SeCrEt-"quoted"',
+                    ]
+                ),
+                st.text(max_size=60),
+            )
+        )
+        lines.insert(position, line)
+    text = "\n".join(lines) + "\n"
+    return text.encode() + (b"\xff" if draw(st.integers(0, 9)) == 0 else b"")
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(content=client_files())
+def test_fuzzed_client_config_files_are_read_or_refused_in_one_line(
+    config_files: Path, ledger: SecretLedger, content: bytes
+) -> None:
+    TALLY.inputs["client config file"] += 1
+    path = config_files / "acme.toml"
+    path.write_bytes(content)
+    redactor = Redactor()
+    try:
+        read_client_config(TomlFileConfigSource(f"file://{path}"), "acme", redactor)
+    except (ClientConfigError, LtsError) as error:
+        message = redactor.redact(str(error))
+        assert "\n" not in message, message
+        assert SECRET_MARK not in message, message
+        ledger.add_text("fuzzed client config file error", message)
+
+
+@pytest.fixture(scope="module")
+def config_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("client-configs")
 
 
 # ---------------------------------------------------------------- bad TOML through the job
@@ -124,6 +196,7 @@ def test_a_bad_toml_client_config_is_exit_1_and_one_failure_line(
 
     result = site.run("backup", "acme", "6", f"file://{path}", "-", "-")
 
+    TALLY.inputs["client config file through a job"] += 1
     assert result.code == 1, result.stdout + result.stderr
     [failure] = result.failures
     assert failure.startswith("Failure: read_config acme "), failure

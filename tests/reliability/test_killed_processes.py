@@ -7,6 +7,7 @@ killed job succeeds, cleans the killed run's debris and keeps every earlier run 
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -138,11 +139,10 @@ def test_a_job_killed_mid_run_leaves_earlier_runs_intact_and_the_rerun_cleans_it
     wait_for(lambda: str(RunId.at(datetime.now(UTC))) != stale.name.removesuffix(".partial"), "1 s")
     rerun = site.run("backup", "acme", "6", url, "-", "-")
 
-    assert rerun.code == 1, rerun.stdout + rerun.stderr
-    [takeover] = rerun.failures
-    assert takeover.startswith("Failure: take_share_lock acme ")
-    assert "took over a stale share lock" in takeover
-    assert f"pid {job.pid}" in takeover
+    # The killed run was of this host and its process is gone: its marker is taken over at once
+    # and said in the log, not reported as a Failure (issue 12; it blocked reruns for 48 hours).
+    assert (rerun.code, rerun.failures) == (0, []), rerun.stdout + rerun.stderr
+    assert f"took over the share lock of host {socket.gethostname()} pid {job.pid}" in site.logs()
     assert not stale.exists()
     assert partial_debris(site.share) == []
     assert not (site.share / SHARE_LOCK).exists()
@@ -170,15 +170,14 @@ def test_a_rerun_in_the_same_second_as_the_killed_run_does_not_adopt_its_partial
     job.kill()
     job.finish()
     [stale] = list(site.share.glob("end-of-*/*/*.partial"))
-    # Both clocks read the same second, so the marker must be made old for the rerun to run.
-    marker = json.loads((site.share / SHARE_LOCK).read_text())
-    marker["since"] = "2026-11-27T11:00:00+00:00"
-    (site.share / SHARE_LOCK).write_text(json.dumps(marker))
+    # The marker names the killed process (the job itself: libfaketime is preloaded, no wrapper
+    # stands between), which is gone: the rerun takes it over at once.
+    assert "process" in json.loads((site.share / SHARE_LOCK).read_text())
 
     site.configure(backup={**backup, "pg_bin_dir": str(spy)})
     rerun = site.start("backup", "acme", "6", url, "-", "-", at=SAME_SECOND).finish()
 
-    assert [line.split(" ", 2)[1] for line in rerun.failures] == ["take_share_lock"], rerun.stdout
+    assert (rerun.code, rerun.failures) == (0, []), rerun.stdout
     assert partial_debris(site.share) == []
     [run] = published_runs(site.share)
     assert set(manifest_statuses(run).values()) == {"ok"}

@@ -169,6 +169,8 @@ class SecretLedger:
     secrets: set[str] = field(default_factory=set)
     sites: list[RecordedSite] = field(default_factory=list)
     texts: list[tuple[str, str]] = field(default_factory=list)
+    short_roots: list[Path] = field(default_factory=list)
+    """Site roots outside pytest's temp dir, removed after the scan."""
 
     def __repr__(self) -> str:
         """Return counts only: the ledger holds secrets and would flood failure reports."""
@@ -224,7 +226,9 @@ class Cluster:
         return (self.big, *self.small)
 
 
-def make_cluster(server: PostgresServer, small: int = 2) -> Cluster:
+def make_cluster(
+    server: PostgresServer, small: int = 2, big_tables: int = BIG_TABLES, big_rows: int = BIG_ROWS
+) -> Cluster:
     """Create a backup role, `small` tiny databases and one big one (a dump of a few MB)."""
     tag = secrets.token_hex(3)
     role, password = f"backup_{tag}", "pw-" + secrets.token_urlsafe(24)
@@ -239,7 +243,7 @@ def make_cluster(server: PostgresServer, small: int = 2) -> Cluster:
         )
     big = f"big_{tag}"
     server.create_database(big)
-    for table in range(BIG_TABLES):
+    for table in range(big_tables):
         # md5 text barely compresses, so the dump stays big after pg_dump's gzip.
         statement = sql.SQL(
             "CREATE TABLE {} AS SELECT g AS id, md5(g::text || {}) || md5(g::text || {}) AS label"
@@ -248,7 +252,7 @@ def make_cluster(server: PostgresServer, small: int = 2) -> Cluster:
             sql.Identifier(f"t{table}"),
             sql.Literal(f"a{table}"),
             sql.Literal(f"b{table}"),
-            sql.Literal(BIG_ROWS),
+            sql.Literal(big_rows),
         )
         server.execute(statement, dbname=big)
     return Cluster(server, role, password, names, big)

@@ -12,6 +12,7 @@ from adapters.memory.console import RecordingConsole
 from adapters.memory.encryptor import InMemoryEncryptor
 from adapters.memory.exit import RecordingExit
 from adapters.memory.file_share import InMemoryFileShare, InMemoryShareOpener
+from adapters.memory.host_processes import InMemoryHostProcesses
 from adapters.memory.lock import InMemoryLock
 from adapters.memory.postgres import InMemoryDatabase, InMemoryDumper
 from adapters.memory.signer import InMemorySigner
@@ -63,6 +64,7 @@ class World:
     lock_table: dict[str, str] = field(default_factory=dict)
     policy_overrides: dict[str, object] = field(default_factory=dict)
     redactor: Redactor = field(default_factory=Redactor)
+    processes: InMemoryHostProcesses = field(default_factory=InMemoryHostProcesses)
     source_error: Exception | None = None
     opener_error: Exception | None = None
     database_error: Exception | None = None
@@ -103,6 +105,7 @@ class World:
             ),
             policy=self.policy(),
             lock_owner="host test pid 42",
+            processes=self.processes,
         )
         return self.backup
 

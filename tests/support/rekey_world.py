@@ -13,6 +13,7 @@ from adapters.memory.console import RecordingConsole
 from adapters.memory.decryptor import InMemoryDecryptor
 from adapters.memory.encryptor import InMemoryEncryptor
 from adapters.memory.file_share import InMemoryFileShare
+from adapters.memory.host_processes import InMemoryHostProcesses
 from adapters.memory.lock import InMemoryLock
 from adapters.memory.signer import InMemorySignatureChecker, InMemorySigner
 from adapters.memory.task_runner import SerialTaskRunner
@@ -43,6 +44,9 @@ class RekeyWorld:
     checker: InMemorySignatureChecker | None = None
     require: bool = False
     share_lock_max_age: timedelta = timedelta(hours=48)
+    processes: InMemoryHostProcesses | None = None
+    """This host's processes, for the share marker's liveness rule; None: the age rule only
+    (the crash tests leave a marker of this very process, as a killed run of another would)."""
 
     def __post_init__(self) -> None:
         if self.signed:
@@ -74,6 +78,7 @@ class RekeyWorld:
                 policy=SigningPolicy(require=self.require),
                 lock_owner="host test pid 7",
                 share_lock_max_age=self.share_lock_max_age,
+                processes=self.processes,
             )
             return machine
 

@@ -21,7 +21,15 @@ def run_main(capsys, argv):
     ("argv", "expected"),
     [
         (["Acme", *VALID[1:]], "CLIENT_NAME 'Acme' must match"),
-        (["-acme", *VALID[1:]], "EOY_MONTH must be a month number"),
+        # argparse alone took `-acme` for an option and blamed EOY_MONTH (issue 12).
+        (["-acme", *VALID[1:]], "argument CLIENT_NAME: CLIENT_NAME '-acme' must match"),
+        (["--tenant_id", "t", "-acme", *VALID[1:]], "argument CLIENT_NAME: CLIENT_NAME '-acme'"),
+        (["-1", *VALID[1:]], "argument CLIENT_NAME: CLIENT_NAME '-1' must match"),
+        (["acme", "\u0666", *VALID[2:]], "EOY_MONTH must be a month number 1..12, not '\u0666'"),
+        (["acme", "\u00b2", *VALID[2:]], "EOY_MONTH must be a month number 1..12, not '\u00b2'"),
+        (["acme", "+6", *VALID[2:]], "EOY_MONTH must be a month number 1..12"),
+        (["acme", "6\n", *VALID[2:]], "EOY_MONTH must be a month number 1..12, not '6\\n'"),
+        (["acme", "6", "file:///etc/a\x1b[2J.toml", "-", "-"], "is not a config source"),
         (["a" * 64, *VALID[1:]], "must match"),
         (["acme/../x", *VALID[1:]], "must match"),
         (["acme", "13", *VALID[2:]], "EOY_MONTH must be a month number 1..12, not '13'"),

@@ -242,7 +242,7 @@ def test_the_worker_pool_from_toml_takes_auto_or_a_number(tmp_path):
     assert auto.backup.worker_pool_size == "auto"
 
 
-@pytest.mark.parametrize("value", ["0", "65", "two", "-1", "1.5", "true"])
+@pytest.mark.parametrize("value", ["0", "65", "two", "-1", "1.5", "true", "٦", "²", "inf"])
 def test_a_worker_pool_that_is_neither_auto_nor_1_to_64_is_one_line(tmp_path, value):
     environ = {"LTS_CONFIG": str(tmp_path / "none.toml"), "LTS_BACKUP__WORKER_POOL_SIZE": value}
     with pytest.raises(SettingsError) as refused:

@@ -11,6 +11,7 @@ from adapters.memory.metrics import InMemoryMetrics
 from domain.framework.definition import node
 from domain.framework.endpoints import EndPoint
 from domain.framework.machine import Machine, Step
+from domain.framework.stop import STOP, StopReason
 from domain.models.metrics import DatabaseMeasure, JobMeasurements
 from domain.rules import metrics as m
 from domain.services.job_metrics import JobMetricsRecorder
@@ -124,3 +125,37 @@ def test_a_measurements_method_that_breaks_still_leaves_the_job_metrics():
     assert code == 0
     assert metrics.value("acme", "backup", m.FAILURES) == 0
     assert metrics.value("acme", "backup", m.DATABASE_BYTES) is None
+
+
+class Stopped(Job):
+    """Asked to stop (a SIGTERM, SPEC 15) while its one node runs."""
+
+    def work(self) -> Step:
+        STOP.request(StopReason("SIGTERM", 143))
+        return super().work()
+
+
+@pytest.fixture
+def stop_cleared():
+    STOP.clear()
+    yield
+    STOP.clear()
+
+
+@pytest.mark.usefixtures("stop_cleared")
+def test_a_stopped_run_prints_its_one_line_and_is_published_as_critical():
+    metrics, lines, code = run(Stopped)
+    assert code == 143
+    assert lines == ["Critical failure: terminated by signal SIGTERM"]
+    assert metrics.value("acme", "backup", m.CRITICAL) == 1
+    assert metrics.value("acme", "backup", m.FAILURES) == 1
+    assert metrics.value("acme", "backup", m.LAST_SUCCESS) is None
+    assert metrics.value("acme", "backup", m.DATABASE_BYTES, database="sales") == 300
+
+
+@pytest.mark.usefixtures("stop_cleared")
+def test_metrics_that_cannot_be_written_after_a_stop_add_no_line_and_keep_the_status(caplog):
+    _, lines, code = run(Stopped, InMemoryMetrics(error=MetricsError("no directory")))
+    assert code == 143
+    assert lines == ["Critical failure: terminated by signal SIGTERM"]
+    assert "Failure: write_metrics acme cannot write the job's metrics: no directory" in caplog.text

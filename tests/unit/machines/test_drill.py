@@ -6,7 +6,9 @@ from typing import Any
 
 from domain.models.restore_request import DrillRequest, RunChoice
 from domain.rules.audit_chain import first_break
+from domain.services.scratch_databases import SCRATCH_NOTE, abandoned
 from ports.errors import RestoreError, ShareUnavailableError
+from ports.restorer import ScratchDatabase
 from tests.support.restore_world import FIRST, SECOND, SECOND_RUN, RestoreWorld, restore_values
 
 MOUNT = ["read_config", "take_lock", "open_share", "mount_share"]
@@ -24,6 +26,21 @@ DRILL = [
     "remove_plaintext",
 ]
 DRILLS = PurePosixPath("drills.jsonl")
+CREATE_FAILED = [
+    *MOUNT,
+    *KEY,
+    "find_run",
+    "inspect_target",
+    "drop_abandoned_scratch",
+    "decrypt_dump",
+    "create_scratch",
+    "drop_scratch",
+    "remove_plaintext",
+    "drill_databases",
+    "dispose_key",
+    *UNMOUNT,
+]
+"""One database drilled, its scratch database not made (or dropped at once)."""
 
 
 def run(world, **overrides):
@@ -52,6 +69,7 @@ def test_a_clean_drill_restores_every_database_compares_drops_and_records_itself
         *KEY,
         "find_run",
         "inspect_target",
+        "drop_abandoned_scratch",
         *DRILL * 3,
         "drill_databases",
         "dispose_key",
@@ -168,6 +186,7 @@ def test_a_failing_restore_still_drops_the_scratch_database_and_removes_the_plai
         *KEY,
         "find_run",
         "inspect_target",
+        "drop_abandoned_scratch",
         "decrypt_dump",
         "create_scratch",
         "restore_dump",
@@ -211,7 +230,7 @@ def test_a_dump_that_differs_from_its_manifest_is_not_restored():
     path = SECOND_RUN / "hr.dump.gpg"
     world.share.files[path] += b"ENC:more"
     results = run(world, databases=("hr",))
-    assert order(results)[len(MOUNT) + len(KEY) + 2 :][:2] == ["decrypt_dump", "remove_plaintext"]
+    assert order(results)[len(MOUNT) + len(KEY) + 3 :][:2] == ["decrypt_dump", "remove_plaintext"]
     assert "the manifest says" in failed(results)[0][1]
     assert world.restorer.targets[1:] == []
 
@@ -296,3 +315,156 @@ def test_a_zstd_dump_that_does_not_decompress_is_not_restored_and_leaves_nothing
     assert entries(world)[0]["result"] == "failed"
     assert world.files.files == {}
     assert world.restorer.objects == {}
+
+
+# ------------------------------------------------------------ scratch databases of ended drills
+
+
+def left_behind(world, name, *, note=SCRATCH_NOTE, objects=3):
+    """Leave a scratch database as a killed drill does: no live claim holds it."""
+    world.restorer.objects[name] = objects
+    if note is not None:
+        world.restorer.notes[name] = note
+
+
+def test_each_scratch_database_is_claimed_before_it_exists_and_marked_as_a_drills():
+    world = RestoreWorld(restorer_broken={"drop_database": RestoreError("database is in use")})
+    run(world, databases=("hr",))
+    scratch = "lts_drill_20261229220000_1"
+    assert world.restorer.claims == [scratch]
+    assert world.restorer.notes == {scratch: SCRATCH_NOTE}
+    assert world.restorer.claimed == set(), "the claim ends with the drill, dropped or not"
+
+
+def test_a_scratch_name_another_live_drill_claims_is_refused_and_left_to_that_drill():
+    world = RestoreWorld()
+    world.restorer.claimed.add("lts_drill_20261229220000_1")
+    results = run(world, databases=("hr",))
+    assert order(results) == CREATE_FAILED
+    assert failed(results) == [
+        (
+            "create_scratch",
+            "acme hr lts_drill_20261229220000_1 on drill.test:5432: another drill that still "
+            "runs claims this scratch database; it was not touched",
+        )
+    ]
+    assert world.restorer.created == {}
+    assert world.restorer.dropped == []
+    assert world.restorer.claimed == {"lts_drill_20261229220000_1"}, "still the other drill's"
+    assert world.files.files == {}
+    assert entries(world)[0]["result"] == "failed"
+
+
+def test_an_existing_database_of_the_scratch_name_is_let_go_of_at_once():
+    world = RestoreWorld(objects={"lts_drill_20261229220000_1": 4})
+    run(world, databases=("hr",))
+    assert world.restorer.claims == ["lts_drill_20261229220000_1"]
+    assert world.restorer.claimed == set()
+    assert world.restorer.notes == {}
+
+
+def test_a_scratch_database_that_cannot_be_marked_is_dropped_before_anything_goes_in():
+    world = RestoreWorld(restorer_broken={"mark_database": RestoreError("permission denied")})
+    results = run(world, databases=("hr",))
+    assert order(results) == CREATE_FAILED
+    assert failed(results) == [("create_scratch", "acme hr permission denied")]
+    assert world.restorer.restored == {}
+    assert world.restorer.dropped == ["lts_drill_20261229220000_1"]
+    assert world.restorer.objects == {}
+    assert world.restorer.claimed == set()
+
+
+def test_a_scratch_database_that_cannot_be_created_lets_go_of_its_claim():
+    world = RestoreWorld(restorer_broken={"create_database": RestoreError("disk full")})
+    results = run(world, databases=("hr",))
+    assert order(results) == CREATE_FAILED
+    assert failed(results) == [("create_scratch", "acme hr disk full")]
+    assert world.restorer.claims == ["lts_drill_20261229220000_1"]
+    assert world.restorer.claimed == set()
+    assert world.files.files == {}
+
+
+def test_scratch_databases_that_ended_drills_left_are_dropped_before_drilling(caplog):
+    world = RestoreWorld()
+    left_behind(world, "lts_drill_20261201100000_1")
+    left_behind(world, "lts_drill_20261201100000_2", note=None, objects=0)  # killed before marked
+    results = run(world, databases=("hr",))
+    assert order(results)[len(MOUNT) + len(KEY) : len(MOUNT) + len(KEY) + 4] == [
+        "find_run",
+        "inspect_target",
+        "drop_abandoned_scratch",
+        "decrypt_dump",
+    ]
+    assert all(r.ok for r in results), failed(results)
+    assert world.restorer.dropped[:2] == [
+        "lts_drill_20261201100000_1",
+        "lts_drill_20261201100000_2",
+    ]
+    assert world.restorer.objects == {}
+    assert "dropped the scratch database lts_drill_20261201100000_1 that a drill no longer" in (
+        caplog.text
+    )
+
+
+def test_claimed_scratch_databases_and_databases_a_drill_did_not_make_are_never_touched():
+    world = RestoreWorld()
+    left_behind(world, "lts_drill_20261201100000_1")
+    world.restorer.claimed.add("lts_drill_20261201100000_1")  # a drill that still runs
+    left_behind(world, "lts_drill_20261201100000_2", note=None)  # holds objects, no mark
+    left_behind(world, "lts_drill_20261201100000_3", note="someone's own comment", objects=0)
+    left_behind(world, "lts_drill_20261201100000_4", note=SCRATCH_NOTE + " ", objects=0)
+    left_behind(world, "sales", objects=9)  # not a scratch name
+    results = run(world, databases=("hr",))
+    assert all(r.ok for r in results), failed(results)
+    assert world.restorer.dropped == ["lts_drill_20261229220000_1"]
+    assert set(world.restorer.objects) == {
+        "lts_drill_20261201100000_1",
+        "lts_drill_20261201100000_2",
+        "lts_drill_20261201100000_3",
+        "lts_drill_20261201100000_4",
+        "sales",
+    }
+
+
+def test_which_scratch_databases_are_abandoned_is_decided_by_claim_mark_and_emptiness():
+    def found(note, claimed, objects):
+        return ScratchDatabase("lts_drill_20261201100000_1", note, claimed, objects)
+
+    assert abandoned([found(SCRATCH_NOTE, False, None)]) != [], "marked: objects need no count"
+    assert abandoned([found(SCRATCH_NOTE, False, 12)]) != []
+    assert abandoned([found(None, False, 0)]) != [], "killed between creating and marking"
+    assert abandoned([found(None, False, None)]) == [], "could not be counted: not known empty"
+    assert abandoned([found(None, False, 1)]) == []
+    assert abandoned([found(SCRATCH_NOTE, True, None)]) == []
+    assert abandoned([found(None, True, 0)]) == []
+    assert abandoned([found("other", False, 0)]) == []
+
+
+def test_a_scratch_database_of_an_ended_drill_that_cannot_be_dropped_is_one_failure():
+    world = RestoreWorld(restorer_broken={"drop_database": RestoreError("must be owner")})
+    left_behind(world, "lts_drill_20261201100000_1")
+    results = run(world, databases=("hr",))
+    assert failed(results)[0] == (
+        "drop_abandoned_scratch",
+        "acme cannot drop the scratch databases that ended drills left: "
+        "lts_drill_20261201100000_1 (must be owner); drop them by hand",
+    )
+    assert "decrypt_dump" in order(results), "the drill goes on"
+
+
+def test_scratch_databases_that_cannot_be_listed_are_one_failure_and_the_drill_goes_on():
+    world = RestoreWorld(restorer_broken={"scratch_databases": RestoreError("permission denied")})
+    results = run(world, databases=("hr",))
+    assert failed(results) == [("drop_abandoned_scratch", "acme permission denied")]
+    assert entries(world)[0]["result"] == "ok"
+
+
+def test_a_scratch_database_that_cannot_be_claimed_is_never_created():
+    world = RestoreWorld(restorer_broken={"claim_scratch": RestoreError("too many connections")})
+    results = run(world, databases=("hr",))
+    assert order(results) == CREATE_FAILED
+    assert failed(results) == [("create_scratch", "acme hr too many connections")]
+    assert "lts_drill_20261229220000_1" not in world.restorer.created
+    asked = [t.database for t in world.restorer.targets]
+    assert asked.count("lts_drill_20261229220000_1") == 1, "the claim comes before anything else"
+    assert world.files.files == {}
