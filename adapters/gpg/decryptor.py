@@ -22,12 +22,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from adapters.gpg.handles import KeyringHandle, OpenHandles, disposed_on_failure
-from adapters.gpg.keyring import (
-    COMMAND_TIMEOUT_SECONDS,
-    ThrowAwayKeyring,
-    diagnostics,
-    gpg_failure,
-)
+from adapters.gpg.keyring import COMMAND_TIMEOUT_SECONDS, ThrowAwayKeyring, diagnostics
 from adapters.gpg.keyset import load_key_set
 from adapters.process import (
     CHUNK_SIZE,
@@ -36,6 +31,7 @@ from adapters.process import (
     ProcessStream,
     Stage,
     close_source,
+    failed_to,
     run_command,
     stream_through,
 )
@@ -120,7 +116,7 @@ class SecretKeyring(ThrowAwayKeyring):
                 os.close(write_end)
 
 
-_decrypt_failed = gpg_failure(DecryptionError, "decrypt")
+_decrypt_failed = failed_to(DecryptionError, "gpg", "decrypt")
 
 
 class GpgDecryptionKeys(KeyringHandle[SecretKeyring], DecryptionKeys):

@@ -14,13 +14,14 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from adapters.gpg.handles import KeyringHandle, OpenHandles, disposed_on_failure
-from adapters.gpg.keyring import ThrowAwayKeyring, gpg_failure
+from adapters.gpg.keyring import ThrowAwayKeyring
 from adapters.gpg.matching import key_matches
 from adapters.process import (
     CHUNK_SIZE,
     ProcessStream,
     Stage,
     close_source,
+    failed_to,
     stream_through,
 )
 from adapters.process.leftovers import Leftovers
@@ -31,7 +32,7 @@ from ports.errors import EncryptionError, KeyMismatchError
 DEFAULT_CHUNK_SIZE = CHUNK_SIZE
 
 
-_encrypt_failed = gpg_failure(EncryptionError, "encrypt")
+_encrypt_failed = failed_to(EncryptionError, "gpg", "encrypt")
 
 
 class GpgRecipients(KeyringHandle[ThrowAwayKeyring], Recipients):

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from adapters.gpg.listing import KeyListing, parse_listing
-from adapters.process import ChildError, ChildFailure, Completed, one_line, run_command
+from adapters.process import ChildError, Completed, one_line, run_command
 from adapters.process.leftovers import KEYRING, Claim, Leftovers
 from domain.models.redaction import Redactor
 from ports.errors import EncryptionError
@@ -45,22 +45,6 @@ class ImportedKey:
 def diagnostics(stderr: bytes | str, redactor: Redactor) -> str:
     """Return gpg's diagnostics as one masked, bounded line ("no diagnostics" when silent)."""
     return one_line(stderr, redactor) or "no diagnostics"
-
-
-def gpg_failure(
-    error: Callable[[str], Exception], doing: str
-) -> Callable[[ChildFailure], Exception]:
-    """Return a Stage's failure factory: "gpg failed to <doing> (exit N): ..." as `error`."""
-
-    def failed(failure: ChildFailure) -> Exception:
-        if failure.returncode is None:
-            return error(f"gpg failed to {doing}: {failure.message}")
-        return error(
-            f"gpg failed to {doing} (exit {failure.returncode}): "
-            f"{failure.detail or 'no diagnostics'}"
-        )
-
-    return failed
 
 
 def imported_fingerprints(status: bytes) -> list[str]:

@@ -23,9 +23,9 @@ from adapters.gpg.handles import (
     new_keyring,
     read_key_file,
 )
-from adapters.gpg.keyring import diagnostics, gpg_failure
+from adapters.gpg.keyring import diagnostics
 from adapters.gpg.listing import KeyListing
-from adapters.process import Stage, collect
+from adapters.process import Stage, collect, failed_to
 from adapters.process.leftovers import Leftovers
 from domain.models.redaction import Redactor
 from ports.errors import SigningError
@@ -35,7 +35,7 @@ PROBE = b"long-term-storage signing probe\n"
 _NEEDS_PASSPHRASE = ("No pinentry", "Bad passphrase", "Operation cancelled", "No passphrase")
 
 
-_sign_failed = gpg_failure(SigningError, "sign")
+_sign_failed = failed_to(SigningError, "gpg", "sign")
 
 
 class GpgSigningKey(KeyringHandle[SecretKeyring], SigningKey):

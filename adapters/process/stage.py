@@ -73,6 +73,25 @@ class ChildFailure:
 
 
 FailureFactory = Callable[[ChildFailure], Exception]
+
+
+def failed_to(error: Callable[[str], Exception], tool: str, doing: str) -> FailureFactory:
+    """Return a failure factory: `error("<tool> failed to <doing> (exit N): <stderr>")`.
+
+    A child that could not start, or whose output was refused, gets its message instead.
+    """
+
+    def failed(failure: ChildFailure) -> Exception:
+        if failure.returncode is None:
+            return error(f"{tool} failed to {doing}: {failure.message}")
+        return error(
+            f"{tool} failed to {doing} (exit {failure.returncode}): "
+            f"{failure.detail or 'no diagnostics'}"
+        )
+
+    return failed
+
+
 """Turn a child's failure into the error its adapter raises (DumpError, EncryptionError, ...)."""
 
 
