@@ -21,17 +21,17 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from adapters.gpg.handles import KeyringHandle, OpenHandles, disposed_on_failure
 from adapters.gpg.keyring import COMMAND_TIMEOUT_SECONDS, ThrowAwayKeyring, diagnostics
 from adapters.gpg.keyset import load_key_set
-from adapters.gpg.listing import parse_listing
 from adapters.process import (
     CHUNK_SIZE,
     ChildError,
-    ChildFailure,
     Completed,
     ProcessStream,
     Stage,
     close_source,
+    failed_to,
     run_command,
     stream_through,
 )
@@ -54,6 +54,9 @@ _BAD_PASSPHRASE = ("Bad passphrase", "No pinentry", "Operation cancelled")
 
 class SecretKeyring(ThrowAwayKeyring):
     """A throw-away GNUPGHOME whose gpg-agent may start, to hold one private key."""
+
+    AGENT_OPTIONS = ()
+    """Secret keys are used through gpg-agent: gpg may start it."""
 
     def __init__(
         self,
@@ -85,20 +88,6 @@ class SecretKeyring(ThrowAwayKeyring):
                 f"{MAX_SOCKET_PATH}); set a shorter [paths] work_root"
             )
 
-    def argv(self, *args: str) -> list[str]:
-        """Return a gpg command line bound to this keyring; the agent may start (secret keys)."""
-        return [
-            self.gpg,
-            "--homedir",
-            str(self.homedir),
-            "--no-options",
-            "--batch",
-            "--no-tty",
-            "--no-auto-key-locate",
-            "--no-auto-key-retrieve",
-            *args,
-        ]
-
     def run_unlocking(self, passphrase: SecretStr, *args: str, stdin: bytes) -> Completed:
         """Run gpg with the passphrase on an inherited pipe (loopback pinentry).
 
@@ -127,7 +116,10 @@ class SecretKeyring(ThrowAwayKeyring):
                 os.close(write_end)
 
 
-class GpgDecryptionKeys(DecryptionKeys):
+_decrypt_failed = failed_to(DecryptionError, "gpg", "decrypt")
+
+
+class GpgDecryptionKeys(KeyringHandle[SecretKeyring], DecryptionKeys):
     """A private key unlocked in a throw-away keyring: decrypt streams with it until `close`."""
 
     def __init__(
@@ -139,23 +131,16 @@ class GpgDecryptionKeys(DecryptionKeys):
         on_close: Callable[[GpgDecryptionKeys], None] = lambda _: None,
         passphrase: SecretStr | None = None,
     ) -> None:
-        self._keyring = keyring
+        super().__init__(keyring, on_close)
         self._info = info
         self._passphrase = passphrase or SecretStr("")
         self._redactor = redactor
         self._chunk_size = chunk_size
-        self._on_close = on_close
-        self._closed = False
 
     @property
     def info(self) -> KeyInfo:
         """Return the loaded key's fingerprint and user ids."""
         return self._info
-
-    @property
-    def homedir(self) -> Path:
-        """Return the throw-away GNUPGHOME (gone once closed)."""
-        return self._keyring.homedir
 
     def decrypt(self, cipher: Iterable[bytes]) -> ProcessStream:
         """Return the stream of the plaintext of the OpenPGP message `cipher`."""
@@ -165,23 +150,9 @@ class GpgDecryptionKeys(DecryptionKeys):
         argv = self._keyring.argv(
             "--pinentry-mode", "loopback", "--passphrase-fd", "0", "--decrypt", "--output", "-"
         )
-        stage = Stage(argv, self._keyring.child_env, "gpg", self._failed, self._redactor)
+        stage = Stage(argv, self._keyring.child_env, "gpg", _decrypt_failed, self._redactor)
         fed = _after_passphrase(self._passphrase, cipher)
         return stream_through(fed, stage, chunk_size=self._chunk_size)
-
-    def close(self) -> None:
-        """Stop the keyring's agent and remove the keyring; safe to call twice."""
-        self._closed = True
-        self._keyring.dispose()
-        self._on_close(self)
-
-    def _failed(self, failure: ChildFailure) -> DecryptionError:
-        if failure.returncode is None:
-            return DecryptionError(f"gpg failed to decrypt: {failure.message}")
-        return DecryptionError(
-            f"gpg failed to decrypt (exit {failure.returncode}): "
-            f"{failure.detail or 'no diagnostics'}"
-        )
 
 
 class GpgDecryptor(Decryptor):
@@ -203,8 +174,7 @@ class GpgDecryptor(Decryptor):
         self._gpg_binary = gpg_binary
         self._chunk_size = chunk_size
         self._leftovers = leftovers
-        # Single-key updates and copy() of a dict are atomic: no lock for close_all to wait on.
-        self._open: dict[int, GpgDecryptionKeys] = {}
+        self._open: OpenHandles[GpgDecryptionKeys] = OpenHandles()
 
     def load(self, private_key: bytes, passphrase: SecretStr) -> GpgDecryptionKeys:
         """Import the private key and prove that `passphrase` unlocks it.
@@ -223,21 +193,14 @@ class GpgDecryptor(Decryptor):
             raise DecryptionError(
                 f"cannot make a keyring under {self._work_root}: {exc.strerror}"
             ) from None
-        try:
+        with disposed_on_failure(keyring, DecryptionError):
             info = self._import(keyring, private_key)
             self._unlock(keyring, info, passphrase)
-        except EncryptionError as exc:
-            # A key command that could not run (ThrowAwayKeyring.run).
-            keyring.dispose()
-            raise DecryptionError(str(exc)) from None
-        except BaseException:
-            keyring.dispose()
-            raise
-        keys = GpgDecryptionKeys(
-            keyring, info, self._redactor, self._chunk_size, self._forget, passphrase
+        return self._open.add(
+            GpgDecryptionKeys(
+                keyring, info, self._redactor, self._chunk_size, self._open.forget, passphrase
+            )
         )
-        self._open[id(keys)] = keys
-        return keys
 
     def load_keys(self, private_keys: bytes, passphrases: KeyPassphrases) -> DecryptionKeys:
         """Load each secret key of `private_keys` with its passphrase (adapters/gpg/keyset.py).
@@ -249,20 +212,13 @@ class GpgDecryptor(Decryptor):
 
     def close_all(self) -> None:
         """Close every loaded key that is still open (a last guard)."""
-        for keys in self._open.copy().values():
-            keys.close()
-
-    def _forget(self, keys: GpgDecryptionKeys) -> None:
-        self._open.pop(id(keys), None)
+        self._open.close_all()
 
     def _import(self, keyring: SecretKeyring, private_key: bytes) -> KeyInfo:
-        shown = keyring.run("--with-colons", "--fixed-list-mode", "--show-keys", stdin=private_key)
-        keys = parse_listing(shown.stdout.decode("utf-8", errors="replace"))
-        if shown.returncode != 0 or not keys:
-            raise DecryptionError(
-                "private-key is not a valid OpenPGP key: "
-                f"{diagnostics(shown.stderr, self._redactor)}"
-            )
+        keys = keyring.show_keys(
+            private_key,
+            lambda reason: DecryptionError(f"private-key is not a valid OpenPGP key: {reason}"),
+        )
         if len(keys) != 1:
             raise DecryptionError(f"private-key holds {len(keys)} primary keys; give exactly one")
         key = keys[0]
@@ -271,11 +227,10 @@ class GpgDecryptor(Decryptor):
                 f"private-key (fingerprint {key.fingerprint}) holds no secret key material; "
                 "give the secret key (gpg --export-secret-keys --armor KEY)"
             )
-        imported = keyring.run("--import", stdin=private_key)
-        if imported.returncode != 0:
-            raise DecryptionError(
-                f"gpg could not import private-key: {diagnostics(imported.stderr, self._redactor)}"
-            )
+        keyring.import_keys(
+            private_key,
+            lambda reason: DecryptionError(f"gpg could not import private-key: {reason}"),
+        )
         key_ids = (key.fingerprint, *(subkey.fingerprint for subkey in key.subkeys))
         return KeyInfo(key.fingerprint, key.valid_user_ids, key_ids)
 

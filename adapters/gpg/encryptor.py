@@ -13,14 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from adapters.gpg.handles import KeyringHandle, OpenHandles, disposed_on_failure
 from adapters.gpg.keyring import ThrowAwayKeyring
 from adapters.gpg.matching import key_matches
 from adapters.process import (
     CHUNK_SIZE,
-    ChildFailure,
     ProcessStream,
     Stage,
     close_source,
+    failed_to,
     stream_through,
 )
 from adapters.process.leftovers import Leftovers
@@ -31,7 +32,10 @@ from ports.errors import EncryptionError, KeyMismatchError
 DEFAULT_CHUNK_SIZE = CHUNK_SIZE
 
 
-class GpgRecipients(Recipients):
+_encrypt_failed = failed_to(EncryptionError, "gpg", "encrypt")
+
+
+class GpgRecipients(KeyringHandle[ThrowAwayKeyring], Recipients):
     """Public keys in a throw-away keyring: encrypt streams to them until `close`.
 
     gpg's diagnostics are masked with the shared redactor before they reach an error.
@@ -45,22 +49,15 @@ class GpgRecipients(Recipients):
         chunk_size: int,
         on_close: Callable[[GpgRecipients], None] = lambda _: None,
     ) -> None:
-        self._keyring = keyring
+        super().__init__(keyring, on_close)
         self._info = info
         self._redactor = redactor
         self._chunk_size = chunk_size
-        self._on_close = on_close
-        self._closed = False
 
     @property
     def info(self) -> RecipientInfo:
         """Return the loaded keys' fingerprints, user ids and expiry."""
         return self._info
-
-    @property
-    def homedir(self) -> Path:
-        """Return the throw-away GNUPGHOME (gone once closed)."""
-        return self._keyring.homedir
 
     def encrypt(self, plain: Iterable[bytes]) -> ProcessStream:
         """Return the stream of the OpenPGP message encrypting `plain`; see the Recipients port.
@@ -86,22 +83,8 @@ class GpgRecipients(Recipients):
         if self._info.escrow_fingerprint:
             argv += ["--recipient", self._info.escrow_fingerprint]
         argv += ["--output", "-"]
-        stage = Stage(argv, self._keyring.child_env, "gpg", self._failed, self._redactor)
+        stage = Stage(argv, self._keyring.child_env, "gpg", _encrypt_failed, self._redactor)
         return stream_through(plain, stage, chunk_size=self._chunk_size)
-
-    def close(self) -> None:
-        """Remove the throw-away keyring; safe to call twice."""
-        self._closed = True
-        self._keyring.dispose()
-        self._on_close(self)
-
-    def _failed(self, failure: ChildFailure) -> EncryptionError:
-        if failure.returncode is None:
-            return EncryptionError(f"gpg failed to encrypt: {failure.message}")
-        return EncryptionError(
-            f"gpg failed to encrypt (exit {failure.returncode}): "
-            f"{failure.detail or 'no diagnostics'}"
-        )
 
 
 class GpgEncryptor(Encryptor):
@@ -124,8 +107,7 @@ class GpgEncryptor(Encryptor):
         self._gpg_binary = gpg_binary
         self._chunk_size = chunk_size
         self._leftovers = leftovers
-        # Single-key updates and copy() of a dict are atomic: no lock for close_all to wait on.
-        self._open: dict[int, GpgRecipients] = {}
+        self._open: OpenHandles[GpgRecipients] = OpenHandles()
 
     def load(
         self, public_key: bytes, key_name: str, escrow_key: bytes | None = None
@@ -144,7 +126,7 @@ class GpgEncryptor(Encryptor):
             raise EncryptionError(
                 f"cannot make a keyring under {self._work_root}: {exc.strerror or exc}"
             ) from None
-        try:
+        with disposed_on_failure(keyring):
             client = keyring.import_public_key(public_key, "the public key")
             if not key_matches(key_name, client.fingerprint, client.user_ids):
                 user_ids = ", ".join(repr(uid) for uid in client.user_ids) or "none"
@@ -153,9 +135,6 @@ class GpgEncryptor(Encryptor):
                     f"does not match key-name {key_name!r}"
                 )
             escrow = keyring.import_public_key(escrow_key, "the escrow key") if escrow_key else None
-        except BaseException:
-            keyring.dispose()
-            raise
         info = RecipientInfo(
             key_name=key_name,
             fingerprint=client.fingerprint,
@@ -164,14 +143,10 @@ class GpgEncryptor(Encryptor):
             expires=client.expires,
             escrow_expires=escrow.expires if escrow else None,
         )
-        recipients = GpgRecipients(keyring, info, self._redactor, self._chunk_size, self._forget)
-        self._open[id(recipients)] = recipients
-        return recipients
+        return self._open.add(
+            GpgRecipients(keyring, info, self._redactor, self._chunk_size, self._open.forget)
+        )
 
     def close_all(self) -> None:
         """Close every recipients this encryptor loaded that are still open (a last guard)."""
-        for recipients in self._open.copy().values():
-            recipients.close()
-
-    def _forget(self, recipients: GpgRecipients) -> None:
-        self._open.pop(id(recipients), None)
+        self._open.close_all()

@@ -1,21 +1,24 @@
-"""What the signing adapters share: the handles still open, and a throw-away keyring to load into.
+"""What the gpg loaders share: the handles they give out, and the throw-away keyrings behind them.
 
-`OpenHandles` remembers every handle a loader gave out until it is closed, for the loader's
-`close_all` (the end point's last guard); `read_key_file` reads `[signing] key_file` under its
-permission rule. Used by adapters/gpg/signing.py and adapters/gpg/verifying.py.
+`KeyringHandle` is the part of every loaded handle (recipients, decryption keys, signing key,
+trusted keys) that owns its keyring until `close`; `OpenHandles` remembers every handle a loader
+gave out until it is closed, for the loader's `close_all` (the end point's last guard);
+`disposed_on_failure` removes a keyring whose loading fails. `new_keyring` and `read_key_file`
+serve the signing adapters (adapters/gpg/signing.py and adapters/gpg/verifying.py).
 """
 
 from __future__ import annotations
 
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Protocol, Self, TypeVar
 
 from adapters.gpg.keyring import ThrowAwayKeyring
 from adapters.process.leftovers import Leftovers
 from domain.models.redaction import Redactor
-from ports.errors import LtsError, SigningError
+from ports.errors import EncryptionError, LtsError, SigningError
 
 _OPEN_TO_OTHERS = stat.S_IRWXG | stat.S_IRWXO
 
@@ -51,6 +54,52 @@ class OpenHandles(Generic[H]):
         """Close every handle still open."""
         for handle in self._open.copy().values():
             handle.close()
+
+
+class KeyringHandle(Generic[K]):
+    """A loaded handle that owns a throw-away keyring until `close`.
+
+    `on_close` tells the loader (its OpenHandles) that the handle is closed.
+    """
+
+    _on_close: Callable[[Self], None]
+
+    def __init__(self, keyring: K, on_close: Callable[[Self], None] = lambda _: None) -> None:
+        self._keyring = keyring
+        self._on_close = on_close
+        self._closed = False
+
+    @property
+    def homedir(self) -> Path:
+        """Return the throw-away GNUPGHOME (gone once closed)."""
+        return self._keyring.homedir
+
+    def close(self: Self) -> None:
+        """Stop any agent of the keyring and remove the keyring; safe to call twice."""
+        self._closed = True
+        self._keyring.dispose()
+        self._on_close(self)
+
+
+@contextmanager
+def disposed_on_failure(
+    keyring: ThrowAwayKeyring, error: Callable[[str], Exception] | None = None
+) -> Iterator[None]:
+    """Dispose of `keyring` when the block raises, and raise on.
+
+    With `error`, an EncryptionError (a gpg command that could not run, from
+    ThrowAwayKeyring.run, or a key it refused) is raised as `error` of the same text instead.
+    """
+    try:
+        yield
+    except EncryptionError as exc:
+        keyring.dispose()
+        if error is None:
+            raise
+        raise error(str(exc)) from None
+    except BaseException:
+        keyring.dispose()
+        raise
 
 
 def new_keyring(

@@ -55,20 +55,7 @@ class GpgKeyGenerator(KeyGenerator):
         """
         passphrase = SecretStr(secrets.token_urlsafe(PASSPHRASE_BYTES))
         self._redactor.add(passphrase)
-        try:
-            keyring = SecretKeyring(
-                self._work_root, self._redactor, self._gpg_binary, self._leftovers
-            )
-        except (LtsError, OSError) as exc:
-            raise KeyGenerationError(f"cannot make a keyring to generate the key: {exc}") from None
-        try:
-            return self._generate(keyring, user_id, passphrase)
-        except KeyGenerationError:
-            raise
-        except LtsError as exc:
-            raise KeyGenerationError(f"cannot generate the key pair: {exc}") from None
-        finally:
-            keyring.dispose()
+        return self._in_keyring(user_id, passphrase, "default", "the key pair", self._leftovers)
 
     def generate_signing_key(self, user_id: str) -> GeneratedKey:
         """Generate an unprotected signing key for `user_id` (ed25519, sign and certify only).
@@ -76,16 +63,27 @@ class GpgKeyGenerator(KeyGenerator):
         Raises:
             KeyGenerationError: gpg is missing or fails; the keyring is removed anyway.
         """
+        return self._in_keyring(user_id, SecretStr(""), "sign", "the signing key")
+
+    def _in_keyring(
+        self,
+        user_id: str,
+        passphrase: SecretStr,
+        usage: str,
+        what: str,
+        leftovers: Leftovers | None = None,
+    ) -> GeneratedKey:
+        """Generate `what` in a new keyring and remove the keyring whatever happens."""
         try:
-            keyring = SecretKeyring(self._work_root, self._redactor, self._gpg_binary)
+            keyring = SecretKeyring(self._work_root, self._redactor, self._gpg_binary, leftovers)
         except (LtsError, OSError) as exc:
             raise KeyGenerationError(f"cannot make a keyring to generate the key: {exc}") from None
         try:
-            return self._generate(keyring, user_id, SecretStr(""), usage="sign")
+            return self._generate(keyring, user_id, passphrase, usage)
         except KeyGenerationError:
             raise
         except LtsError as exc:
-            raise KeyGenerationError(f"cannot generate the signing key: {exc}") from None
+            raise KeyGenerationError(f"cannot generate {what}: {exc}") from None
         finally:
             keyring.dispose()
 

@@ -17,6 +17,7 @@ import os
 import secrets
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +45,15 @@ class ImportedKey:
 def diagnostics(stderr: bytes | str, redactor: Redactor) -> str:
     """Return gpg's diagnostics as one masked, bounded line ("no diagnostics" when silent)."""
     return one_line(stderr, redactor) or "no diagnostics"
+
+
+def imported_fingerprints(status: bytes) -> list[str]:
+    """Return the fingerprints of the IMPORT_OK lines of `gpg --status-fd 1 --import` output."""
+    return [
+        line.split()[3]
+        for line in status.decode("utf-8", errors="replace").splitlines()
+        if line.startswith("[GNUPG:] IMPORT_OK ") and len(line.split()) >= 4
+    ]
 
 
 HOME_PREFIX = "gnupg-"
@@ -139,6 +149,9 @@ def _make_home(work_root: Path, leftovers: Leftovers) -> tuple[Path, Claim]:
 class ThrowAwayKeyring:
     """A private GNUPGHOME under `work_root` and the gpg commands that run against it."""
 
+    AGENT_OPTIONS: tuple[str, ...] = ("--no-autostart",)
+    """A keyring of public keys needs no gpg-agent; SecretKeyring lets one start."""
+
     def __init__(
         self,
         work_root: Path,
@@ -164,7 +177,7 @@ class ThrowAwayKeyring:
         return home_env(self.homedir)
 
     def argv(self, *args: str) -> list[str]:
-        """Return a gpg command line bound to this keyring, non-interactive, starting no agent."""
+        """Return a gpg command line bound to this keyring, non-interactive (AGENT_OPTIONS)."""
         return [
             self.gpg,
             "--homedir",
@@ -172,7 +185,7 @@ class ThrowAwayKeyring:
             "--no-options",
             "--batch",
             "--no-tty",
-            "--no-autostart",
+            *self.AGENT_OPTIONS,
             "--no-auto-key-locate",
             "--no-auto-key-retrieve",
             *args,
@@ -191,6 +204,28 @@ class ThrowAwayKeyring:
         except ChildError as error:
             raise EncryptionError(f"gpg {args[-1]}: {error}") from None
 
+    def show_keys(self, data: bytes, refused: Callable[[str], Exception]) -> list[KeyListing]:
+        """List the keys in `data` without importing them.
+
+        Raises:
+            Exception: `refused(gpg's diagnostics)` when gpg lists no key.
+        """
+        result = self.run("--with-colons", "--fixed-list-mode", "--show-keys", stdin=data)
+        keys = parse_listing(result.stdout.decode("utf-8", errors="replace"))
+        if result.returncode != 0 or not keys:
+            raise refused(diagnostics(result.stderr, self._redactor))
+        return keys
+
+    def import_keys(self, data: bytes, refused: Callable[[str], Exception]) -> None:
+        """Import the keys in `data`.
+
+        Raises:
+            Exception: `refused(gpg's diagnostics)` when gpg cannot import them.
+        """
+        result = self.run("--import", stdin=data)
+        if result.returncode != 0:
+            raise refused(diagnostics(result.stderr, self._redactor))
+
     def import_public_key(self, data: bytes, what: str) -> ImportedKey:
         """Check that `data` holds exactly one public key usable for encryption, and import it.
 
@@ -198,11 +233,7 @@ class ThrowAwayKeyring:
         """
         listed = self._inspect(data, what)
         result = self.run("--status-fd", "1", "--import", stdin=data)
-        imported = {
-            line.split()[3].upper()
-            for line in result.stdout.decode("utf-8", errors="replace").splitlines()
-            if line.startswith("[GNUPG:] IMPORT_OK ") and len(line.split()) >= 4
-        }
+        imported = {fingerprint.upper() for fingerprint in imported_fingerprints(result.stdout)}
         if result.returncode != 0 or listed.fingerprint not in imported:
             raise EncryptionError(
                 f"gpg could not import {what}: {diagnostics(result.stderr, self._redactor)}"
@@ -219,11 +250,10 @@ class ThrowAwayKeyring:
 
     def _inspect(self, data: bytes, what: str) -> KeyListing:
         """List the keys in `data` without importing them and refuse anything but one public key."""
-        result = self.run("--with-colons", "--fixed-list-mode", "--show-keys", stdin=data)
-        keys = parse_listing(result.stdout.decode("utf-8", errors="replace"))
-        if result.returncode != 0 or not keys:
-            reason = diagnostics(result.stderr, self._redactor)
-            raise EncryptionError(f"{what} is not a valid OpenPGP public key: {reason}")
+        keys = self.show_keys(
+            data,
+            lambda reason: EncryptionError(f"{what} is not a valid OpenPGP public key: {reason}"),
+        )
         if any(key.holds_secret for key in keys):
             raise EncryptionError(
                 f"{what} holds secret key material; give the public key only "

@@ -16,20 +16,29 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from adapters.gpg.decryptor import SecretKeyring
-from adapters.gpg.handles import OpenHandles, new_keyring, read_key_file
+from adapters.gpg.handles import (
+    KeyringHandle,
+    OpenHandles,
+    disposed_on_failure,
+    new_keyring,
+    read_key_file,
+)
 from adapters.gpg.keyring import diagnostics
-from adapters.gpg.listing import KeyListing, parse_listing
-from adapters.process import ChildFailure, Stage, collect
+from adapters.gpg.listing import KeyListing
+from adapters.process import Stage, collect, failed_to
 from adapters.process.leftovers import Leftovers
 from domain.models.redaction import Redactor
-from ports.errors import EncryptionError, SigningError
+from ports.errors import SigningError
 from ports.signer import Signer, SigningKey, SigningKeyInfo
 
 PROBE = b"long-term-storage signing probe\n"
 _NEEDS_PASSPHRASE = ("No pinentry", "Bad passphrase", "Operation cancelled", "No passphrase")
 
 
-class GpgSigningKey(SigningKey):
+_sign_failed = failed_to(SigningError, "gpg", "sign")
+
+
+class GpgSigningKey(KeyringHandle[SecretKeyring], SigningKey):
     """The signing key in a throw-away keyring: sign streams with it until `close`."""
 
     def __init__(
@@ -39,21 +48,14 @@ class GpgSigningKey(SigningKey):
         redactor: Redactor,
         on_close: Callable[[GpgSigningKey], None] = lambda _: None,
     ) -> None:
-        self._keyring = keyring
+        super().__init__(keyring, on_close)
         self._info = info
         self._redactor = redactor
-        self._on_close = on_close
-        self._closed = False
 
     @property
     def info(self) -> SigningKeyInfo:
         """Return the key's fingerprint, user ids and expiry."""
         return self._info
-
-    @property
-    def homedir(self) -> Path:
-        """Return the throw-away GNUPGHOME (gone once closed)."""
-        return self._keyring.homedir
 
     def sign(self, data: Iterable[bytes]) -> bytes:
         """Return a detached, armoured signature of `data`, streamed through gpg."""
@@ -74,12 +76,6 @@ class GpgSigningKey(SigningKey):
         if b"-----BEGIN PGP SIGNATURE-----" not in signature:
             raise SigningError("gpg wrote no signature")
         return signature
-
-    def close(self) -> None:
-        """Stop the keyring's agent and remove the keyring; safe to call twice."""
-        self._closed = True
-        self._keyring.dispose()
-        self._on_close(self)
 
 
 class GpgSigner(Signer):
@@ -116,14 +112,8 @@ class GpgSigner(Signer):
             "the signing key",
             self._leftovers,
         )
-        try:
+        with disposed_on_failure(keyring, SigningError):
             info = self._import(keyring, data)
-        except EncryptionError as exc:
-            keyring.dispose()
-            raise SigningError(str(exc)) from None
-        except BaseException:
-            keyring.dispose()
-            raise
         return self._open.add(GpgSigningKey(keyring, info, self._redactor, self._open.forget))
 
     def close_all(self) -> None:
@@ -132,11 +122,9 @@ class GpgSigner(Signer):
 
     def _import(self, keyring: SecretKeyring, data: bytes) -> SigningKeyInfo:
         what = f"[signing] key_file {self._key_file}"
-        shown = keyring.run("--with-colons", "--fixed-list-mode", "--show-keys", stdin=data)
-        keys = parse_listing(shown.stdout.decode("utf-8", errors="replace"))
-        if shown.returncode != 0 or not keys:
-            reason = diagnostics(shown.stderr, self._redactor)
-            raise SigningError(f"{what} is not an OpenPGP key: {reason}")
+        keys = keyring.show_keys(
+            data, lambda reason: SigningError(f"{what} is not an OpenPGP key: {reason}")
+        )
         if len(keys) != 1:
             raise SigningError(f"{what} holds {len(keys)} keys; give exactly one")
         key = keys[0]
@@ -147,10 +135,9 @@ class GpgSigner(Signer):
             )
         if not key.can_sign:
             raise SigningError(f"{what} (fingerprint {key.fingerprint}) {_cannot_sign(key)}")
-        imported = keyring.run("--import", stdin=data)
-        if imported.returncode != 0:
-            reason = diagnostics(imported.stderr, self._redactor)
-            raise SigningError(f"gpg could not import {what}: {reason}")
+        keyring.import_keys(
+            data, lambda reason: SigningError(f"gpg could not import {what}: {reason}")
+        )
         probe = keyring.run(
             "--pinentry-mode",
             "error",
@@ -187,11 +174,3 @@ def _cannot_sign(key: KeyListing) -> str:
     if key.validity == "r":
         return "is revoked"
     return "has no valid signing (sub)key (expired, revoked or missing)"
-
-
-def _sign_failed(failure: ChildFailure) -> SigningError:
-    if failure.returncode is None:
-        return SigningError(f"gpg failed to sign: {failure.message}")
-    return SigningError(
-        f"gpg failed to sign (exit {failure.returncode}): {failure.detail or 'no diagnostics'}"
-    )

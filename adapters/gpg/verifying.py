@@ -15,9 +15,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from adapters.gpg.decryptor import SecretKeyring
-from adapters.gpg.handles import OpenHandles, new_keyring, read_key_file
-from adapters.gpg.keyring import ThrowAwayKeyring, diagnostics
-from adapters.gpg.listing import parse_listing
+from adapters.gpg.handles import (
+    KeyringHandle,
+    OpenHandles,
+    disposed_on_failure,
+    new_keyring,
+    read_key_file,
+)
+from adapters.gpg.keyring import ThrowAwayKeyring, imported_fingerprints
 from adapters.process.leftovers import Leftovers
 from domain.models.redaction import Redactor
 from ports.errors import EncryptionError, SigningError
@@ -27,7 +32,7 @@ _MISSING_KEY = "9"
 """ERRSIG's return code for "no public key" (doc/DETAILS)."""
 
 
-class GpgTrustedKeys(TrustedKeys):
+class GpgTrustedKeys(KeyringHandle[ThrowAwayKeyring], TrustedKeys):
     """The trusted public keys, alone in a throw-away keyring: check signatures until `close`."""
 
     def __init__(
@@ -36,20 +41,13 @@ class GpgTrustedKeys(TrustedKeys):
         fingerprints: tuple[str, ...],
         on_close: Callable[[GpgTrustedKeys], None] = lambda _: None,
     ) -> None:
-        self._keyring = keyring
+        super().__init__(keyring, on_close)
         self._fingerprints = fingerprints
-        self._on_close = on_close
-        self._closed = False
 
     @property
     def fingerprints(self) -> tuple[str, ...]:
         """Return the primary fingerprints of the trusted keys."""
         return self._fingerprints
-
-    @property
-    def homedir(self) -> Path:
-        """Return the throw-away GNUPGHOME (gone once closed)."""
-        return self._keyring.homedir
 
     def check(self, data: bytes, signature: bytes) -> SignatureCheck:
         """Check a detached signature of `data` with `gpg --verify`, read from its status lines.
@@ -75,12 +73,6 @@ class GpgTrustedKeys(TrustedKeys):
             Path(name).unlink(missing_ok=True)
         status = result.stdout.decode("utf-8", errors="replace")
         return verdict(status, result.stderr.decode("utf-8", errors="replace"))
-
-    def close(self) -> None:
-        """Remove the keyring; safe to call twice."""
-        self._closed = True
-        self._keyring.dispose()
-        self._on_close(self)
 
 
 class GpgSignatureChecker(SignatureChecker):
@@ -121,19 +113,13 @@ class GpgSignatureChecker(SignatureChecker):
             "the trusted keys",
             self._leftovers,
         )
-        try:
+        with disposed_on_failure(keyring, SigningError):
             own = self._own_public_key()
             fingerprints = tuple(
                 fingerprint
                 for path, data in [*own, *((path, _read_public(path)) for path in self._files)]
                 for fingerprint in self._import(keyring, path, data)
             )
-        except EncryptionError as exc:
-            keyring.dispose()
-            raise SigningError(str(exc)) from None
-        except BaseException:
-            keyring.dispose()
-            raise
         return self._open.add(GpgTrustedKeys(keyring, fingerprints, self._open.forget))
 
     def close_all(self) -> None:
@@ -156,11 +142,7 @@ class GpgSignatureChecker(SignatureChecker):
         )
         try:
             imported = keyring.run("--status-fd", "1", "--import", stdin=data)
-            fingerprints = [
-                line.split()[3]
-                for line in imported.stdout.decode("utf-8", errors="replace").splitlines()
-                if line.startswith("[GNUPG:] IMPORT_OK ") and len(line.split()) >= 4
-            ]
+            fingerprints = imported_fingerprints(imported.stdout)
             exported = keyring.run("--armor", "--export", *fingerprints[:1])
         finally:
             keyring.dispose()
@@ -170,20 +152,17 @@ class GpgSignatureChecker(SignatureChecker):
 
     def _import(self, keyring: ThrowAwayKeyring, path: Path, data: bytes) -> list[str]:
         what = f"[signing] trusted key {path}"
-        shown = keyring.run("--with-colons", "--fixed-list-mode", "--show-keys", stdin=data)
-        keys = parse_listing(shown.stdout.decode("utf-8", errors="replace"))
-        if shown.returncode != 0 or not keys:
-            reason = diagnostics(shown.stderr, self._redactor)
-            raise SigningError(f"{what} is not an OpenPGP public key: {reason}")
+        keys = keyring.show_keys(
+            data, lambda reason: SigningError(f"{what} is not an OpenPGP public key: {reason}")
+        )
         if any(key.holds_secret for key in keys):
             raise SigningError(
                 f"{what} holds secret key material; give the public key only "
                 "(gpg --export --armor KEY)"
             )
-        imported = keyring.run("--import", stdin=data)
-        if imported.returncode != 0:
-            reason = diagnostics(imported.stderr, self._redactor)
-            raise SigningError(f"gpg could not import {what}: {reason}")
+        keyring.import_keys(
+            data, lambda reason: SigningError(f"gpg could not import {what}: {reason}")
+        )
         return [key.fingerprint for key in keys]
 
 

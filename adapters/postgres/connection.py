@@ -118,3 +118,25 @@ def libpq_child_env(
         "PGCONNECT_TIMEOUT": str(connect_timeout),
         "PGAPPNAME": APPLICATION_NAME,
     }
+
+
+def libpq_password_env(
+    base_env: Mapping[str, str],
+    target: ServerTarget,
+    connect_timeout: int,
+    credentials: Credentials,
+    redactor: Redactor,
+) -> dict[str, str]:
+    """Return a libpq tool's environment for `target` with its password in PGPASSWORD.
+
+    The password is fetched now (an Entra token expires within the hour a long run may take)
+    and taught to `redactor`, with the target's secret, before any child can print it.
+
+    Raises:
+        DatabaseError: no password can be had for `target`.
+    """
+    password = credentials.password(target)
+    redactor.add(password, target.secret)
+    env = libpq_child_env(base_env, target, connect_timeout)
+    env["PGPASSWORD"] = password.get_secret_value()
+    return env

@@ -24,7 +24,7 @@ from pathlib import Path
 from adapters.postgres.compression import CompressionChoice, choose_compression
 from adapters.postgres.connection import (
     DEFAULT_CONNECT_TIMEOUT,
-    libpq_child_env,
+    libpq_password_env,
     secret_free_conninfo,
 )
 from adapters.postgres.credentials import Credentials
@@ -193,15 +193,13 @@ class PgDumpTool(DumpTool):
         ]
 
     def _child_env(self, target: ServerTarget) -> dict[str, str]:
-        # Fetched for every dump: an Entra token expires within the hour a long run may take.
+        # Built for every dump: an Entra token expires within the hour a long run may take.
         try:
-            password = self._credentials.password(target)
+            return libpq_password_env(
+                self._base_env, target, self._connect_timeout, self._credentials, self._redactor
+            )
         except DatabaseError as exc:
             raise DumpError(str(exc)) from None
-        self._redactor.add(password, target.secret)
-        env = libpq_child_env(self._base_env, target, self._connect_timeout)
-        env["PGPASSWORD"] = password.get_secret_value()
-        return env
 
 
 class PgDumper(Dumper):

@@ -36,6 +36,7 @@ from adapters.postgres.connection import (
     connect,
     connect_maintenance,
     libpq_child_env,
+    libpq_password_env,
     secret_free_conninfo,
 )
 from adapters.postgres.credentials import Credentials
@@ -316,8 +317,8 @@ class PgRestorer(Restorer):
         return ServerInfo(int(row[0]), str(row[1]))
 
     def _child_env(self, server: ServerTarget) -> dict[str, str]:
-        env = libpq_child_env(self.base_env, server, self.connect_timeout)
         if server.auth == OPERATOR_AUTH:
+            env = libpq_child_env(self.base_env, server, self.connect_timeout)
             for name in OPERATOR_VARIABLES:
                 value = os.getenv(name)
                 if value is not None:
@@ -325,12 +326,11 @@ class PgRestorer(Restorer):
             self.redactor.add(env.get("PGPASSWORD"))
             return env
         try:
-            password = self.credentials.password(server)
+            return libpq_password_env(
+                self.base_env, server, self.connect_timeout, self.credentials, self.redactor
+            )
         except DatabaseError as exc:
             raise RestoreError(str(exc)) from None
-        self.redactor.add(password, server.secret)
-        env["PGPASSWORD"] = password.get_secret_value()
-        return env
 
     def _connect(self, server: ServerTarget, dbname: str) -> psycopg.Connection[tuple[Any, ...]]:
         try:

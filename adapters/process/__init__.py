@@ -4,7 +4,8 @@ Every adapter that runs a program (pg_dump, pg_restore, psql, gpg, mount) uses t
 the one adapter package others may import. The pieces:
 
 - `Stage`, `ProcessStream`, `stream_through` (pipeline.py, stage.py): a lazy stream of a pipeline
-  of children connected by OS pipes, optionally fed from an iterable;
+  of children connected by OS pipes, optionally fed from an iterable; `failed_to` words a child's
+  failure ("gpg failed to encrypt (exit 2): ...");
 - `collect` (collect.py): one child fed a stream, its short output kept;
 - `run_command` (run.py): a short command run to its end;
 - `Tap` (tap.py): a side reader of a copy of a stage's output (`tee` into it);
@@ -18,7 +19,7 @@ from adapters.process.env import child_env, inherited_env
 from adapters.process.pipeline import CHUNK_SIZE, ProcessStream, stream_through
 from adapters.process.registry import CHILDREN, kill_all
 from adapters.process.run import ChildError, Completed, run_command
-from adapters.process.stage import ChildFailure, FailureFactory, Stage
+from adapters.process.stage import ChildFailure, FailureFactory, Stage, failed_to
 from adapters.process.tap import Tap
 from adapters.process.text import one_line
 from adapters.process.threads import close_source
@@ -37,6 +38,7 @@ __all__ = [
     "child_env",
     "close_source",
     "collect",
+    "failed_to",
     "inherited_env",
     "kill_all",
     "one_line",

@@ -110,19 +110,7 @@ class Running:
 
     def _start_child(self, stage: Stage, upstream: IO[bytes] | int) -> IO[bytes]:
         """Start one child reading `upstream`; return its stdout, the next child's input."""
-        try:
-            process = subprocess.Popen(
-                list(stage.argv),
-                stdin=upstream,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=dict(stage.env),
-                pass_fds=stage.pass_fds,
-                bufsize=0,
-            )
-        except OSError as error:
-            raise stage.error(stage.start_failure(error)) from None
-        CHILDREN.register(process)
+        process = stage.spawn(upstream)
         self._processes.append(process)
         self._started.append(stage)
         if not isinstance(upstream, int):

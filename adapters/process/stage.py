@@ -8,10 +8,12 @@ its output when Python reads that output (it is the last stage).
 from __future__ import annotations
 
 import signal
+import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
+from adapters.process.registry import CHILDREN
 from adapters.process.text import one_line
 from adapters.process.threads import STDERR_TAIL_BYTES
 from domain.models.redaction import Redactor
@@ -71,6 +73,25 @@ class ChildFailure:
 
 
 FailureFactory = Callable[[ChildFailure], Exception]
+
+
+def failed_to(error: Callable[[str], Exception], tool: str, doing: str) -> FailureFactory:
+    """Return a failure factory: `error("<tool> failed to <doing> (exit N): <stderr>")`.
+
+    A child that could not start, or whose output was refused, gets its message instead.
+    """
+
+    def failed(failure: ChildFailure) -> Exception:
+        if failure.returncode is None:
+            return error(f"{tool} failed to {doing}: {failure.message}")
+        return error(
+            f"{tool} failed to {doing} (exit {failure.returncode}): "
+            f"{failure.detail or 'no diagnostics'}"
+        )
+
+    return failed
+
+
 """Turn a child's failure into the error its adapter raises (DumpError, EncryptionError, ...)."""
 
 
@@ -135,3 +156,27 @@ class Stage:
         """Describe why this child could not start."""
         detail = one_line(str(error), self.redactor)
         return ChildFailure.refused(self.tool, f"cannot start {self.tool}: {detail}", detail)
+
+    def spawn(self, stdin: IO[bytes] | int) -> subprocess.Popen[bytes]:
+        """Start this child reading `stdin`, its stdout and stderr on pipes, and register it.
+
+        Registered in CHILDREN, so that a stopping job kills it (the caller unregisters it once
+        reaped).
+
+        Raises:
+            Exception: this stage's error when the child cannot start.
+        """
+        try:
+            process = subprocess.Popen(
+                list(self.argv),
+                stdin=stdin,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=dict(self.env),
+                pass_fds=self.pass_fds,
+                bufsize=0,
+            )
+        except OSError as error:
+            raise self.error(self.start_failure(error)) from None
+        CHILDREN.register(process)
+        return process

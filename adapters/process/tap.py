@@ -103,20 +103,12 @@ class RunningTap:
         read_fd, write_fd = os.pipe()
         reader = self.tap.reader
         try:
-            process = subprocess.Popen(
-                list(reader.argv),
-                stdin=read_fd,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=dict(reader.env),
-                bufsize=0,
-            )
-        except OSError as error:
+            process = reader.spawn(read_fd)
+        except BaseException:
             os.close(write_fd)
-            raise reader.error(reader.start_failure(error)) from None
+            raise
         finally:
             os.close(read_fd)
-        CHILDREN.register(process)
         self._process = process
         self.write_fd = write_fd
         assert process.stdout is not None  # noqa: S101 - Popen was given PIPE

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from adapters.process.env import inherited_env
 from adapters.process.pipeline import CHUNK_SIZE, ProcessStream, stream_through
 from adapters.process.run import ChildError, run_command
-from adapters.process.stage import ChildFailure, FailureFactory, Stage
+from adapters.process.stage import FailureFactory, Stage, failed_to
 from adapters.process.text import one_line
 from domain.models.redaction import Redactor
 from ports.decompressor import Decompressor
@@ -104,10 +104,4 @@ class ZstdDecompressor(Decompressor):
         return zstd_version(self._env, self._binary)
 
 
-def _decompression_failed(failure: ChildFailure) -> CompressionError:
-    if failure.returncode is None:
-        return CompressionError(f"zstd failed to decompress: {failure.message}")
-    return CompressionError(
-        f"zstd failed to decompress (exit {failure.returncode}): "
-        f"{failure.detail or 'no diagnostics'}"
-    )
+_decompression_failed = failed_to(CompressionError, "zstd", "decompress")

@@ -117,6 +117,17 @@ class SmbConnection:
         """Return a context that turns SMB failures into `cannot <action> <path>: <reason>`."""
         return smb_errors(action, self.show(path), self.redactor)
 
+    def existing(self, remote: str, path: PurePosixPath, action: str) -> int:
+        """Return the SMB attributes of what is at `path` itself (links not followed).
+
+        Raises:
+            ShareUnavailableError: nothing is there (`cannot <action> <path>: it does not exist`).
+        """
+        attributes = self.attributes(remote)
+        if attributes is None:
+            raise ShareUnavailableError(f"cannot {action} {self.show(path)}: it does not exist")
+        return attributes
+
     def attributes(self, remote: str) -> int | None:
         """Return the SMB attributes of `remote` itself (links not followed); None if missing."""
         try:

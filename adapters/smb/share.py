@@ -184,9 +184,7 @@ class SmbFileShare(FileShare):
         smb = self._smb
         remote = smb.remote(path)
         with smb.errors("delete", path):
-            attributes = smb.attributes(remote)
-            if attributes is None:
-                raise ShareUnavailableError(f"cannot delete {smb.show(path)}: it does not exist")
+            attributes = smb.existing(remote, path, "delete")
             if is_plain_directory(attributes):
                 raise ShareUnavailableError(f"cannot delete {smb.show(path)}: it is a directory")
             delete_entry(smb, remote, attributes)
@@ -204,9 +202,7 @@ class SmbFileShare(FileShare):
             raise ShareUnavailableError(f"refusing to delete the share root {self.unc.source}")
         remote = smb.remote(path)
         with smb.errors("delete", path):
-            attributes = smb.attributes(remote)
-            if attributes is None:
-                raise ShareUnavailableError(f"cannot delete {smb.show(path)}: it does not exist")
+            attributes = smb.existing(remote, path, "delete")
             if is_reparse_point(attributes):
                 raise ShareUnavailableError(f"{smb.show(path)} is a symlink, not a directory")
             require_directory(smb, attributes, path)

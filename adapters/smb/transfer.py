@@ -96,9 +96,7 @@ def read_chunks(connection: SmbConnection, path: PurePosixPath) -> Iterator[byte
     """Yield a file's content in chunks of at most 1 MiB; a link or directory is refused."""
     remote = connection.remote(path)
     with connection.errors("read", path):
-        attributes = connection.attributes(remote)
-        if attributes is None:
-            raise ShareUnavailableError(f"cannot read {connection.show(path)}: it does not exist")
+        attributes = connection.existing(remote, path, "read")
         if is_reparse_point(attributes):
             raise ShareUnavailableError(
                 f"{connection.show(path)} is a symlink; refusing to read it"
