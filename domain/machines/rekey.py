@@ -26,7 +26,7 @@ from domain.framework.machine import Machine, Step, describe
 from domain.framework.results import Failure, Result, failures
 from domain.framework.slot import Slot
 from domain.machines.mount import ClientContext
-from domain.machines.private_key import load_private_keys
+from domain.machines.private_key import PrivateKeySource
 from domain.machines.rekey_run import RekeyKeys, RekeyRunMachine
 from domain.models.hold import HOLD_FILE
 from domain.models.redaction import Redactor
@@ -105,13 +105,13 @@ class RekeyClientMachine(Machine):
     ) -> None:
         super().__init__()
         self._config = context.config
-        self._config_url = context.config_url
         self._share = context.share
         self._catalog = RunCatalog(context.share)
         self._ports = ports
         self._request = request
-        self._source = restore_source
-        self._redactor = redactor
+        self._keys_from = PrivateKeySource(
+            restore_source, ports.decryptor, redactor, context.config_url
+        )
         self._policy = policy
         self._signing: SigningKey | None = None
         self._trusted: TrustedKeys | None = None
@@ -166,13 +166,7 @@ class RekeyClientMachine(Machine):
     )
     def load_private_keys(self) -> Step:
         """Read the restore config and load every private key it holds (a child machine)."""
-        keys = load_private_keys(
-            self,
-            source=self._source,
-            decryptor=self._ports.decryptor,
-            redactor=self._redactor,
-            config_url=self._config_url,
-        )
+        keys = self._keys_from.load(self)
         if keys is None:
             return self.success(self.dispose_keys)
         self.keys = keys
