@@ -27,7 +27,7 @@ from domain.models.run import StoredRun
 from domain.services.audit_log import AuditLog
 from domain.services.catalog import RunCatalog
 from domain.services.holds import read_hold
-from domain.services.share_lock import ShareLock, take_share_lock_step
+from domain.services.share_lock import take_share_lock_step
 from ports.clock import Clock
 from ports.errors import HoldError, LtsError
 from ports.host_processes import HostProcesses
@@ -70,14 +70,7 @@ class ChangeHoldMachine(Machine, abstract=True):
         self._clock = clock
         self._operator = operator
         self.done = False
-        self.share_lock = ShareLock(
-            share=context.share,
-            clock=clock,
-            client=self._client,
-            owner=lock_owner,
-            max_age=share_lock_max_age,
-            processes=processes,
-        )
+        self.share_lock = context.share_lock(clock, lock_owner, share_lock_max_age, processes)
 
     @property
     def prefix(self) -> str:

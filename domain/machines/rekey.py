@@ -38,7 +38,7 @@ from domain.services.catalog import RunCatalog
 from domain.services.key_proof import sample_problem
 from domain.services.rekey_state import unfinished
 from domain.services.run_choice import find_runs
-from domain.services.share_lock import ShareLock, take_share_lock_step
+from domain.services.share_lock import take_share_lock_step
 from ports.clock import Clock
 from ports.config_source import ConfigSource
 from ports.console import Console
@@ -115,14 +115,7 @@ class RekeyClientMachine(Machine):
         self._policy = policy
         self._signing: SigningKey | None = None
         self._trusted: TrustedKeys | None = None
-        self.share_lock = ShareLock(
-            share=context.share,
-            clock=ports.clock,
-            client=context.config.client_name,
-            owner=lock_owner,
-            max_age=share_lock_max_age,
-            processes=processes,
-        )
+        self.share_lock = context.share_lock(ports.clock, lock_owner, share_lock_max_age, processes)
         self.children: list[RekeyRunMachine] = []
 
     @property
