@@ -22,12 +22,13 @@ from datetime import timedelta
 from enum import StrEnum
 
 from domain.framework.definition import node
-from domain.framework.machine import Machine, Step, describe
+from domain.framework.machine import Step, describe
 from domain.framework.results import Failure, Result, failures
 from domain.framework.slot import Slot
 from domain.machines.mount import ClientContext
 from domain.machines.private_key import PrivateKeySource
 from domain.machines.rekey_run import RekeyKeys, RekeyRunMachine
+from domain.machines.share_locked import ShareLockedMachine
 from domain.models.hold import HOLD_FILE
 from domain.models.redaction import Redactor
 from domain.models.restore_request import RekeyRequest
@@ -83,7 +84,7 @@ class RunPlan:
     detail: str
 
 
-class RekeyClientMachine(Machine):
+class RekeyClientMachine(ShareLockedMachine):
     """Re-encrypt the chosen runs of a client to its current keys."""
 
     recipients = Slot[Recipients]("load_public_key")
@@ -133,9 +134,9 @@ class RekeyClientMachine(Machine):
     )
     def take_share_lock(self) -> Step:
         """Write the share's lock marker (not in a dry run, which changes nothing)."""
-        if self._request.dry_run:
-            return self.success(self.load_public_key)
-        return take_share_lock_step(self, self.share_lock, self.load_public_key)
+        return take_share_lock_step(
+            self, self.share_lock, self.load_public_key, dry_run=self._request.dry_run
+        )
 
     @node(
         happy=("load_private_keys", "find_runs"),
@@ -255,17 +256,6 @@ class RekeyClientMachine(Machine):
                 handle.close()
         self._signing = self._trusted = None
         return self.success(self.release_share_lock)
-
-    @node(
-        happy=("report_results",),
-        unhappy=("report_results",),
-        on_exception="report_results",
-        cleanup=True,
-    )
-    def release_share_lock(self) -> Step:
-        """Remove the share's lock marker written by this run."""
-        self.share_lock.release()
-        return self.success(self.report_results)
 
     # ------------------------------------------------------------------ helpers
 

@@ -59,9 +59,9 @@ class RetentionClientMachine(PruneAndUnlockMachine):
     )
     def take_share_lock(self) -> Step:
         """Write the share's lock marker, unless this is a dry run."""
-        if self._options.dry_run:
-            return self.success(self.end_of_month_retention)
-        return take_share_lock_step(self, self.share_lock, self.end_of_month_retention)
+        return take_share_lock_step(
+            self, self.share_lock, self.end_of_month_retention, dry_run=self._options.dry_run
+        )
 
     def measurements(self) -> JobMeasurements:
         """Return how many runs were deleted (none in a dry run)."""
