@@ -32,9 +32,8 @@ def failures(world: World) -> list[tuple[str, str]]:
     return [(r.node, r.message) for r in results if isinstance(r, Failure)]
 
 
-def test_the_marker_names_the_process_holding_it():
-    share = InMemoryFileShare()
-    lock = ShareLock(
+def lock_on(share: InMemoryFileShare) -> ShareLock:
+    return ShareLock(
         share=share,
         clock=FixedClock(datetime(2026, 11, 28, 22, 0, tzinfo=UTC)),
         client="acme",
@@ -42,6 +41,11 @@ def test_the_marker_names_the_process_holding_it():
         max_age=timedelta(hours=48),
         processes=InMemoryHostProcesses(),
     )
+
+
+def test_the_marker_names_the_process_holding_it():
+    share = InMemoryFileShare()
+    lock = lock_on(share)
     assert lock.take() is None
     assert json.loads(share.files[SHARE_LOCK_FILE]) == {
         "owner": "host test-host pid 42",
@@ -145,14 +149,7 @@ def test_a_dry_run_neither_writes_nor_reads_the_marker():
     share = InMemoryFileShare()
     held = b'{"owner": "host other pid 1", "since": "2026-11-28T21:59:00+00:00"}'
     share.files[SHARE_LOCK_FILE] = held
-    lock = ShareLock(
-        share=share,
-        clock=FixedClock(datetime(2026, 11, 28, 22, 0, tzinfo=UTC)),
-        client="acme",
-        owner="host test-host pid 42",
-        max_age=timedelta(hours=48),
-        processes=InMemoryHostProcesses(),
-    )
+    lock = lock_on(share)
     machine = LockTaker(lock, dry_run=True)
     results = machine.execute()
     assert [(r.node, isinstance(r, Failure)) for r in results] == [("take_share_lock", False)]
