@@ -14,7 +14,7 @@ from pathlib import Path
 from adapters.os.signals import hold_stop_signals
 from domain.models.operations import ARCHIVE_FOLDER_PATTERN, ArchiveRequest
 from domain.rules.naming import is_device_name
-from entrypoints.args import OneLineParser, add_client_arguments, client_fields
+from entrypoints.args import OneLineParser, add_client_arguments, run_client_job
 from entrypoints.requests import ArchiveJob
 
 DESCRIPTION = """\
@@ -53,18 +53,15 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse arguments and run the archive job."""
-    job_parser = parser()
-    args = job_parser.parse_args(argv)
-    fields = client_fields(job_parser, args)
-    request = ArchiveJob(
-        **fields,
-        # abspath keeps a symlink's own name, unlike resolve().
-        request=ArchiveRequest(file=Path(os.path.abspath(args.file)), folder=args.folder),  # noqa: PTH100
+    run_client_job(
+        parser(),
+        argv,
+        lambda args, fields: ArchiveJob(
+            **fields,
+            # abspath keeps a symlink's own name, unlike resolve().
+            request=ArchiveRequest(file=Path(os.path.abspath(args.file)), folder=args.folder),  # noqa: PTH100
+        ),
     )
-    # Imported after parsing so that --help and argument errors stay fast.
-    from entrypoints.container import run_job
-
-    run_job(request)
 
 
 if __name__ == "__main__":

@@ -10,13 +10,13 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from domain.models.client_config import CLIENT_NAME_PATTERN
 from domain.models.restore_request import RunChoice
 from domain.models.text import printable
-from entrypoints.requests import ConfigStore
+from entrypoints.requests import ConfigStore, JobRequest
 
 NOT_USED = "-"
 """CLIENT_ID and CLIENT_SECRET with a `file://` config source."""
@@ -315,3 +315,24 @@ def client_fields(
         "authority_host": args.authority_host,
         "restore": restore,
     }
+
+
+def run_client_job(
+    job_parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None,
+    build: Callable[[argparse.Namespace, dict[str, Any]], JobRequest],
+    *,
+    restore_vault: bool = False,
+) -> None:
+    """Parse `argv`, check the client arguments and run the job that `build` makes of them.
+
+    `build` gets the parsed arguments and the JobRequest fields of `client_fields`; whatever it
+    checks besides ends in `job_parser.error`, before anything runs.
+    """
+    args = job_parser.parse_args(argv)
+    fields = client_fields(job_parser, args, restore_vault=restore_vault)
+    request = build(args, fields)
+    # Imported after parsing so that --help and argument errors stay fast.
+    from entrypoints.container import run_job
+
+    run_job(request)

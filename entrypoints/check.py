@@ -14,7 +14,7 @@ from entrypoints.args import (
     OneLineParser,
     add_client_arguments,
     add_restore_vault_arguments,
-    client_fields,
+    run_client_job,
 )
 from entrypoints.requests import CheckJob
 
@@ -39,14 +39,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse arguments and run the check job."""
-    job_parser = parser()
-    args = job_parser.parse_args(argv)
-    fields = client_fields(job_parser, args, restore_vault=True)
-    request = CheckJob(**fields)
-    # Imported after parsing so that --help and argument errors stay fast.
-    from entrypoints.container import run_job
-
-    run_job(request)
+    run_client_job(parser(), argv, lambda _args, fields: CheckJob(**fields), restore_vault=True)
 
 
 if __name__ == "__main__":

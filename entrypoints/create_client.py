@@ -25,8 +25,8 @@ from entrypoints.args import (
     add_client_arguments,
     add_restore_vault_arguments,
     ascii_number,
-    client_fields,
     port_number,
+    run_client_job,
 )
 from entrypoints.requests import CreateClientJob
 
@@ -205,15 +205,14 @@ def new_client(parser: argparse.ArgumentParser, args: argparse.Namespace) -> New
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse arguments and run the createclient job."""
     job_parser = parser()
-    args = job_parser.parse_args(argv)
-    fields = client_fields(job_parser, args, restore_vault=True)
-    request = CreateClientJob(
-        **fields, new_client=new_client(job_parser, args), signing=args.signing
+    run_client_job(
+        job_parser,
+        argv,
+        lambda args, fields: CreateClientJob(
+            **fields, new_client=new_client(job_parser, args), signing=args.signing
+        ),
+        restore_vault=True,
     )
-    # Imported after parsing so that --help and argument errors stay fast.
-    from entrypoints.container import run_job
-
-    run_job(request)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from entrypoints.args import (
     add_client_arguments,
     add_restore_vault_arguments,
     add_run_and_database,
-    client_fields,
+    run_client_job,
 )
 from entrypoints.requests import DecryptJob
 
@@ -49,19 +49,17 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse arguments and run the decrypt job."""
-    job_parser = parser()
-    args = job_parser.parse_args(argv)
-    fields = client_fields(job_parser, args, restore_vault=True)
-    request = DecryptJob(
-        **fields,
-        request=DecryptRequest(
-            database=args.database, output=args.output.absolute(), run=args.run, sql=args.sql
+    run_client_job(
+        parser(),
+        argv,
+        lambda args, fields: DecryptJob(
+            **fields,
+            request=DecryptRequest(
+                database=args.database, output=args.output.absolute(), run=args.run, sql=args.sql
+            ),
         ),
+        restore_vault=True,
     )
-    # Imported after parsing so that --help and argument errors stay fast.
-    from entrypoints.container import run_job
-
-    run_job(request)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from adapters.os.signals import hold_stop_signals
 from domain.models.hold import MAX_REASON, HoldRequest, check_reason
 from domain.models.run import RunId
-from entrypoints.args import OneLineParser, add_client_arguments, client_fields
+from entrypoints.args import OneLineParser, add_client_arguments, run_client_job
 from entrypoints.requests import HoldJob
 
 RELEASE = (
@@ -60,14 +60,11 @@ def parser(prog: str = "hold", description: str = "") -> argparse.ArgumentParser
 
 def main(argv: Sequence[str] | None = None, job: type[HoldJob] = HoldJob) -> None:
     """Parse arguments and run the hold (or release) job."""
-    job_parser = parser(job.job, "" if job is HoldJob else RELEASE)
-    args = job_parser.parse_args(argv)
-    fields = client_fields(job_parser, args)
-    request = job(**fields, hold=HoldRequest(run_id=args.run, reason=args.reason))
-    # Imported after parsing so that --help and argument errors stay fast.
-    from entrypoints.container import run_job
-
-    run_job(request)
+    run_client_job(
+        parser(job.job, "" if job is HoldJob else RELEASE),
+        argv,
+        lambda args, fields: job(**fields, hold=HoldRequest(run_id=args.run, reason=args.reason)),
+    )
 
 
 if __name__ == "__main__":

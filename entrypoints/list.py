@@ -10,7 +10,7 @@ import argparse
 from collections.abc import Sequence
 
 from adapters.os.signals import hold_stop_signals
-from entrypoints.args import OneLineParser, add_client_arguments, client_fields
+from entrypoints.args import OneLineParser, add_client_arguments, run_client_job
 from entrypoints.requests import ListJob
 
 
@@ -28,14 +28,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse arguments and run the list job."""
-    job_parser = parser()
-    args = job_parser.parse_args(argv)
-    fields = client_fields(job_parser, args)
-    request = ListJob(**fields, as_json=args.json)
-    # Imported after parsing so that --help and argument errors stay fast.
-    from entrypoints.container import run_job
-
-    run_job(request)
+    run_client_job(parser(), argv, lambda args, fields: ListJob(**fields, as_json=args.json))
 
 
 if __name__ == "__main__":

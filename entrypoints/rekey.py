@@ -15,8 +15,8 @@ from entrypoints.args import (
     OneLineParser,
     add_client_arguments,
     add_restore_vault_arguments,
-    client_fields,
     run_choice_or_all,
+    run_client_job,
 )
 from entrypoints.requests import RekeyJob
 
@@ -54,14 +54,14 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse arguments and run the rekey job."""
-    job_parser = parser()
-    args = job_parser.parse_args(argv)
-    fields = client_fields(job_parser, args, restore_vault=True)
-    request = RekeyJob(**fields, request=RekeyRequest(run=args.run, dry_run=args.dry_run))
-    # Imported after parsing so that --help and argument errors stay fast.
-    from entrypoints.container import run_job
-
-    run_job(request)
+    run_client_job(
+        parser(),
+        argv,
+        lambda args, fields: RekeyJob(
+            **fields, request=RekeyRequest(run=args.run, dry_run=args.dry_run)
+        ),
+        restore_vault=True,
+    )
 
 
 if __name__ == "__main__":

@@ -17,10 +17,10 @@ from entrypoints.args import (
     add_client_arguments,
     add_restore_vault_arguments,
     add_run_and_database,
-    client_fields,
     database_name,
     port_number,
     positive_jobs,
+    run_client_job,
 )
 from entrypoints.requests import RestoreJob
 
@@ -61,28 +61,26 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse arguments and run the restore job."""
-    job_parser = parser()
-    args = job_parser.parse_args(argv)
-    fields = client_fields(job_parser, args, restore_vault=True)
-    request = RestoreJob(
-        **fields,
-        request=RestoreRequest(
-            database=args.database,
-            target_database=args.target_database,
-            run=args.run,
-            target_host=args.target_host,
-            target_port=args.target_port,
-            target_user=args.target_user,
-            jobs=args.jobs,
-            clean=args.clean,
-            keep_owners=args.keep_owners,
-            globals=args.globals,
+    run_client_job(
+        parser(),
+        argv,
+        lambda args, fields: RestoreJob(
+            **fields,
+            request=RestoreRequest(
+                database=args.database,
+                target_database=args.target_database,
+                run=args.run,
+                target_host=args.target_host,
+                target_port=args.target_port,
+                target_user=args.target_user,
+                jobs=args.jobs,
+                clean=args.clean,
+                keep_owners=args.keep_owners,
+                globals=args.globals,
+            ),
         ),
+        restore_vault=True,
     )
-    # Imported after parsing so that --help and argument errors stay fast.
-    from entrypoints.container import run_job
-
-    run_job(request)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ from entrypoints.args import (
     OneLineParser,
     add_client_arguments,
     add_restore_vault_arguments,
-    client_fields,
     run_choice_or_all,
+    run_client_job,
 )
 from entrypoints.requests import VerifyJob
 
@@ -52,19 +52,17 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse arguments and run the verify job."""
-    job_parser = parser()
-    args = job_parser.parse_args(argv)
-    fields = client_fields(job_parser, args, restore_vault=True)
-    request = VerifyJob(
-        **fields,
-        request=VerifyRequest(
-            run=args.run or LATEST, logs=args.logs, runs=args.run is not None or not args.logs
+    run_client_job(
+        parser(),
+        argv,
+        lambda args, fields: VerifyJob(
+            **fields,
+            request=VerifyRequest(
+                run=args.run or LATEST, logs=args.logs, runs=args.run is not None or not args.logs
+            ),
         ),
+        restore_vault=True,
     )
-    # Imported after parsing so that --help and argument errors stay fast.
-    from entrypoints.container import run_job
-
-    run_job(request)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ from domain.rules.tiering import classify
 from domain.services.catalog import RunCatalog
 from domain.services.configs import server_target
 from domain.services.job_metrics import backup_measurements
-from domain.services.share_lock import ShareLock, take_share_lock_step
+from domain.services.share_lock import take_share_lock_step
 from domain.services.storing import store_dump
 from ports.clock import Clock
 from ports.console import Console
@@ -107,13 +107,8 @@ class BackupClientMachine(PruneAndUnlockMachine):
         self._globals: DumpRecord | None = None
         self._records: list[DumpRecord] = []
         self._published = False
-        self.share_lock = ShareLock(
-            share=context.share,
-            clock=ports.clock,
-            client=context.config.client_name,
-            owner=lock_owner,
-            max_age=policy.share_lock_max_age,
-            processes=processes,
+        self.share_lock = context.share_lock(
+            ports.clock, lock_owner, policy.share_lock_max_age, processes
         )
         self.pruning = Pruning(
             client=context.config.client_name,

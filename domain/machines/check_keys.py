@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from domain.framework.definition import node
 from domain.framework.machine import Machine, Step
 from domain.framework.slot import Slot
-from domain.machines.private_key import load_private_keys
+from domain.machines.private_key import PrivateKeySource
 from domain.models.client_config import ClientConfig
 from domain.models.redaction import Redactor
 from domain.services.key_proof import sample_problem
@@ -49,12 +49,14 @@ class CheckKeysMachine(Machine):
         config_url: str = "",
     ) -> None:
         super().__init__()
-        self._config_url = config_url
         self._config = config
         self._ports = ports
         self._key_warning = key_warning
-        self._redactor = redactor
-        self._restore_source = restore_source
+        self._keys_from = (
+            None
+            if restore_source is None
+            else PrivateKeySource(restore_source, ports.decryptor, redactor, config_url)
+        )
 
     @property
     def prefix(self) -> str:
@@ -101,16 +103,9 @@ class CheckKeysMachine(Machine):
     )
     def load_private_key(self) -> Step:
         """With a restore config, load its private key (a child machine)."""
-        if self._restore_source is None:
+        if self._keys_from is None:
             return self.success(self.dispose_public_key)
-        keys = load_private_keys(
-            self,
-            source=self._restore_source,
-            decryptor=self._ports.decryptor,
-            redactor=self._redactor,
-            config_url=self._config_url,
-            require_host=True,
-        )
+        keys = self._keys_from.load(self, require_host=True)
         if keys is None:
             return self.success(self.dispose_public_key)
         self.keys = keys

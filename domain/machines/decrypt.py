@@ -14,28 +14,25 @@ import logging
 from contextlib import closing
 
 from domain.framework.definition import node
-from domain.framework.machine import Machine, Step
+from domain.framework.machine import Step
 from domain.framework.results import Result, failures
 from domain.framework.slot import Slot
+from domain.machines.decrypting import DecryptingMachine
 from domain.machines.mount import ClientContext
-from domain.machines.private_key import load_private_keys
 from domain.machines.restore_ports import RestorePorts
 from domain.models.redaction import Redactor
 from domain.models.restore_request import DecryptRequest
-from domain.services.catalog import RunCatalog
 from domain.services.reading import open_plain
 from domain.services.run_choice import ChosenDump, choose_dump
 from ports.config_source import ConfigSource
-from ports.decryptor import DecryptionKeys
 from ports.local_files import LocalFile
 
 logger = logging.getLogger("lts.decrypt")
 
 
-class DecryptDumpMachine(Machine):
+class DecryptDumpMachine(DecryptingMachine):
     """Decrypt one database's dump of a run into a new 0600 file (or plain SQL)."""
 
-    keys = Slot[DecryptionKeys]("load_private_key")
     dump = Slot[ChosenDump]("find_run")
     written = Slot[LocalFile]("decrypt_dump")
 
@@ -48,15 +45,8 @@ class DecryptDumpMachine(Machine):
         request: DecryptRequest,
         redactor: Redactor,
     ) -> None:
-        super().__init__()
-        self._config = context.config
-        self._config_url = context.config_url
-        self._share = context.share
-        self._catalog = RunCatalog(context.share)
-        self._ports = ports
-        self._source = restore_source
+        super().__init__(context, ports=ports, restore_source=restore_source, redactor=redactor)
         self._request = request
-        self._redactor = redactor
 
     @property
     def prefix(self) -> str:
@@ -84,17 +74,7 @@ class DecryptDumpMachine(Machine):
     )
     def load_private_key(self) -> Step:
         """Read the restore config and load its private key (a child machine)."""
-        keys = load_private_keys(
-            self,
-            source=self._source,
-            decryptor=self._ports.decryptor,
-            redactor=self._redactor,
-            config_url=self._config_url,
-        )
-        if keys is None:
-            return self.success(self.report_results)
-        self.keys = keys
-        return self.success(self.find_run)
+        return self._load_keys(self.find_run)
 
     @node(happy=("decrypt_dump",), unhappy=("dispose_key",), on_exception="dispose_key")
     def find_run(self) -> Step:
@@ -125,17 +105,6 @@ class DecryptDumpMachine(Machine):
         self.written = written
         logger.info("wrote %s (%d bytes)", written.path, written.bytes)
         return self.success(self.dispose_key)
-
-    @node(
-        happy=("report_results",),
-        unhappy=("report_results",),
-        on_exception="report_results",
-        cleanup=True,
-    )
-    def dispose_key(self) -> Step:
-        """Remove the throw-away keyring holding the private key."""
-        self.keys.close()
-        return self.success(self.report_results)
 
     def summary(self, results: list[Result]) -> str:
         """Return one line: what was decrypted from which run into which file."""

@@ -21,13 +21,13 @@ from datetime import datetime
 from pathlib import PurePosixPath
 
 from domain.framework.definition import node
-from domain.framework.machine import Machine, Step, describe
+from domain.framework.machine import Step, describe
 from domain.framework.results import Failure, Result, failures
 from domain.framework.slot import Slot
 from domain.framework.stop import STOP
+from domain.machines.decrypting import DecryptingMachine
 from domain.machines.drill_database import DrillDatabaseMachine
 from domain.machines.mount import ClientContext
-from domain.machines.private_key import load_private_keys
 from domain.machines.restore_ports import RestorePorts, operator_server
 from domain.models.manifest import DumpRecord, DumpStatus, Manifest
 from domain.models.redaction import Redactor
@@ -35,12 +35,10 @@ from domain.models.restore_request import DrillRequest
 from domain.models.run import StoredRun
 from domain.rules.drills import DRILLS_FILE, DrillEntry, DrillResult
 from domain.services.audit_log import AuditLog
-from domain.services.catalog import RunCatalog
 from domain.services.run_choice import find_runs
 from domain.services.scratch_databases import abandoned
 from ports.config_source import ConfigSource
 from ports.database import ServerTarget
-from ports.decryptor import DecryptionKeys
 from ports.errors import LtsError
 from ports.restorer import RestoreTarget, RestoreVersions
 
@@ -50,11 +48,10 @@ SCRATCH_PREFIX = "lts_drill_"
 """Scratch databases are named `lts_drill_<job start>_<n>`: a leftover is easy to spot."""
 
 
-class DrillRunMachine(Machine):
+class DrillRunMachine(DecryptingMachine):
     """Restore each chosen database of a run into a scratch database and compare the rows."""
 
     started = Slot[datetime]("load_private_key")
-    keys = Slot[DecryptionKeys]("load_private_key")
     run = Slot[StoredRun]("find_run")
     manifest = Slot[Manifest]("find_run")
     records = Slot[list[DumpRecord]]("find_run")
@@ -70,15 +67,8 @@ class DrillRunMachine(Machine):
         redactor: Redactor,
         tool_version: str,
     ) -> None:
-        super().__init__()
-        self._config = context.config
-        self._config_url = context.config_url
-        self._share = context.share
-        self._catalog = RunCatalog(context.share)
-        self._ports = ports
-        self._source = restore_source
+        super().__init__(context, ports=ports, restore_source=restore_source, redactor=redactor)
         self._request = request
-        self._redactor = redactor
         self._tool_version = tool_version
         self._server: ServerTarget = operator_server(
             context.config, request.target_host, request.target_port, request.target_user
@@ -100,17 +90,7 @@ class DrillRunMachine(Machine):
     def load_private_key(self) -> Step:
         """Read the restore config and load its private key (a child machine)."""
         self.started = self._ports.clock.now()
-        keys = load_private_keys(
-            self,
-            source=self._source,
-            decryptor=self._ports.decryptor,
-            redactor=self._redactor,
-            config_url=self._config_url,
-        )
-        if keys is None:
-            return self.success(self.report_results)
-        self.keys = keys
-        return self.success(self.find_run)
+        return self._load_keys(self.find_run)
 
     @node(
         happy=("inspect_target",),
@@ -210,17 +190,6 @@ class DrillRunMachine(Machine):
                 self.dispose_key, f"drills not recorded in {DRILLS_FILE}: {'; '.join(unrecorded)}"
             )
         return self.success(self.dispose_key)
-
-    @node(
-        happy=("report_results",),
-        unhappy=("report_results",),
-        on_exception="report_results",
-        cleanup=True,
-    )
-    def dispose_key(self) -> Step:
-        """Remove the throw-away keyring holding the private key."""
-        self.keys.close()
-        return self.success(self.report_results)
 
     def summary(self, results: list[Result]) -> str:
         """Return one line: run, target, databases drilled, tables compared, mismatches."""

@@ -17,17 +17,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from domain.framework.definition import node
-from domain.framework.machine import Machine, Step
+from domain.framework.machine import Step
 from domain.framework.results import Result, failures
 from domain.framework.slot import Slot
 from domain.machines.mount import ClientContext
 from domain.machines.retention import AUDIT_LOG
+from domain.machines.share_locked import ShareLockedMachine
 from domain.models.hold import HOLD_FILE, Hold, HoldRequest
 from domain.models.run import StoredRun
 from domain.services.audit_log import AuditLog
 from domain.services.catalog import RunCatalog
 from domain.services.holds import read_hold
-from domain.services.share_lock import ShareLock, take_share_lock_step
+from domain.services.share_lock import take_share_lock_step
 from ports.clock import Clock
 from ports.errors import HoldError, LtsError
 from ports.host_processes import HostProcesses
@@ -43,7 +44,7 @@ class Operator:
     host: str
 
 
-class ChangeHoldMachine(Machine, abstract=True):
+class ChangeHoldMachine(ShareLockedMachine, abstract=True):
     """The nodes hold and release share: the share lock, finding the run, unlocking."""
 
     run = Slot[StoredRun]("find_run")
@@ -70,14 +71,7 @@ class ChangeHoldMachine(Machine, abstract=True):
         self._clock = clock
         self._operator = operator
         self.done = False
-        self.share_lock = ShareLock(
-            share=context.share,
-            clock=clock,
-            client=self._client,
-            owner=lock_owner,
-            max_age=share_lock_max_age,
-            processes=processes,
-        )
+        self.share_lock = context.share_lock(clock, lock_owner, share_lock_max_age, processes)
 
     @property
     def prefix(self) -> str:
@@ -93,17 +87,6 @@ class ChangeHoldMachine(Machine, abstract=True):
     def take_share_lock(self) -> Step:
         """Write the share's lock marker: no retention or backup may run meanwhile."""
         return take_share_lock_step(self, self.share_lock, self.find_run)
-
-    @node(
-        happy=("report_results",),
-        unhappy=("report_results",),
-        on_exception="report_results",
-        cleanup=True,
-    )
-    def release_share_lock(self) -> Step:
-        """Remove the share's lock marker written by this run."""
-        self.share_lock.release()
-        return self.success(self.report_results)
 
     def published_run(self) -> StoredRun:
         """Return the published run the request names.

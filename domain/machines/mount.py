@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from domain.framework.definition import node
 from domain.framework.machine import Machine, Step
@@ -20,8 +21,11 @@ from domain.models.client_config import ClientConfig, ClientConfigError
 from domain.models.metrics import JobMeasurements, Measured
 from domain.models.redaction import Redactor
 from domain.services.configs import read_client_config
+from domain.services.share_lock import ShareLock
+from ports.clock import Clock
 from ports.config_source import ConfigSource
 from ports.file_share import FileShare, MountOutcome, ShareOpener, ShareTarget
+from ports.host_processes import HostProcesses
 from ports.lock import HeldLock, Lock
 
 logger = logging.getLogger("lts.mount")
@@ -38,6 +42,23 @@ class ClientContext:
     config: ClientConfig
     share: FileShare
     config_url: str = ""
+
+    def share_lock(
+        self,
+        clock: Clock,
+        owner: str,
+        max_age: timedelta,
+        processes: HostProcesses | None = None,
+    ) -> ShareLock:
+        """Return the lock marker on this client's share for a job that writes to it."""
+        return ShareLock(
+            share=self.share,
+            clock=clock,
+            client=self.config.client_name,
+            owner=owner,
+            max_age=max_age,
+            processes=processes,
+        )
 
 
 JobMachineFactory = Callable[[ClientContext], Machine]

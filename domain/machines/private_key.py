@@ -2,8 +2,8 @@
 
 `LoadPrivateKeyMachine` is the one place the restore config is read (every key once, secrets
 masked, validated) and its private key (or keys, SPEC 14) loaded into throw-away keyrings; the
-jobs that decrypt (restore, decrypt, verify, check, drill, rekey) run it as a child and close the
-`keys` it hands back in a clean-up node of their own.
+jobs that decrypt (restore, decrypt, verify, check, drill, rekey) run it as a child through
+`PrivateKeySource.load` and close the `keys` it hands back in a clean-up node of their own.
 
 It is also the one place a restore config is held to its client: its `backup-config-host` must
 name the job's KEY_VAULT, or nothing is decrypted (one Failure line). A restore config written
@@ -17,6 +17,7 @@ parent's.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from domain.framework.definition import node
 from domain.framework.machine import Machine, Step
@@ -124,27 +125,36 @@ class LoadPrivateKeyMachine(Machine):
         return self.success(self.report_results)
 
 
-def load_private_keys(
-    parent: Machine,
-    *,
-    source: ConfigSource,
-    decryptor: Decryptor,
-    redactor: Redactor,
-    config_url: str,
-    require_host: bool = False,
-) -> DecryptionKeys | None:
-    """Run LoadPrivateKeyMachine as a child of `parent`; return the keys, None when it failed.
+@dataclass(frozen=True, slots=True)
+class PrivateKeySource:
+    """Where a job that decrypts gets its private keys, and the KEY_VAULT they are held to.
 
-    The child's results land among `parent`'s (before the node that called this); the parent
-    closes the keys in a clean-up node of its own.
+    Args:
+        source: the restore config's store.
+        decryptor: loads the keys.
+        redactor: learns the restore config's secrets.
+        config_url: the job's KEY_VAULT; empty when the host cannot say (nothing is checked).
     """
-    loader = LoadPrivateKeyMachine(
-        prefix=parent.prefix,
-        source=source,
-        decryptor=decryptor,
-        redactor=redactor,
-        config_url=config_url,
-        require_host=require_host,
-    )
-    parent.add_results(loader.execute())
-    return loader.loaded
+
+    source: ConfigSource
+    decryptor: Decryptor
+    redactor: Redactor
+    config_url: str = ""
+
+    def load(self, parent: Machine, *, require_host: bool = False) -> DecryptionKeys | None:
+        """Run LoadPrivateKeyMachine as a child of `parent`; return the keys, None when it failed.
+
+        The child's results land among `parent`'s (before the node that called this); the
+        parent closes the keys in a clean-up node of its own. With `require_host`, a restore
+        config without `backup-config-host` is a failure (check).
+        """
+        loader = LoadPrivateKeyMachine(
+            prefix=parent.prefix,
+            source=self.source,
+            decryptor=self.decryptor,
+            redactor=self.redactor,
+            config_url=self.config_url,
+            require_host=require_host,
+        )
+        parent.add_results(loader.execute())
+        return loader.loaded

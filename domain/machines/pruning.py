@@ -11,10 +11,10 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from domain.framework.definition import node
-from domain.framework.machine import Machine, Step
+from domain.framework.machine import Step
 from domain.machines.retention import ApplyRetentionMachine, RetentionOptions, RetentionPorts
+from domain.machines.share_locked import ShareLockedMachine
 from domain.models.run import Tier
-from domain.services.share_lock import ShareLock
 from ports.file_share import FileShare
 
 
@@ -37,11 +37,10 @@ The dead run's partial run goes at once: while this run holds the lock, nobody e
 """
 
 
-class PruneAndUnlockMachine(Machine, abstract=True):
+class PruneAndUnlockMachine(ShareLockedMachine, abstract=True):
     """Apply retention to both tiers, then remove the share's lock marker."""
 
     pruning: Pruning
-    share_lock: ShareLock
 
     def __init__(self) -> None:
         super().__init__()
@@ -66,17 +65,6 @@ class PruneAndUnlockMachine(Machine, abstract=True):
         """Prune expired end-of-year runs."""
         self.add_results(self._tier(Tier.END_OF_YEAR).execute())
         return self.success(self.release_share_lock)
-
-    @node(
-        happy=("report_results",),
-        unhappy=("report_results",),
-        on_exception="report_results",
-        cleanup=True,
-    )
-    def release_share_lock(self) -> Step:
-        """Remove the share's lock marker written by this run."""
-        self.share_lock.release()
-        return self.success(self.report_results)
 
     @property
     def runs_deleted(self) -> int:

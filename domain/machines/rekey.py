@@ -22,12 +22,13 @@ from datetime import timedelta
 from enum import StrEnum
 
 from domain.framework.definition import node
-from domain.framework.machine import Machine, Step, describe
+from domain.framework.machine import Step, describe
 from domain.framework.results import Failure, Result, failures
 from domain.framework.slot import Slot
 from domain.machines.mount import ClientContext
-from domain.machines.private_key import load_private_keys
+from domain.machines.private_key import PrivateKeySource
 from domain.machines.rekey_run import RekeyKeys, RekeyRunMachine
+from domain.machines.share_locked import ShareLockedMachine
 from domain.models.hold import HOLD_FILE
 from domain.models.redaction import Redactor
 from domain.models.restore_request import RekeyRequest
@@ -38,7 +39,7 @@ from domain.services.catalog import RunCatalog
 from domain.services.key_proof import sample_problem
 from domain.services.rekey_state import unfinished
 from domain.services.run_choice import find_runs
-from domain.services.share_lock import ShareLock, take_share_lock_step
+from domain.services.share_lock import take_share_lock_step
 from ports.clock import Clock
 from ports.config_source import ConfigSource
 from ports.console import Console
@@ -83,7 +84,7 @@ class RunPlan:
     detail: str
 
 
-class RekeyClientMachine(Machine):
+class RekeyClientMachine(ShareLockedMachine):
     """Re-encrypt the chosen runs of a client to its current keys."""
 
     recipients = Slot[Recipients]("load_public_key")
@@ -105,24 +106,17 @@ class RekeyClientMachine(Machine):
     ) -> None:
         super().__init__()
         self._config = context.config
-        self._config_url = context.config_url
         self._share = context.share
         self._catalog = RunCatalog(context.share)
         self._ports = ports
         self._request = request
-        self._source = restore_source
-        self._redactor = redactor
+        self._keys_from = PrivateKeySource(
+            restore_source, ports.decryptor, redactor, context.config_url
+        )
         self._policy = policy
         self._signing: SigningKey | None = None
         self._trusted: TrustedKeys | None = None
-        self.share_lock = ShareLock(
-            share=context.share,
-            clock=ports.clock,
-            client=context.config.client_name,
-            owner=lock_owner,
-            max_age=share_lock_max_age,
-            processes=processes,
-        )
+        self.share_lock = context.share_lock(ports.clock, lock_owner, share_lock_max_age, processes)
         self.children: list[RekeyRunMachine] = []
 
     @property
@@ -140,9 +134,9 @@ class RekeyClientMachine(Machine):
     )
     def take_share_lock(self) -> Step:
         """Write the share's lock marker (not in a dry run, which changes nothing)."""
-        if self._request.dry_run:
-            return self.success(self.load_public_key)
-        return take_share_lock_step(self, self.share_lock, self.load_public_key)
+        return take_share_lock_step(
+            self, self.share_lock, self.load_public_key, dry_run=self._request.dry_run
+        )
 
     @node(
         happy=("load_private_keys", "find_runs"),
@@ -166,13 +160,7 @@ class RekeyClientMachine(Machine):
     )
     def load_private_keys(self) -> Step:
         """Read the restore config and load every private key it holds (a child machine)."""
-        keys = load_private_keys(
-            self,
-            source=self._source,
-            decryptor=self._ports.decryptor,
-            redactor=self._redactor,
-            config_url=self._config_url,
-        )
+        keys = self._keys_from.load(self)
         if keys is None:
             return self.success(self.dispose_keys)
         self.keys = keys
@@ -268,17 +256,6 @@ class RekeyClientMachine(Machine):
                 handle.close()
         self._signing = self._trusted = None
         return self.success(self.release_share_lock)
-
-    @node(
-        happy=("report_results",),
-        unhappy=("report_results",),
-        on_exception="report_results",
-        cleanup=True,
-    )
-    def release_share_lock(self) -> Step:
-        """Remove the share's lock marker written by this run."""
-        self.share_lock.release()
-        return self.success(self.report_results)
 
     # ------------------------------------------------------------------ helpers
 

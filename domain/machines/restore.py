@@ -27,21 +27,19 @@ from contextlib import closing
 from datetime import datetime
 
 from domain.framework.definition import node
-from domain.framework.machine import Machine, Step
+from domain.framework.machine import Step
 from domain.framework.results import Result, failures
 from domain.framework.slot import Slot
+from domain.machines.decrypting import DecryptingMachine
 from domain.machines.mount import ClientContext
-from domain.machines.private_key import load_private_keys
 from domain.machines.restore_ports import RestorePorts, restore_target
 from domain.models.manifest import DumpStatus
 from domain.models.redaction import Redactor
 from domain.models.restore_request import RestoreRequest
-from domain.services.catalog import RunCatalog
 from domain.services.reading import PlainReader, open_plain
 from domain.services.run_choice import ChosenDump, choose_dump
 from domain.services.scratch import decrypt_to_scratch
 from ports.config_source import ConfigSource
-from ports.decryptor import DecryptionKeys
 from ports.local_files import LocalFile
 from ports.restorer import (
     DatabaseProperties,
@@ -54,11 +52,10 @@ from ports.restorer import (
 logger = logging.getLogger("lts.restore")
 
 
-class RestoreDatabaseMachine(Machine):
+class RestoreDatabaseMachine(DecryptingMachine):
     """Decrypt one database's dump and restore it into a target database with pg_restore."""
 
     started = Slot[datetime]("load_private_key")
-    keys = Slot[DecryptionKeys]("load_private_key")
     dump = Slot[ChosenDump]("find_run")
     state = Slot[TargetState]("check_target")
     scratch = Slot[LocalFile]("decrypt_dump")
@@ -75,15 +72,8 @@ class RestoreDatabaseMachine(Machine):
         request: RestoreRequest,
         redactor: Redactor,
     ) -> None:
-        super().__init__()
-        self._config = context.config
-        self._config_url = context.config_url
-        self._catalog = RunCatalog(context.share)
-        self._share = context.share
-        self._ports = ports
-        self._source = restore_source
+        super().__init__(context, ports=ports, restore_source=restore_source, redactor=redactor)
         self._request = request
-        self._redactor = redactor
         self._target = restore_target(context.config, request)
         self._created = False
         self.applied = 0
@@ -109,17 +99,7 @@ class RestoreDatabaseMachine(Machine):
     def load_private_key(self) -> Step:
         """Read the restore config and load its private key (a child machine)."""
         self.started = self._ports.clock.now()
-        keys = load_private_keys(
-            self,
-            source=self._source,
-            decryptor=self._ports.decryptor,
-            redactor=self._redactor,
-            config_url=self._config_url,
-        )
-        if keys is None:
-            return self.success(self.report_results)
-        self.keys = keys
-        return self.success(self.find_run)
+        return self._load_keys(self.find_run)
 
     @node(happy=("check_target",), unhappy=("dispose_key",), on_exception="dispose_key")
     def find_run(self) -> Step:
@@ -290,17 +270,6 @@ class RestoreDatabaseMachine(Machine):
         if scratch is not None:
             self._ports.files.remove(scratch.path)
         return self.success(self.dispose_key)
-
-    @node(
-        happy=("report_results",),
-        unhappy=("report_results",),
-        on_exception="report_results",
-        cleanup=True,
-    )
-    def dispose_key(self) -> Step:
-        """Remove the throw-away keyring holding the private key."""
-        self.keys.close()
-        return self.success(self.report_results)
 
     def summary(self, results: list[Result]) -> str:
         """Return one line: run, database, target, tables restored and time, or what failed.

@@ -16,7 +16,7 @@ from domain.machines.mount import ClientContext, not_started
 from domain.machines.pruning import PruneAndUnlockMachine, Pruning
 from domain.machines.retention import RetentionOptions, RetentionPorts
 from domain.models.metrics import JobMeasurements
-from domain.services.share_lock import ShareLock, take_share_lock_step
+from domain.services.share_lock import take_share_lock_step
 from ports.host_processes import HostProcesses
 
 
@@ -44,14 +44,7 @@ class RetentionClientMachine(PruneAndUnlockMachine):
             ports=ports,
             options=options,
         )
-        self.share_lock = ShareLock(
-            share=context.share,
-            clock=ports.clock,
-            client=context.config.client_name,
-            owner=lock_owner,
-            max_age=share_lock_max_age,
-            processes=processes,
-        )
+        self.share_lock = context.share_lock(ports.clock, lock_owner, share_lock_max_age, processes)
 
     @property
     def prefix(self) -> str:
@@ -66,9 +59,9 @@ class RetentionClientMachine(PruneAndUnlockMachine):
     )
     def take_share_lock(self) -> Step:
         """Write the share's lock marker, unless this is a dry run."""
-        if self._options.dry_run:
-            return self.success(self.end_of_month_retention)
-        return take_share_lock_step(self, self.share_lock, self.end_of_month_retention)
+        return take_share_lock_step(
+            self, self.share_lock, self.end_of_month_retention, dry_run=self._options.dry_run
+        )
 
     def measurements(self) -> JobMeasurements:
         """Return how many runs were deleted (none in a dry run)."""

@@ -30,7 +30,7 @@ from domain.framework.machine import Machine, Step, describe
 from domain.framework.results import Failure, Result, failures
 from domain.framework.slot import Slot
 from domain.machines.mount import ClientContext
-from domain.machines.private_key import load_private_keys
+from domain.machines.private_key import PrivateKeySource
 from domain.machines.restore_ports import RestorePorts
 from domain.machines.verify_logs import VerifyLogMachine
 from domain.models.manifest import DumpRecord, DumpStatus, Manifest
@@ -245,14 +245,17 @@ class VerifyRunsMachine(Machine):
     ) -> None:
         super().__init__()
         self._config = context.config
-        self._config_url = context.config_url
         self._share = context.share
         self._catalog = RunCatalog(context.share)
         self._ports = ports
         self._runner = runner
         self._request = request
-        self._redactor = redactor
-        self._source = restore_source
+        self._keys_from = (
+            None
+            if restore_source is None
+            else PrivateKeySource(restore_source, ports.decryptor, redactor, context.config_url)
+        )
+        """Where the private key comes from, when a restore vault was given."""
         self._checker = checker
         self._policy = policy
         self._keys: DecryptionKeys | None = None
@@ -275,14 +278,8 @@ class VerifyRunsMachine(Machine):
     )
     def load_private_key(self) -> Step:
         """With a restore vault, load its private key (a child machine); sizes are checked too."""
-        if self._source is not None:
-            self._keys = load_private_keys(
-                self,
-                source=self._source,
-                decryptor=self._ports.decryptor,
-                redactor=self._redactor,
-                config_url=self._config_url,
-            )
+        if self._keys_from is not None:
+            self._keys = self._keys_from.load(self)
         return self.success(self.load_trusted_keys)
 
     @node(happy=("find_runs",), unhappy=("find_runs",), on_exception="find_runs")

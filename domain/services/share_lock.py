@@ -149,12 +149,17 @@ class ShareLock:
         return Holder(owner, since, ProcessOwner.from_json(marker.get("process")))
 
 
-def take_share_lock_step(machine: Machine, lock: ShareLock, then: Callable[[], Any]) -> Step:
+def take_share_lock_step(
+    machine: Machine, lock: ShareLock, then: Callable[[], Any], *, dry_run: bool = False
+) -> Step:
     """Take `lock` as a machine's first node does: the Step to leave that node by.
 
     A live marker refuses the run (a Failure to `report_results`); a stale one is taken over
-    and reported (a Failure that still goes on to `then`); otherwise a Success to `then`.
+    and reported (a Failure that still goes on to `then`); otherwise a Success to `then`. A dry
+    run changes nothing, so it writes no marker and goes straight on to `then`.
     """
+    if dry_run:
+        return machine.success(then)
     try:
         took_over = lock.take()
     except LockHeldError as exc:

@@ -9,8 +9,10 @@ from pathlib import PurePosixPath
 from adapters.memory.clock import FixedClock
 from adapters.memory.file_share import InMemoryFileShare
 from adapters.memory.host_processes import InMemoryHostProcesses
+from domain.framework.definition import node
+from domain.framework.machine import Machine, Step
 from domain.framework.results import Failure
-from domain.services.share_lock import SHARE_LOCK_FILE, ShareLock
+from domain.services.share_lock import SHARE_LOCK_FILE, ShareLock, take_share_lock_step
 from ports.host_processes import ProcessOwner
 from tests.support.memory_world import World
 
@@ -30,9 +32,8 @@ def failures(world: World) -> list[tuple[str, str]]:
     return [(r.node, r.message) for r in results if isinstance(r, Failure)]
 
 
-def test_the_marker_names_the_process_holding_it():
-    share = InMemoryFileShare()
-    lock = ShareLock(
+def lock_on(share: InMemoryFileShare) -> ShareLock:
+    return ShareLock(
         share=share,
         clock=FixedClock(datetime(2026, 11, 28, 22, 0, tzinfo=UTC)),
         client="acme",
@@ -40,6 +41,11 @@ def test_the_marker_names_the_process_holding_it():
         max_age=timedelta(hours=48),
         processes=InMemoryHostProcesses(),
     )
+
+
+def test_the_marker_names_the_process_holding_it():
+    share = InMemoryFileShare()
+    lock = lock_on(share)
     assert lock.take() is None
     assert json.loads(share.files[SHARE_LOCK_FILE]) == {
         "owner": "host test-host pid 42",
@@ -137,3 +143,36 @@ def test_a_marker_written_without_a_time_zone_is_read_as_utc():
     [(node, message)] = failures(world)
     assert node == "take_share_lock"
     assert "in progress (host other pid 9, since 2026-11-28T21:30:00+00:00)" in message
+
+
+def test_a_dry_run_neither_writes_nor_reads_the_marker():
+    share = InMemoryFileShare()
+    held = b'{"owner": "host other pid 1", "since": "2026-11-28T21:59:00+00:00"}'
+    share.files[SHARE_LOCK_FILE] = held
+    lock = lock_on(share)
+    machine = LockTaker(lock, dry_run=True)
+    results = machine.execute()
+    assert [(r.node, isinstance(r, Failure)) for r in results] == [("take_share_lock", False)]
+    assert share.files[SHARE_LOCK_FILE] == held
+    machine = LockTaker(lock, dry_run=False)
+    results = machine.execute()
+    assert [(r.node, isinstance(r, Failure)) for r in results] == [("take_share_lock", True)]
+    assert share.files[SHARE_LOCK_FILE] == held
+
+
+class LockTaker(Machine):
+    """A one-node machine that takes the lock the way the jobs' entry nodes do."""
+
+    def __init__(self, lock: ShareLock, *, dry_run: bool) -> None:
+        super().__init__()
+        self._lock = lock
+        self._dry_run = dry_run
+
+    @node(
+        entry=True,
+        happy=("report_results",),
+        unhappy=("report_results",),
+        on_exception="report_results",
+    )
+    def take_share_lock(self) -> Step:
+        return take_share_lock_step(self, self._lock, self.report_results, dry_run=self._dry_run)
