@@ -30,10 +30,14 @@ class Pruning:
     options: RetentionOptions
 
 
-DEAD_RUN_DEBRIS_AGE = timedelta(seconds=1)
+DEAD_RUN_DEBRIS_AGE = timedelta(microseconds=1)
 """How old partial debris may be once this run took over the share lock of a dead run.
 
-The dead run's partial run goes at once: while this run holds the lock, nobody else makes one.
+The dead run's partial run goes at once: while this run holds the lock, nobody else makes one,
+and this run's own partial run is published (or removed) before retention. A RUN_ID counts
+whole seconds, so any positive age of a second or more would keep the debris of a run killed
+less than that before this run's retention (a quick rerun, or one started in the same second);
+the least positive age keeps only what started after this very instant, which nothing did.
 """
 
 

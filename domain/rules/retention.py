@@ -83,7 +83,12 @@ def plan_retention(
     expired_reason = {
         tier: f"expired: {tier} run older than {policy.days(tier)} days" for tier in Tier
     }
-    partial_reason = f"partial debris older than {_describe(policy.partial_max_age)}"
+    partial_reason = (
+        f"partial debris older than {_describe(policy.partial_max_age)}"
+        if policy.partial_max_age >= timedelta(seconds=1)
+        # Less than a second: the run that left it is known to be dead (its lock was taken over).
+        else "partial debris of a run that is no longer running"
+    )
 
     deletions: list[Deletion] = []
     kept: list[Kept] = []
