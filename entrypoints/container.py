@@ -180,9 +180,10 @@ class Container(containers.DeclarativeContainer):
         PrivateLocalFiles, work_root=settings.provided.paths.work_root, leftovers=leftovers
     )
     # The pool and zstd's threads are sized together from the CPUs (domain/rules/parallelism.py).
+    cpus = providers.Singleton(usable_cpus)
     parallelism = providers.Singleton(
         plan_parallelism,
-        cpus=providers.Callable(usable_cpus),
+        cpus=cpus,
         pool=settings.provided.backup.worker_pool_size,
     )
     backup_runner = providers.Singleton(ThreadPoolTaskRunner, workers=parallelism.provided.pool)
@@ -275,7 +276,8 @@ class Container(containers.DeclarativeContainer):
         redactor=redactor,
         pg_bin_dir=pg_bin_dir,
         compression=settings.provided.backup.compression,
-        compressor_threads=parallelism.provided.compressor_threads,
+        cpus=cpus,
+        pool=parallelism.provided.pool,
         count_rows=settings.provided.backup.count_rows,
     )
     restorer = providers.Singleton(

@@ -76,8 +76,13 @@ class DumpTool(Protocol):
         """Return the tool's version, archive format and compression."""
 
     @abstractmethod
-    def dump(self, target: ServerTarget, database: str) -> DatabaseDump:
+    def dump(
+        self, target: ServerTarget, database: str, *, databases_in_run: int = 1
+    ) -> DatabaseDump:
         """Start a custom-format dump of `database` in a snapshot its row counts share.
+
+        `databases_in_run` is how many databases this run dumps: with fewer than the worker pool
+        runs at once, the compressor may use the CPUs the idle workers leave.
 
         The stream is compressed as `info.compression` says: for `zstd:N` a zstd stream around
         the archive (SPEC 7), otherwise the archive itself. The facts are the archive's own.

@@ -129,6 +129,7 @@ class InMemoryDumper(Dumper):
         self.dumped: list[str] = []
         self.probed: list[str] = []
         self.open_dumps: list[InMemoryDatabaseDump] = []
+        self.databases_in_run: list[int] = []
 
     def tables_of(self, database: str) -> Mapping[str, int]:
         """Return the tables and rows `database` holds."""
@@ -158,9 +159,12 @@ class InMemoryDumpTool(DumpTool):
         """Return the version the dumper made up for the server."""
         return self._info
 
-    def dump(self, target: ServerTarget, database: str) -> InMemoryDatabaseDump:
-        """Start the fake dump of `database`."""
+    def dump(
+        self, target: ServerTarget, database: str, *, databases_in_run: int = 1
+    ) -> InMemoryDatabaseDump:
+        """Start the fake dump of `database`; remember how many databases the run said it has."""
         dumper = self._dumper
+        dumper.databases_in_run.append(databases_in_run)
         if database in dumper.snapshot_errors:
             raise DumpError(f"cannot export a snapshot of {database}: ")
         dump = InMemoryDatabaseDump(dumper, database, zstd=is_zstd(self._info.compression))

@@ -42,6 +42,7 @@ from adapters.process import (
 from adapters.process.zstd import compress_stage
 from domain.models.compression import DEFAULT_COMPRESSION
 from domain.models.redaction import Redactor
+from domain.rules.parallelism import compressor_threads
 from ports.database import ServerInfo, ServerTarget
 from ports.dumper import Dumper, DumperInfo, DumpTool
 from ports.errors import DatabaseError, DumpError, DumperTooOldError
@@ -72,7 +73,8 @@ class PgDumpTool(DumpTool):
         base_env: Mapping[str, str],
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         connect_timeout: int = DEFAULT_CONNECT_TIMEOUT,
-        compressor_threads: int = 1,
+        cpus: int = 1,
+        pool: int = 1,
         count_rows: bool = True,
     ) -> None:
         self.tools = tools
@@ -82,7 +84,8 @@ class PgDumpTool(DumpTool):
         self._base_env = dict(base_env)
         self._chunk_size = chunk_size
         self._connect_timeout = connect_timeout
-        self._compressor_threads = compressor_threads
+        self._cpus = cpus
+        self._pool = pool
         self._count_rows = count_rows
 
     @property
@@ -94,7 +97,9 @@ class PgDumpTool(DumpTool):
             compression=self.compression.description,
         )
 
-    def dump(self, target: ServerTarget, database: str) -> PgDatabaseDump:
+    def dump(
+        self, target: ServerTarget, database: str, *, databases_in_run: int = 1
+    ) -> PgDatabaseDump:
         """Start the dump of `database`: its stream, snapshot and counts; see the DumpTool port."""
         counter = (
             open_snapshot(
@@ -106,7 +111,8 @@ class PgDumpTool(DumpTool):
         try:
             toc = TocTap(self._tool_path("pg_restore"), self._base_env, self._redactor)
             snapshot = (f"--snapshot={counter.snapshot_id}",) if counter is not None else ()
-            stream = self._dump_stream(target, database, snapshot, toc)
+            threads = compressor_threads(self._cpus, self._pool, databases_in_run)
+            stream = self._dump_stream(target, database, snapshot, toc, threads)
         except BaseException:
             if counter is not None:
                 counter.close()
@@ -116,7 +122,12 @@ class PgDumpTool(DumpTool):
         return PgDatabaseDump(stream, toc, counter)
 
     def _dump_stream(
-        self, target: ServerTarget, database: str, snapshot: tuple[str, ...], toc: TocTap
+        self,
+        target: ServerTarget,
+        database: str,
+        snapshot: tuple[str, ...],
+        toc: TocTap,
+        threads: int,
     ) -> ProcessStream:
         """Return the stream of `pg_dump --format=custom` of `database`, its TOC tapped."""
         argv = (
@@ -138,7 +149,7 @@ class PgDumpTool(DumpTool):
             require_output=True,
             tap=toc.tap(),
         )
-        return ProcessStream([stage, *self.compressor_stages()], chunk_size=self._chunk_size)
+        return ProcessStream([stage, *self.compressor_stages(threads)], chunk_size=self._chunk_size)
 
     def probe(self, target: ServerTarget, database: str) -> None:
         """Run `pg_dump --schema-only` of `database` into /dev/null; raise DumpError if it fails."""
@@ -176,21 +187,19 @@ class PgDumpTool(DumpTool):
             self._redactor,
             require_output=True,
         )
-        return ProcessStream([stage, *self.compressor_stages()], chunk_size=self._chunk_size)
+        # The globals are dumped before the databases, alone: zstd may use every CPU.
+        threads = compressor_threads(self._cpus, self._pool, 1)
+        return ProcessStream([stage, *self.compressor_stages(threads)], chunk_size=self._chunk_size)
 
-    def compressor_stages(self) -> list[Stage]:
-        """Return the stages that compress pg_dump's output: `zstd` for `zstd:N`, else none.
+    def compressor_stages(self, threads: int) -> list[Stage]:
+        """Return the stages that compress pg_dump's output: `zstd -T<threads>`, else none.
 
         zstd starts from the children's base environment: it never sees the password.
         """
         zstd = self.compression.zstd
         if zstd is None:
             return []
-        return [
-            compress_stage(
-                zstd.level, self._compressor_threads, self._base_env, dump_error, self._redactor
-            )
-        ]
+        return [compress_stage(zstd.level, threads, self._base_env, dump_error, self._redactor)]
 
     def _child_env(self, target: ServerTarget) -> dict[str, str]:
         # Built for every dump: an Entra token expires within the hour a long run may take.
@@ -213,8 +222,9 @@ class PgDumper(Dumper):
         chunk_size: the most bytes per chunk of a dump stream.
         connect_timeout: seconds libpq waits for the server.
         base_env: the environment the children start from (default: `inherited_env()`).
-        compressor_threads: zstd's `-T` for `zstd:N`, sized with the worker pool
-            (domain/rules/parallelism.py).
+        cpus: the CPUs the job may use, and pool: its worker pool's size; zstd's `-T` for
+            `zstd:N` shares the CPUs among the dumps that run at once
+            (domain/rules/parallelism.py `compressor_threads`).
         count_rows: count every table's rows in the dump's snapshot (`[backup] count_rows`).
     """
 
@@ -228,7 +238,8 @@ class PgDumper(Dumper):
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         connect_timeout: int = DEFAULT_CONNECT_TIMEOUT,
         base_env: Mapping[str, str] | None = None,
-        compressor_threads: int = 1,
+        cpus: int = 1,
+        pool: int = 1,
         count_rows: bool = True,
     ) -> None:
         self.credentials = credentials
@@ -238,7 +249,8 @@ class PgDumper(Dumper):
         self.chunk_size = chunk_size
         self.connect_timeout = connect_timeout
         self.base_env = dict(inherited_env() if base_env is None else base_env)
-        self.compressor_threads = compressor_threads
+        self.cpus = cpus
+        self.pool = pool
         self.count_rows = count_rows
 
     def select(self, server: ServerInfo) -> PgDumpTool:
@@ -265,6 +277,7 @@ class PgDumper(Dumper):
             base_env=self.base_env,
             chunk_size=self.chunk_size,
             connect_timeout=self.connect_timeout,
-            compressor_threads=self.compressor_threads,
+            cpus=self.cpus,
+            pool=self.pool,
             count_rows=self.count_rows,
         )

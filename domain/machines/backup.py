@@ -332,6 +332,7 @@ class BackupClientMachine(PruneAndUnlockMachine):
             clock=self._ports.clock,
             policy=self._policy,
             previous=self._previous.get(database.name),
+            databases_in_run=len(self._databases),
         )
 
     def _record_of(self, child: BackupDatabaseMachine) -> DumpRecord:

@@ -60,6 +60,7 @@ class BackupDatabaseMachine(Machine):
         clock: Clock,
         policy: BackupPolicy,
         previous: PreviousDump | None = None,
+        databases_in_run: int = 1,
     ) -> None:
         super().__init__()
         self._client = client
@@ -72,6 +73,7 @@ class BackupDatabaseMachine(Machine):
         self._clock = clock
         self._policy = policy
         self._previous = previous
+        self._databases_in_run = databases_in_run
 
     @property
     def prefix(self) -> str:
@@ -96,7 +98,7 @@ class BackupDatabaseMachine(Machine):
         path = self._run_dir / compressed_file(dump_file(name), compression)
         started = self._clock.now()
         try:
-            self.dump = self._tool.dump(self._target, name)
+            self.dump = self._tool.dump(self._target, name, databases_in_run=self._databases_in_run)
         except LtsError as exc:
             self.record = failed_record(
                 name=name,

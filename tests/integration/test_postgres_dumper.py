@@ -521,7 +521,7 @@ def test_many_tables_are_counted_in_batches_each_with_its_own_rows(postgres_serv
 def test_zstd_runs_pg_dump_uncompressed_into_a_zstd_child(postgres_server, backup_target):
     tool = make_dumper(postgres_server.bin_dir, compression="zstd:3").select(SERVER_15)
     tool_threads = make_dumper(postgres_server.bin_dir, compression="zstd:1")
-    tool_threads.compressor_threads = 3
+    tool_threads.cpus = 3
     name = unique("zstd")
     postgres_server.create_database(name)
     postgres_server.execute(
@@ -541,6 +541,12 @@ def test_zstd_runs_pg_dump_uncompressed_into_a_zstd_child(postgres_server, backu
     assert list(stages[1].argv) == ["zstd", "-3", "-T1", "-q", "-c", "--no-progress"]
     with closing(tool_threads.select(SERVER_15).dump(backup_target, name)) as threaded:
         assert "-T3" in threaded.stream.stages[1].argv
+    # A full pool of two on two CPUs: one zstd thread each; a run of one database: both CPUs.
+    tool_threads.cpus, tool_threads.pool = 2, 2
+    pooled = tool_threads.select(SERVER_15)
+    for in_run, threads in ((5, "-T1"), (2, "-T1"), (1, "-T2")):
+        with closing(pooled.dump(backup_target, name, databases_in_run=in_run)) as shared:
+            assert threads in shared.stream.stages[1].argv
     assert data.startswith(ZSTD_MAGIC)
     archive = unzstd(data)
     assert archive.startswith(b"PGDMP")

@@ -113,19 +113,20 @@ def test_memory_world_helpers_stay_in_step_with_the_container(tmp_path):
 
 
 def test_the_pool_and_zstds_threads_are_sized_together_from_the_cpus(tmp_path):
-    def sized(cpus: int, pool: str | None) -> tuple[int, int]:
+    def sized(cpus: int, pool: str | None) -> tuple[int, int, int]:
         environ = {"LTS_CONFIG": str(tmp_path / "absent.toml")}
         if pool is not None:
             environ["LTS_BACKUP__WORKER_POOL_SIZE"] = pool
         container = Container(request=backup_args())
         container.settings.override(load_settings(environ))
-        container.parallelism.kwargs["cpus"].override(cpus)
-        return container.backup_runner().workers, container.dumper().compressor_threads
+        container.cpus.override(cpus)
+        dumper = container.dumper()
+        return container.backup_runner().workers, dumper.cpus, dumper.pool
 
-    assert sized(2, None) == (2, 1)
-    assert sized(8, "auto") == (8, 1)
-    assert sized(8, "2") == (2, 4)
-    assert sized(2, "1") == (1, 2)
+    assert sized(2, None) == (2, 2, 2)
+    assert sized(8, "auto") == (8, 8, 8)
+    assert sized(8, "2") == (2, 8, 2)
+    assert sized(2, "1") == (1, 2, 1)
 
 
 def test_the_default_compression_is_zstd_and_reads_go_through_zstd(tmp_path):

@@ -121,6 +121,13 @@ def test_excluded_databases_are_not_dumped():
     assert sorted(world.dumper.dumped) == ["crm", "sales"]
 
 
+def test_every_dump_is_told_how_many_databases_the_run_dumps():
+    """So that a run of fewer databases than the pool gives zstd the idle workers' CPUs."""
+    world = World(values=client_values(**{"exclude-databases": "scratch, hr"}))
+    run(world)
+    assert world.dumper.databases_in_run == [2, 2]
+
+
 def test_one_failing_database_is_one_failure_and_the_others_are_stored():
     world = World(dumper=InMemoryDumper(broken={"crm": "FATAL: permission denied"}))
     results = run(world)
@@ -308,10 +315,10 @@ def test_the_password_never_reaches_stdout_or_failure_lines():
 
 def test_a_database_machine_that_breaks_is_recorded_as_failed_in_the_manifest():
     class ExplodingTool(InMemoryDumpTool):
-        def dump(self, target, database):
+        def dump(self, target, database, **options):
             if database == "hr":
                 raise RuntimeError("unexpected")
-            return super().dump(target, database)
+            return super().dump(target, database, **options)
 
     class Exploding(InMemoryDumper):
         def select(self, server):
