@@ -10,7 +10,7 @@ import argparse
 from collections.abc import Sequence
 
 from adapters.os.signals import hold_stop_signals
-from entrypoints.args import OneLineParser, add_client_arguments, run_client_job
+from entrypoints.args import OneLineParser, add_client_arguments, client_fields
 from entrypoints.requests import BackupJob
 
 DESCRIPTION = """\
@@ -31,9 +31,15 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse arguments and run the backup job."""
-    run_client_job(
-        parser(), argv, lambda args, fields: BackupJob(**fields, eoy_month=args.eoy_month)
-    )
+    # Not through args.run_client_job, on purpose: the scheduler's job goes straight to the
+    # container, so its path from here to pg_dump stays eight files (docs/architecture.md).
+    job_parser = parser()
+    args = job_parser.parse_args(argv)
+    request = BackupJob(**client_fields(job_parser, args), eoy_month=args.eoy_month)
+    # Imported after parsing so that --help and argument errors stay fast.
+    from entrypoints.container import run_job
+
+    run_job(request)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -131,6 +132,11 @@ def test_several_keys_each_get_their_own_passphrase_for_every_decryption_and_cac
     finally:
         keys.close()
     assert list(work.iterdir()) == []
+    # `gpgconf --kill` returns before an agent has ended: give them the moment they take.
+    for _ in range(100):
+        if not any(agents_of(home) for home in homes):
+            break
+        time.sleep(0.05)
     assert [agents_of(home) for home in homes] == [[], []]
 
 
