@@ -8,7 +8,6 @@ machine runs; its own nodes lead into `end_of_month_retention`.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import timedelta
 
 from domain.framework.definition import node
 from domain.framework.machine import Step
@@ -28,17 +27,6 @@ class Pruning:
     share: FileShare
     ports: RetentionPorts
     options: RetentionOptions
-
-
-DEAD_RUN_DEBRIS_AGE = timedelta(microseconds=1)
-"""How old partial debris may be once this run took over the share lock of a dead run.
-
-The dead run's partial run goes at once: while this run holds the lock, nobody else makes one,
-and this run's own partial run is published (or removed) before retention. A RUN_ID counts
-whole seconds, so any positive age of a second or more would keep the debris of a run killed
-less than that before this run's retention (a quick rerun, or one started in the same second);
-the least positive age keeps only what started after this very instant, which nothing did.
-"""
 
 
 class PruneAndUnlockMachine(ShareLockedMachine, abstract=True):
@@ -79,8 +67,10 @@ class PruneAndUnlockMachine(ShareLockedMachine, abstract=True):
         pruning = self.pruning
         options = pruning.options
         if self.share_lock.took_over_dead:
-            # The run whose marker was taken over is dead: its partial run is debris now.
-            options = replace(options, partial_max_age=DEAD_RUN_DEBRIS_AGE)
+            # The run whose marker was taken over is dead: its partial run is debris now, however
+            # young (a quick rerun reaches retention within a second of it). This run's own
+            # partial run is published or removed before retention.
+            options = replace(options, partials_abandoned=True)
         machine = ApplyRetentionMachine(
             client=pruning.client,
             tier=tier,

@@ -52,6 +52,7 @@ class RetentionOptions:
 
     minimum_keep: int = 1
     partial_max_age: timedelta = timedelta(hours=24)
+    partials_abandoned: bool = False
     dry_run: bool = False
 
 
@@ -217,6 +218,7 @@ class ApplyRetentionMachine(Machine):
                 end_of_year_days=self._days[1],
                 minimum_keep=self._options.minimum_keep,
                 partial_max_age=self._options.partial_max_age,
+                partials_abandoned=self._options.partials_abandoned,
             )
         except RetentionConfigError as exc:
             return self.failure(self.report_results, f"retention not applied: {exc}")

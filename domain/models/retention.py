@@ -34,6 +34,9 @@ class RetentionPolicy:
     end_of_year_days: int
     minimum_keep: int = 1
     partial_max_age: timedelta = DEFAULT_PARTIAL_MAX_AGE
+    partials_abandoned: bool = False
+    """Every `.partial` run is debris whatever its age: the run that was making it is known dead
+    (its share lock was taken over) and this one holds the lock, so no other run makes one."""
 
     def __post_init__(self) -> None:
         for name, days in (

@@ -8,7 +8,8 @@ Rules, in the words the plan uses:
   other, but it is never complete, holds no ok dump and is not a "newer run" for the last good
   copy rule: nothing is known about what it holds.
 - `.partial` debris expires when its RUN_ID is older than `partial_max_age`; younger debris may be
-  a backup in progress and is left alone. Debris is never complete and holds no ok dump.
+  a backup in progress and is left alone, unless the policy says its run is known dead
+  (`partials_abandoned`). Debris is never complete and holds no ok dump.
 - Safety rails keep an expired run (debris included, for the hold):
   a `HOLD` file (legal hold); being one of the newest `minimum_keep` complete runs of its tier;
   holding the last good copy of a database.
@@ -84,10 +85,9 @@ def plan_retention(
         tier: f"expired: {tier} run older than {policy.days(tier)} days" for tier in Tier
     }
     partial_reason = (
-        f"partial debris older than {_describe(policy.partial_max_age)}"
-        if policy.partial_max_age >= timedelta(seconds=1)
-        # Less than a second: the run that left it is known to be dead (its lock was taken over).
-        else "partial debris of a run that is no longer running"
+        "partial debris of a run that is no longer running"
+        if policy.partials_abandoned
+        else f"partial debris older than {_describe(policy.partial_max_age)}"
     )
 
     deletions: list[Deletion] = []
@@ -96,7 +96,8 @@ def plan_retention(
     for index, run in enumerate(ordered):
         started = run.run_id.started
         if run.partial:
-            if partial_cutoff is None or started >= partial_cutoff:
+            young = partial_cutoff is None or started >= partial_cutoff
+            if young and not policy.partials_abandoned:
                 continue
             if run.held:
                 kept.append(Kept(run, (KeepRail.LEGAL_HOLD,), KeepRail.LEGAL_HOLD.value))

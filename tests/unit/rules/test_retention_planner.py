@@ -337,8 +337,8 @@ def test_partial_debris_reason_says_the_maximum_age_in_plain_units(duration, tex
 
 
 def test_debris_of_a_run_known_dead_goes_at_once_and_says_why():
-    """Below a second (the age used once a dead run's lock was taken over) no age is quoted."""
-    policy = RetentionPolicy(400, 3650, partial_max_age=timedelta(microseconds=1))
+    """Once a dead run's lock was taken over its debris goes whatever its age; no age is quoted."""
+    policy = RetentionPolicy(400, 3650, partials_abandoned=True)
     same_second = run(NOW.strftime("%Y%m%dT%H%M%SZ"), "?", partial=True)
 
     plan = plan_retention([same_second], policy, NOW + timedelta(milliseconds=1))
