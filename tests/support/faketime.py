@@ -9,6 +9,7 @@ that gets the same pid fails. Preloading the library with FAKETIME set has no sh
 from __future__ import annotations
 
 import subprocess
+import time
 
 # ld.so expands $LIB to the platform's library directory (x86_64-linux-gnu on Debian amd64).
 LIBFAKETIME = "/usr/$LIB/faketime/libfaketime.so.1"
@@ -21,12 +22,9 @@ def faketime_env(at: str) -> dict[str, str]:
     date `date -d` understands, which becomes the offset from now (as `faketime DATE` does).
     """
     if at.startswith("@"):
-        spec = at
-    else:
-        target = int(_date_seconds(at))
-        now = int(_date_seconds("now"))
-        spec = f"{target - now:+d}"
-    return {"LD_PRELOAD": LIBFAKETIME, "FAKETIME": spec}
+        return {"LD_PRELOAD": LIBFAKETIME, "FAKETIME": at}
+    offset = int(_date_seconds(at)) - int(time.time())
+    return {"LD_PRELOAD": LIBFAKETIME, "FAKETIME": f"{offset:+d}"}
 
 
 def _date_seconds(when: str) -> str:
